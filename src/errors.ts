@@ -1,0 +1,107 @@
+/**
+ * The two error families, one catalog (STYLE.md "Two error families").
+ *
+ * - {@link WireError}: what a client sees. Built only through the helpers in {@link wire}, so the
+ *   SQLSTATE and wording always match PostgreSQL's (src/backend/libpq/auth.c, postmaster.c).
+ * - {@link GatehouseError}: internal failures with a stable `GH_…` code listed in {@link GH}.
+ */
+
+export type Severity = 'FATAL' | 'ERROR' | 'WARNING' | 'NOTICE' | 'LOG';
+
+/** An error that is sent to a client as an ErrorResponse. A FATAL is sent, then the socket closes. */
+export class WireError extends Error {
+  constructor(
+    readonly severity: Severity,
+    /** Five-character SQLSTATE. */
+    readonly code: string,
+    message: string,
+    readonly detail?: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+    this.name = 'WireError';
+  }
+}
+
+const fatal = (code: string, message: string, detail?: string, hint?: string): WireError =>
+  new WireError('FATAL', code, message, detail, hint);
+
+/** Every wire error gatehouse sends, in PostgreSQL's words. */
+export const wire = {
+  /** 28000, auth.c ClientAuthentication(): no line matched. */
+  noHbaEntry: (host: string, user: string, database: string, encryption: 'SSL encryption' | 'no encryption', replication = false) =>
+    fatal('28000', replication
+      ? `no pg_hba.conf entry for replication connection from host "${host}", user "${user}", ${encryption}`
+      : `no pg_hba.conf entry for host "${host}", user "${user}", database "${database}", ${encryption}`),
+  /** 28000, auth.c: a `reject` line matched. */
+  hbaRejects: (host: string, user: string, database: string, encryption: 'SSL encryption' | 'no encryption', replication = false) =>
+    fatal('28000', replication
+      ? `pg_hba.conf rejects replication connection for host "${host}", user "${user}", ${encryption}`
+      : `pg_hba.conf rejects connection for host "${host}", user "${user}", database "${database}", ${encryption}`),
+  /** 28P01, auth.c auth_failed(). Identical whether or not the role exists. */
+  passwordFailed: (user: string) => fatal('28P01', `password authentication failed for user "${user}"`),
+  /** 28000, auth.c auth_failed() for uaCert. */
+  certFailed: (user: string) => fatal('28000', `certificate authentication failed for user "${user}"`),
+  /** 28000, auth.c: cert auth without a client certificate. */
+  certMissing: () => fatal('28000', 'connection requires a valid client certificate'),
+  /** 28000, hba.c check_usermap(): a map did not admit the user. */
+  identMapFailed: (user: string, method: string) => fatal('28000', `${method} authentication failed for user "${user}"`),
+  /** 28000: the matching line uses a method gatehouse does not implement. */
+  methodUnsupported: (method: string, file: string, line: number) =>
+    fatal('28000', `authentication method "${method}" is not supported by gatehouse`,
+      `Connection matched file "${file}" line ${line}.`,
+      'Use trust, reject, scram-sha-256, md5, password or cert on lines that gatehouse enforces.'),
+  /** 08P01, postmaster.c / pqcomm.c protocol violations. */
+  protocolViolation: (message: string) => fatal('08P01', message),
+  /** 08P01: the startup packet was too long or too short. */
+  invalidStartupLength: () => fatal('08P01', 'invalid length of startup packet'),
+  /** 08P01: the handshake did not finish in authentication_timeout. PostgreSQL just closes; we say why. */
+  authTimeout: () => fatal('08P01', 'canceling authentication due to timeout'),
+  /** 0A000: a protocol major version we do not speak. */
+  unsupportedProtocol: (major: number, minor: number) =>
+    fatal('0A000', `unsupported frontend protocol ${major}.${minor}: server supports 3.0 to 3.2`),
+  /** 08P01 for SASL exchange errors (auth-scram.c). */
+  saslMalformed: (detail: string) => fatal('08P01', 'malformed SCRAM message', detail),
+  /** 28000: channel binding failed (auth-scram.c verify_client_proof path). */
+  channelBindingMismatch: () => fatal('28000', 'SCRAM channel binding check failed'),
+  /** 08P01: client picked SCRAM without PLUS but said it supports channel binding while we offered it. */
+  channelBindingDowngrade: () =>
+    fatal('28000', 'SCRAM channel binding negotiation error',
+      'The client supports SCRAM channel binding but thinks the server does not. However, this server does support channel binding.'),
+  /** 3D000 and friends come from the upstream verbatim; this one is ours when no database entry applies. */
+  noSuchDatabase: (database: string) => fatal('3D000', `database "${database}" does not exist`),
+  /** 08006: upstream unreachable. */
+  upstreamUnavailable: (detail?: string) => fatal('08006', 'server connection failed', detail),
+  /** 57P01: administrator shutdown (SIGINT / immediate stop). */
+  adminShutdown: () => fatal('57P01', 'terminating connection due to administrator command'),
+  /** 57P03: the gateway is shutting down and takes no new sessions. */
+  cannotConnectNow: () => fatal('57P03', 'the database system is shutting down'),
+  /** 53300: connection caps. */
+  tooManyConnections: (what = 'too many connections') => fatal('53300', what),
+  /** XX000: an internal failure; never carries internals to the client. */
+  internal: () => fatal('XX000', 'internal error in gatehouse'),
+} as const;
+
+/** Stable internal error codes. Documented in docs/errors.md; a test keeps the two in step. */
+export const GH = {
+  GH_CONFIG_INVALID: 'configuration file failed validation',
+  GH_CONFIG_READ: 'configuration file could not be read',
+  GH_HBA_INVALID: 'pg_hba.conf failed to load',
+  GH_IDENT_INVALID: 'pg_ident.conf failed to load',
+  GH_USERLIST_INVALID: 'auth file failed to load',
+  GH_TLS_INVALID: 'TLS certificate or key failed to load',
+  GH_PROTOCOL: 'protocol violation',
+  GH_UPSTREAM: 'upstream server failure',
+  GH_UPSTREAM_TLS: 'upstream TLS verification failed',
+  GH_AUTH_QUERY: 'auth_query failed',
+  GH_LISTEN: 'could not listen',
+} as const;
+export type GHCode = keyof typeof GH;
+
+/** An internal error with a stable code; `where` names the file:line or config key at fault. */
+export class GatehouseError extends Error {
+  constructor(readonly code: GHCode, message: string, readonly where?: string) {
+    super(where ? `${where}: ${message}` : message);
+    this.name = 'GatehouseError';
+  }
+}
