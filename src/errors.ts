@@ -47,16 +47,16 @@ export const wire = {
   /** 28000, hba.c check_usermap(): a map did not admit the user. */
   identMapFailed: (user: string, method: string) => fatal('28000', `${method} authentication failed for user "${user}"`),
   /** 28000: the matching line uses a method gatehouse does not implement. */
-  methodUnsupported: (method: string, file: string, line: number) =>
-    fatal('28000', `authentication method "${method}" is not supported by gatehouse`,
-      `Connection matched file "${file}" line ${line}.`,
+  /** 28000: the matching line uses a method gatehouse does not implement (the line goes to the log only, as PostgreSQL's errdetail_log). */
+  methodUnsupported: (method: string) =>
+    fatal('28000', `authentication method "${method}" is not supported by gatehouse`, undefined,
       'Use trust, reject, scram-sha-256, md5, password or cert on lines that gatehouse enforces.'),
   /** 08P01, postmaster.c / pqcomm.c protocol violations. */
   protocolViolation: (message: string) => fatal('08P01', message),
   /** 08P01: the startup packet was too long or too short. */
   invalidStartupLength: () => fatal('08P01', 'invalid length of startup packet'),
-  /** 08P01: the handshake did not finish in authentication_timeout. PostgreSQL just closes; we say why. */
-  authTimeout: () => fatal('08P01', 'canceling authentication due to timeout'),
+  /** 57014, postgres.c ProcessInterrupts(): authentication_timeout passed after the startup packet. */
+  authTimeout: () => fatal('57014', 'canceling authentication due to timeout'),
   /** 0A000: a protocol major version we do not speak. */
   unsupportedProtocol: (major: number, minor: number) =>
     fatal('0A000', `unsupported frontend protocol ${major}.${minor}: server supports 3.0 to 3.2`),

@@ -1,0 +1,123 @@
+/**
+ * The configuration schema: the single source of truth for every key's type, default, whether a
+ * reload can change it (`reloadable`) and whether it is a secret (`secret`, never logged or shown).
+ * Each key is documented here; docs/configuration.md is generated from these descriptions
+ * (`gatehouse config docs`) and a test keeps the two in step.
+ */
+import { z } from 'zod';
+
+/** Metadata carried by every leaf key. */
+export interface KeyMeta {
+  /** Can SIGHUP change it without a restart? Listener addresses and ports cannot. */
+  reloadable: boolean;
+  /** Never logged, never shown by SHOW CONFIG. */
+  secret?: boolean;
+  description: string;
+}
+const key = <T extends z.ZodType>(schema: T, meta: KeyMeta): T => schema.meta({ ...meta }) as T;
+
+/** PostgreSQL-style durations: a number of seconds, or `500ms`, `60s`, `5min`, `1h`, `1d`. Parsed to milliseconds. */
+export const duration = z.union([z.number().nonnegative(), z.string()]).transform((v, ctx) => {
+  if (typeof v === 'number') return Math.round(v * 1000);
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|min|h|d)?\s*$/.exec(v);
+  if (!m) {
+    ctx.addIssue({ code: 'custom', message: `invalid duration "${v}": use a number of seconds or a value such as 500ms, 60s, 5min, 1h` });
+    return z.NEVER;
+  }
+  const unit = { ms: 1, s: 1000, min: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] ?? 's'] ?? 1000;
+  return Math.round(Number(m[1]) * unit);
+});
+
+const port = z.number().int().min(1).max(65535);
+const sslmode = z.enum(['disable', 'prefer', 'require', 'verify-ca', 'verify-full']);
+
+const listen = z.strictObject({
+  addresses: key(z.array(z.string().min(1)).min(1).default(['127.0.0.1']), {
+    reloadable: false,
+    description: 'Addresses to listen on for TCP clients. `*` means all IPv4 and IPv6 addresses. Default: 127.0.0.1 only.',
+  }),
+  port: key(port.default(6432), { reloadable: false, description: 'TCP port (and the Unix socket name `.s.PGSQL.<port>`).' }),
+  unix_socket_dir: key(z.string().optional(), {
+    reloadable: false,
+    description: 'Directory for the Unix socket `.s.PGSQL.<port>`. Connections on it are matched by `local` lines. Off when unset.',
+  }),
+  unix_socket_mode: key(z.string().regex(/^0?[0-7]{3}$/).default('0777'), {
+    reloadable: false,
+    description: 'Permissions of the Unix socket file, as octal (PostgreSQL\'s unix_socket_permissions).',
+  }),
+});
+
+const tls = z.strictObject({
+  cert: key(z.string(), { reloadable: true, description: 'Server certificate chain (PEM).' }),
+  key: key(z.string(), { reloadable: true, description: 'Server private key (PEM). Keep it mode 0600.' }),
+  client_ca: key(z.string().optional(), {
+    reloadable: true,
+    description: 'CA bundle (PEM) for client certificates. When set, clients are asked for a certificate, which `cert` lines and `clientcert=` options check.',
+  }),
+  min_version: key(z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2'), {
+    reloadable: true,
+    description: 'Lowest TLS version accepted from clients (ssl_min_protocol_version).',
+  }),
+  ciphers: key(z.string().optional(), { reloadable: true, description: 'OpenSSL cipher list for TLS 1.2 (ssl_ciphers). Node\'s default when unset.' }),
+});
+
+const authQuery = z.strictObject({
+  function: key(z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]*\.[A-Za-z_][A-Za-z0-9_$]*$/, 'must be schema-qualified, such as gatehouse.get_auth'), {
+    reloadable: true,
+    description: 'Schema-qualified SECURITY DEFINER function returning (rolname, rolpassword, rolvaliduntil, rolcanlogin) for a role name. See docs/auth.md for its definition.',
+  }),
+  user: key(z.string(), { reloadable: true, description: 'Role that gatehouse logs in as to call the function.' }),
+  password: key(z.string().optional(), { reloadable: true, secret: true, description: 'Password of that role, if its hba line needs one.' }),
+  database: key(z.string().default('postgres'), { reloadable: true, description: 'Database in which the function lives.' }),
+  upstream: key(z.string().optional(), { reloadable: true, description: 'Name of the `databases` entry whose server is asked. Default: the "*" entry, else the client\'s entry.' }),
+});
+
+const auth = z.strictObject({
+  users: key(z.string().optional(), {
+    reloadable: true,
+    description: 'PgBouncer-format auth file: `"user" "secret"` lines, where the secret is a SCRAM-SHA-256 verifier, an md5 hash or plaintext.',
+  }),
+  query: authQuery.optional(),
+  password_encryption: key(z.enum(['scram-sha-256', 'md5']).default('scram-sha-256'), {
+    reloadable: true,
+    description: 'Which exchange an unknown user gets on an `md5` line (PostgreSQL\'s password_encryption decides the mock the same way).',
+  }),
+});
+
+const database = z.strictObject({
+  host: key(z.string(), { reloadable: true, description: 'Upstream host name, IP address or Unix socket directory (starting with /).' }),
+  port: key(port.default(5432), { reloadable: true, description: 'Upstream port.' }),
+  dbname: key(z.string().optional(), { reloadable: true, description: 'Upstream database name. Default: the client\'s.' }),
+  user: key(z.string().optional(), { reloadable: true, description: 'Fixed upstream user for every client of this entry. Default: the client\'s own user.' }),
+  password: key(z.string().optional(), { reloadable: true, secret: true, description: 'Password of the fixed upstream user.' }),
+  sslmode: key(sslmode.default('prefer'), { reloadable: true, description: 'Upstream TLS, as libpq\'s sslmode. verify-full checks the chain and the host name.' }),
+  sslrootcert: key(z.string().optional(), { reloadable: true, description: 'CA bundle (PEM) for verify-ca / verify-full. Default: the system store.' }),
+  connect_timeout: key(duration.prefault(10), { reloadable: true, description: 'Upstream connect and login timeout.' }),
+});
+
+const log = z.strictObject({
+  level: key(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'), { reloadable: true, description: 'Log level (pino).' }),
+});
+
+/** The whole file. Unknown keys anywhere are errors. */
+export const configSchema = z.strictObject({
+  listen: listen.default({ addresses: ['127.0.0.1'], port: 6432, unix_socket_mode: '0777' }),
+  tls: tls.optional(),
+  hba: key(z.string(), { reloadable: true, description: 'Path to the pg_hba.conf that decides who gets in. Required.' }),
+  ident: key(z.string().optional(), { reloadable: true, description: 'Path to a pg_ident.conf for `map=` options.' }),
+  auth: auth.default({ password_encryption: 'scram-sha-256' }),
+  authentication_timeout: key(duration.prefault(60), {
+    reloadable: true,
+    description: 'The whole handshake (TLS, startup, authentication) must finish in this time, as PostgreSQL\'s authentication_timeout.',
+  }),
+  shutdown_timeout: key(duration.prefault(30), { reloadable: true, description: 'On SIGTERM, how long to wait for sessions to end before closing them.' }),
+  databases: key(z.record(z.string(), database).default({}), {
+    reloadable: true,
+    description: 'Map from the client\'s database name to an upstream. A "*" entry is the fallback and keeps the client\'s database name.',
+  }),
+  log: log.default({ level: 'info' }),
+});
+
+export type Config = z.output<typeof configSchema>;
+export type DatabaseEntry = z.output<typeof database>;
+export type SslMode = z.output<typeof sslmode>;

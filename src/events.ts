@@ -1,0 +1,62 @@
+/**
+ * The core emits typed events; the logger, metrics and audit sinks subscribe (DESIGN.md, "every
+ * step emits a typed event"). The core never imports a sink.
+ */
+import { EventEmitter } from 'node:events';
+
+/** Where a client came from. `address` is `[local]` for the Unix socket, as PostgreSQL prints it. */
+export interface ClientOrigin {
+  socket: 'tcp' | 'unix';
+  address: string;
+  port?: number;
+}
+
+/** One connection attempt's outcome: what the connection log records. Never carries a secret. */
+export interface ConnectionEvent {
+  session: number;
+  client: ClientOrigin;
+  tls?: { version: string; cipher: string; direct: boolean };
+  user?: string;
+  database?: string;
+  application_name?: string;
+  replication?: 'physical' | 'logical';
+  hba?: { file: string; line: number };
+  method?: string;
+  outcome: 'success' | 'failure';
+  sqlstate?: string;
+  reason?: string;
+  duration_ms: number;
+}
+
+export interface SessionEndEvent {
+  session: number;
+  client: ClientOrigin;
+  user: string;
+  database: string;
+  duration_ms: number;
+  bytes_in: number;
+  bytes_out: number;
+  reason: string;
+}
+
+export interface ReloadEvent {
+  ok: boolean;
+  error?: string;
+  changed?: string[];
+}
+
+export interface CancelEvent {
+  client: ClientOrigin;
+  forwarded: boolean;
+}
+
+export interface GatewayEventMap {
+  connection: [ConnectionEvent];
+  'session.end': [SessionEndEvent];
+  reload: [ReloadEvent];
+  cancel: [CancelEvent];
+  'upstream.error': [{ session: number; host: string; port: number; error: string }];
+}
+
+/** A typed EventEmitter. */
+export class GatewayEvents extends EventEmitter<GatewayEventMap> {}

@@ -1,0 +1,54 @@
+/**
+ * The connection log: pino JSON lines fed by the gateway's events. Every attempt, success and
+ * failure has the client ip:port, TLS version and cipher, user, database, the hba file:line that
+ * decided, the method and the outcome. Secrets never reach an event; `redact` is a second guard.
+ *
+ * Failure lines have a stable shape for fail2ban: `"msg":"connection failed","client_ip":"<HOST>"`.
+ */
+import pino, { type Logger } from 'pino';
+import type { GatewayEvents } from './events.js';
+
+export function createLogger(level: string, destination: pino.DestinationStream | number = 1): Logger {
+  return pino(
+    {
+      level,
+      base: { service: 'gatehouse' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      redact: { paths: ['password', '*.password', 'secret', '*.secret', 'params.password'], censor: '<REDACTED>' },
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    typeof destination === 'number' ? pino.destination({ fd: destination, sync: false }) : destination,
+  );
+}
+
+/** Subscribes the logger to the gateway's events. */
+export function logEvents(events: GatewayEvents, log: Logger): void {
+  events.on('connection', (e) => {
+    const rec = {
+      session: e.session,
+      client_ip: e.client.address,
+      client_port: e.client.port,
+      socket: e.client.socket,
+      tls_version: e.tls?.version,
+      tls_cipher: e.tls?.cipher,
+      tls_direct: e.tls?.direct,
+      user: e.user,
+      database: e.database,
+      application_name: e.application_name,
+      replication: e.replication,
+      hba: e.hba ? `${e.hba.file}:${e.hba.line}` : undefined,
+      method: e.method,
+      outcome: e.outcome,
+      sqlstate: e.sqlstate,
+      reason: e.reason,
+      duration_ms: e.duration_ms,
+    };
+    if (e.outcome === 'success') log.info(rec, 'connection authorized');
+    else log.warn(rec, 'connection failed');
+  });
+  events.on('session.end', (e) =>
+    log.info({ session: e.session, client_ip: e.client.address, client_port: e.client.port, user: e.user, database: e.database,
+      duration_ms: e.duration_ms, bytes_in: e.bytes_in, bytes_out: e.bytes_out, reason: e.reason }, 'disconnection'));
+  events.on('reload', (e) => (e.ok ? log.info({ changed: e.changed }, 'configuration reloaded') : log.error({ error: e.error }, 'reload failed; keeping the previous configuration')));
+  events.on('cancel', (e) => log.info({ client_ip: e.client.address, forwarded: e.forwarded }, 'cancel request'));
+}

@@ -1,0 +1,76 @@
+/**
+ * CancelRequest routing. Each client gets gatehouse's own random BackendKeyData; the registry maps
+ * it to the server connection the client holds right now (its pid and key), so a cancel is
+ * forwarded to exactly that server. Unknown keys are dropped silently, as PostgreSQL does.
+ */
+import { randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import { connect } from 'node:net';
+import * as fe from '../protocol/frontend/encode.js';
+
+/** Where a cancel for one client goes. Updated whenever the client's server changes. */
+export interface CancelTarget {
+  host: string;
+  port: number;
+  pid: number;
+  key: Buffer;
+}
+
+interface Entry {
+  key: Buffer;
+  target: CancelTarget | null;
+}
+
+export class CancelRegistry {
+  private readonly entries = new Map<number, Entry>();
+
+  /** Issues a fresh (pid, key) for a client. */
+  issue(): { pid: number; key: Buffer } {
+    let pid: number;
+    do pid = randomInt(1, 0x7fffffff);
+    while (this.entries.has(pid));
+    const key = randomBytes(4);
+    this.entries.set(pid, { key, target: null });
+    return { pid, key };
+  }
+
+  /** Points a client's key at the server it now holds (null: it holds none). */
+  route(pid: number, target: CancelTarget | null): void {
+    const e = this.entries.get(pid);
+    if (e) e.target = target;
+  }
+
+  release(pid: number): void {
+    this.entries.delete(pid);
+  }
+
+  /** The server to cancel for this (pid, key), or null. Keys are compared in constant time. */
+  resolve(pid: number, key: Buffer): CancelTarget | null {
+    const e = this.entries.get(pid);
+    if (!e || e.key.length !== key.length || !timingSafeEqual(e.key, key)) return null;
+    return e.target;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}
+
+/**
+ * Sends a CancelRequest to the server over a new connection. Like libpq before protocol 3.2,
+ * the request goes in plaintext; PostgreSQL accepts it without TLS. Unix-socket upstreams use the socket.
+ */
+export function sendCancel(t: CancelTarget, timeoutMs = 5000): Promise<void> {
+  return new Promise((resolve) => {
+    const opts = t.host.startsWith('/') ? { path: `${t.host}/.s.PGSQL.${t.port}` } : { host: t.host, port: t.port };
+    const s = connect(opts);
+    const done = (): void => {
+      clearTimeout(timer);
+      s.destroy();
+      resolve();
+    };
+    const timer = setTimeout(done, timeoutMs);
+    s.once('connect', () => s.end(fe.cancelRequest(t.pid, t.key)));
+    s.once('close', done);
+    s.once('error', done);
+  });
+}

@@ -1,0 +1,125 @@
+/**
+ * The first packets of a connection, before any authentication (postmaster.c
+ * ProcessStartupPacket): SSLRequest, GSSENCRequest, CancelRequest, direct TLS, and the
+ * StartupMessage. Everything here is bounded: the startup packet is at most 10,000 bytes, each
+ * negotiation request is answered once, and the caller holds the authentication_timeout.
+ */
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+import { WireError, wire } from '../errors.js';
+import { StartupFramer, decodeStartupPacket, looksLikeTlsClientHello, type StartupPacket } from '../protocol/startup.js';
+import * as be from '../protocol/backend/encode.js';
+import { startServerTls, type TlsState } from '../net/tls.js';
+import { FrameReader } from './reader.js';
+
+/** A decoded CancelRequest. */
+export type CancelPacket = Extract<StartupPacket, { kind: 'cancel' }>;
+/** A decoded StartupMessage. */
+export type StartupMessagePacket = Extract<StartupPacket, { kind: 'startup' }>;
+
+/** TLS facts for logs and hba (hostssl) and cert auth. */
+export interface TlsInfo {
+  version: string;
+  cipher: string;
+  direct: boolean;
+  socket: TLSSocket;
+}
+
+export type NegotiateResult =
+  | { kind: 'startup'; socket: Duplex; reader: FrameReader; startup: StartupMessagePacket; tls: TlsInfo | null }
+  | { kind: 'cancel'; cancel: CancelPacket }
+  | { kind: 'closed'; reason: string };
+
+/** Thrown when a FATAL should be sent to the client (on `socket`), then the connection closed. */
+export class HandshakeFatal extends Error {
+  constructor(readonly wire: WireError, readonly socket: Duplex) {
+    super(wire.message);
+  }
+}
+
+/**
+ * Reads until a StartupMessage or CancelRequest arrives, upgrading to TLS on the way.
+ * `first` is the connection's first chunk (already read, to tell direct TLS from a packet).
+ */
+export async function negotiate(raw: Socket, first: Buffer, tls: TlsState | null, isUnix: boolean): Promise<NegotiateResult> {
+  if (looksLikeTlsClientHello(first[0]!)) {
+    if (!tls || isUnix) return { kind: 'closed', reason: 'direct TLS attempted but TLS is not configured' };
+    const socket = startServerTls(raw, tls, first);
+    const info = await handshakeTls(socket, true);
+    if (info.kind === 'closed') return info;
+    return readStartup(socket, new FrameReader(socket), info.tls, true, true);
+  }
+  const reader = new FrameReader(raw, first);
+  return readStartup(raw, reader, null, false, false, tls && !isUnix ? tls : null);
+}
+
+async function readStartup(
+  socket: Duplex,
+  reader: FrameReader,
+  tlsInfo: TlsInfo | null,
+  sslDone: boolean,
+  gssDone: boolean,
+  canUpgrade: TlsState | null = null,
+): Promise<NegotiateResult> {
+  for (;;) {
+    const packet = decodeStartupPacket(await reader.read(new StartupFramer()));
+    switch (packet.kind) {
+      case 'ssl': {
+        // A second SSLRequest falls through to the version check in PostgreSQL and is refused
+        // as protocol 1234.5679 (CVE-2026-6479: recursive negotiation crashed the postmaster).
+        if (sslDone) throw new HandshakeFatal(wire.unsupportedProtocol(1234, 5679), socket);
+        sslDone = true;
+        if (!canUpgrade) {
+          socket.write(be.sslNo);
+          continue;
+        }
+        // Bytes after the SSLRequest would be read as if they had been encrypted (CVE-2021-23214).
+        if (reader.unread().length > 0) throw new HandshakeFatal(wire.protocolViolation('received unencrypted data after SSL request'), socket);
+        reader.detach();
+        socket.write(be.sslYes);
+        const tlsSocket = startServerTls(socket as Socket, canUpgrade);
+        const info = await handshakeTls(tlsSocket, false);
+        if (info.kind === 'closed') return info;
+        return readStartup(tlsSocket, new FrameReader(tlsSocket), info.tls, true, true);
+      }
+      case 'gssenc':
+        if (gssDone) throw new HandshakeFatal(wire.unsupportedProtocol(1234, 5680), socket);
+        gssDone = true;
+        if (reader.unread().length > 0) throw new HandshakeFatal(wire.protocolViolation('received unencrypted data after GSSAPI encryption request'), socket);
+        socket.write(be.sslNo);
+        continue;
+      case 'cancel':
+        return { kind: 'cancel', cancel: packet };
+      case 'startup':
+        return { kind: 'startup', socket, reader, startup: packet, tls: tlsInfo };
+    }
+  }
+}
+
+type TlsOutcome = { kind: 'ok'; tls: TlsInfo } | { kind: 'closed'; reason: string };
+
+function handshakeTls(socket: TLSSocket, direct: boolean): Promise<TlsOutcome> {
+  return new Promise((resolve) => {
+    const fail = (reason: string): void => {
+      socket.destroy();
+      resolve({ kind: 'closed', reason });
+    };
+    socket.once('secure', () => {
+      socket.off('error', onError);
+      socket.on('error', () => undefined); // later errors surface through the reader
+      // PostgreSQL 17+ closes a direct TLS connection that did not negotiate ALPN "postgresql".
+      if (direct && socket.alpnProtocol !== 'postgresql') return fail('direct TLS connection without ALPN protocol "postgresql"');
+      // A presented certificate that does not verify fails the handshake, as in PostgreSQL.
+      const peer = socket.getPeerCertificate();
+      if (peer && Object.keys(peer).length > 0 && !socket.authorized) {
+        return fail(`could not accept SSL connection: certificate verify failed (${String(socket.authorizationError)})`);
+      }
+      const c = socket.getCipher();
+      resolve({ kind: 'ok', tls: { version: socket.getProtocol() ?? 'unknown', cipher: c?.standardName ?? c?.name ?? 'unknown', direct, socket } });
+    });
+    const onError = (e: Error): void => fail(`could not accept SSL connection: ${e.message}`);
+    socket.once('error', onError);
+    socket.once('close', () => resolve({ kind: 'closed', reason: 'connection closed during TLS handshake' }));
+  });
+}

@@ -1,0 +1,87 @@
+/**
+ * The relay: bytes between an authenticated client and its server, forwarded as the original
+ * chunks (no per-message writes; DESIGN.md performance principles). Backpressure pauses the
+ * faster side. The pooled modes (issue 4) attach a scanner here to see message boundaries.
+ */
+import type { Duplex } from 'node:stream';
+
+export interface RelayStats {
+  bytesIn: number;
+  bytesOut: number;
+}
+
+export interface RelayHandle {
+  readonly stats: RelayStats;
+  /** Ends the relay: flushes what was written, then closes both sides. */
+  close(): void;
+  /** Resolves once both sides are closed, with what ended it. */
+  readonly done: Promise<string>;
+}
+
+/** Starts relaying; `clientHead` and `serverHead` are bytes already read and not yet forwarded. */
+export function startRelay(client: Duplex, server: Duplex, clientHead?: Buffer, serverHead?: Buffer): RelayHandle {
+  const stats: RelayStats = { bytesIn: 0, bytesOut: 0 };
+  let reason = '';
+  let resolveDone!: (r: string) => void;
+  const done = new Promise<string>((r) => (resolveDone = r));
+  let closed = 0;
+  const finish = (why: string): void => {
+    if (!reason) reason = why;
+  };
+  const onClosed = (): void => {
+    if (++closed === 2) resolveDone(reason || 'closed');
+  };
+
+  pump(client, server, (n) => (stats.bytesIn += n), () => finish('client closed'));
+  pump(server, client, (n) => (stats.bytesOut += n), () => finish('server closed'));
+  client.once('close', () => {
+    finish('client closed');
+    server.destroy();
+    onClosed();
+  });
+  server.once('close', () => {
+    finish('server closed');
+    // Let what the server sent last (a FATAL, say) reach the client before it closes.
+    client.end();
+    setTimeout(() => client.destroy(), 1000).unref();
+    onClosed();
+  });
+  client.on('error', () => finish('client error'));
+  server.on('error', () => finish('server error'));
+
+  if (clientHead && clientHead.length > 0) {
+    stats.bytesIn += clientHead.length;
+    server.write(clientHead);
+  }
+  if (serverHead && serverHead.length > 0) {
+    stats.bytesOut += serverHead.length;
+    client.write(serverHead);
+  }
+  client.resume();
+  server.resume();
+  return {
+    stats,
+    done,
+    close() {
+      finish('closed by gatehouse');
+      client.end();
+      server.end();
+      setTimeout(() => {
+        client.destroy();
+        server.destroy();
+      }, 1000).unref();
+    },
+  };
+}
+
+function pump(from: Duplex, to: Duplex, count: (n: number) => void, onEnd: () => void): void {
+  from.on('data', (chunk: Buffer) => {
+    count(chunk.length);
+    if (!to.write(chunk)) from.pause();
+  });
+  to.on('drain', () => from.resume());
+  from.once('end', () => {
+    onEnd();
+    to.end();
+  });
+}

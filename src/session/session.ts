@@ -1,0 +1,273 @@
+/**
+ * One client connection, end to end: negotiate → startup → hba → auth → server → relay → close
+ * (DESIGN.md "One connection, end to end"). No client byte reaches a server, and no server byte
+ * reaches the client, before the client's authentication has succeeded (invariant 1): the server
+ * connection is opened only after authenticateClient() returns.
+ */
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { GatehouseError, WireError, wire } from '../errors.js';
+import type { ClientOrigin, ConnectionEvent, GatewayEvents } from '../events.js';
+import type { HbaAttempt, HbaRule } from '../hba/index.js';
+import { evaluateHba, resolveClientHostname } from '../hba/index.js';
+import * as be from '../protocol/backend/encode.js';
+import { ProtocolError } from '../protocol/errors.js';
+import type { RuntimeState } from '../gateway/state.js';
+import { lookupSecret } from '../gateway/secrets.js';
+import { loginUpstream, UpstreamRefused, type ServerLogin, type UpstreamTarget } from '../pool/server-login.js';
+import { chooseUpstreamSecret, resolveUpstream } from '../pool/upstream.js';
+import { authenticateClient, type AuthOutcome } from './authenticate.js';
+import { CancelRegistry, sendCancel } from './cancel.js';
+import { HandshakeFatal, negotiate, type StartupMessagePacket, type TlsInfo } from './negotiate.js';
+import { ConnectionClosedError } from './reader.js';
+import { startRelay, type RelayHandle } from './relay.js';
+
+/** What a session needs from the gateway. */
+export interface SessionDeps {
+  /** The current runtime state; a session takes one snapshot when its startup packet arrives. */
+  state(): RuntimeState;
+  events: GatewayEvents;
+  cancels: CancelRegistry;
+  /** Live sessions, for shutdown and (later) the admin console. */
+  live: Set<LiveSession>;
+  nextId(): number;
+}
+
+/** A relaying session, as the gateway sees it. */
+export interface LiveSession {
+  id: number;
+  origin: ClientOrigin;
+  user: string;
+  database: string;
+  startedAt: number;
+  /** Sends a FATAL (if given) and closes the session. */
+  terminate(error?: WireError): void;
+}
+
+/** Serves one accepted socket until it closes. Never throws. */
+export async function serveConnection(raw: Socket, isUnix: boolean, deps: SessionDeps): Promise<void> {
+  const id = deps.nextId();
+  const started = Date.now();
+  const origin = originOf(raw, isUnix);
+  raw.setNoDelay?.(true);
+  raw.on('error', () => undefined);
+  const ev: ConnectionEvent = { session: id, client: origin, outcome: 'failure', duration_ms: 0 };
+  const state = deps.state();
+  let authDone = false;
+  let client: Duplex = raw;
+  // authentication_timeout bounds the whole handshake. PostgreSQL sends nothing to the client
+  // when it fires during authentication (postgres.c sets whereToSendOutput = DestNone).
+  const deadline = setTimeout(() => {
+    if (authDone) return;
+    ev.reason = wire.authTimeout().message;
+    ev.sqlstate = '57014';
+    raw.destroy();
+    client.destroy();
+  }, state.config.authentication_timeout);
+  try {
+    const first = await firstChunk(raw);
+    const n = await negotiate(raw, first, state.tls, isUnix);
+    if (n.kind === 'closed') return void (ev.reason = n.reason);
+    if (n.kind === 'cancel') return void (await handleCancel(n.cancel.pid, n.cancel.key, origin, deps, raw));
+    client = n.socket;
+    if (n.tls) ev.tls = { version: n.tls.version, cipher: n.tls.cipher, direct: n.tls.direct };
+    const startup = readStartupParams(n.startup, client);
+    Object.assign(ev, { user: startup.user, database: startup.database, application_name: startup.params.get('application_name') });
+    if (startup.replication !== 'none') ev.replication = startup.replication;
+    if (n.startup.minor > 0 || n.startup.protocolOptions.length > 0) {
+      client.write(be.negotiateProtocolVersion(0, n.startup.protocolOptions));
+    }
+    const rule = await decideHba(state, origin, n.tls, startup, client);
+    ev.hba = { file: rule.file, line: rule.line };
+    ev.method = rule.method;
+    const auth = await authenticateClient({
+      socket: client,
+      reader: n.reader,
+      user: startup.user,
+      rule,
+      tls: n.tls,
+      lookupSecret: (u) => lookupSecret(state, u),
+      ident: state.ident,
+      isMember: (role) => role === startup.user,
+      passwordEncryption: state.config.auth.password_encryption,
+      certHash: state.tls?.certHash ?? null,
+    });
+    client.write(be.authenticationOk);
+    const target = resolveUpstream(state.config, startup.database, startup.user, client);
+    const server = await loginServer(target, state, auth, startup);
+    authDone = true;
+    clearTimeout(deadline);
+    const leftover = n.reader.detach();
+    ev.outcome = 'success';
+    ev.duration_ms = Date.now() - started;
+    deps.events.emit('connection', { ...ev });
+    await runSession(client, server, target, leftover, startup, origin, id, started, deps);
+  } catch (e) {
+    handleFailure(e, client, ev);
+  } finally {
+    clearTimeout(deadline);
+    if (ev.outcome === 'failure') {
+      ev.duration_ms = Date.now() - started;
+      deps.events.emit('connection', ev);
+    }
+  }
+}
+
+interface StartupInfo {
+  user: string;
+  database: string;
+  replication: 'none' | 'physical' | 'logical';
+  /** Parameters to forward to the server: everything but user, database and _pq_ options. */
+  params: Map<string, string>;
+}
+
+function readStartupParams(p: StartupMessagePacket, client: Duplex): StartupInfo {
+  const user = p.params.get('user') ?? '';
+  const database = p.params.get('database') || user;
+  const params = new Map(p.params);
+  params.delete('user');
+  params.delete('database');
+  const replication = parseReplication(p.params.get('replication'), client);
+  return { user, database, replication, params };
+}
+
+/** postmaster.c: replication=database is logical; a boolean true is physical. */
+function parseReplication(v: string | undefined, client: Duplex): StartupInfo['replication'] {
+  if (v === undefined) return 'none';
+  if (v === 'database') return 'logical';
+  const b = parsePgBool(v);
+  if (b === null) {
+    throw new HandshakeFatal(new WireError('FATAL', '22023', `invalid value for parameter "replication": "${v}"`, undefined,
+      'Valid values are: "false", 0, "true", 1, "database".'), client);
+  }
+  return b ? 'physical' : 'none';
+}
+
+/** PostgreSQL's parse_bool(): true/false/yes/no/on/off/1/0 and unambiguous prefixes, any case. */
+export function parsePgBool(raw: string): boolean | null {
+  const v = raw.trim().toLowerCase();
+  if (v === '1') return true;
+  if (v === '0') return false;
+  if (v.length === 0) return null;
+  if ('true'.startsWith(v) || 'yes'.startsWith(v)) return true;
+  if ('false'.startsWith(v) || 'no'.startsWith(v)) return false;
+  if (v === 'on') return true;
+  if (v === 'off' || v === 'of') return false;
+  return null;
+}
+
+async function decideHba(state: RuntimeState, origin: ClientOrigin, tls: TlsInfo | null, s: StartupInfo, client: Duplex): Promise<HbaRule> {
+  const attempt: HbaAttempt = {
+    socket: origin.socket === 'unix' ? 'local' : 'host',
+    ssl: tls !== null,
+    address: origin.socket === 'unix' ? undefined : origin.address,
+    database: s.database,
+    user: s.user,
+    replication: s.replication,
+    isMember: (role) => role === s.user,
+  };
+  if (state.hba.needsHostname && attempt.address) attempt.hostname = await resolveClientHostname(attempt.address);
+  const rule = evaluateHba(state.hba, attempt);
+  const enc = tls ? 'SSL encryption' : 'no encryption';
+  const repl = s.replication === 'physical';
+  if (!rule) throw new HandshakeFatal(wire.noHbaEntry(origin.address, s.user, s.database, enc, repl), client);
+  if (rule.method === 'reject') throw new HandshakeFatal(wire.hbaRejects(origin.address, s.user, s.database, enc, repl), client);
+  return rule;
+}
+
+async function loginServer(target: UpstreamTarget, state: RuntimeState, auth: AuthOutcome, s: StartupInfo): Promise<ServerLogin> {
+  const secret = await chooseUpstreamSecret(state, target, auth);
+  return loginUpstream(target, secret, s.params);
+}
+
+async function runSession(
+  client: Duplex, server: ServerLogin, target: UpstreamTarget, leftover: Buffer, s: StartupInfo,
+  origin: ClientOrigin, id: number, started: number, deps: SessionDeps,
+): Promise<void> {
+  const key = deps.cancels.issue();
+  if (server.backendKey) deps.cancels.route(key.pid, { host: target.host, port: target.port, ...server.backendKey });
+  const head: Buffer[] = [...server.notices];
+  for (const [name, value] of server.params) head.push(be.parameterStatus(name, value));
+  head.push(be.backendKeyData(key.pid, key.key), be.readyForQueryIdle);
+  client.write(Buffer.concat(head));
+  let relay: RelayHandle | null = null;
+  const live: LiveSession = {
+    id, origin, user: s.user, database: s.database, startedAt: started,
+    terminate(error) {
+      if (error) client.write(be.errorResponse(error));
+      relay?.close();
+    },
+  };
+  deps.live.add(live);
+  try {
+    relay = startRelay(client, server.socket, leftover);
+    const reason = await relay.done;
+    deps.events.emit('session.end', {
+      session: id, client: origin, user: s.user, database: s.database,
+      duration_ms: Date.now() - started, bytes_in: relay.stats.bytesIn, bytes_out: relay.stats.bytesOut, reason,
+    });
+  } finally {
+    deps.live.delete(live);
+    deps.cancels.release(key.pid);
+  }
+}
+
+async function handleCancel(pid: number, key: Buffer, origin: ClientOrigin, deps: SessionDeps, raw: Socket): Promise<void> {
+  raw.destroy();
+  const target = deps.cancels.resolve(pid, key);
+  deps.events.emit('cancel', { client: origin, forwarded: target !== null });
+  if (target) await sendCancel(target);
+}
+
+function handleFailure(e: unknown, client: Duplex, ev: ConnectionEvent): void {
+  const w = toWire(e);
+  if (w) {
+    ev.sqlstate = w.wire.code;
+    ev.reason = w.log ?? w.wire.message;
+    if (!client.destroyed) client.end(be.errorResponse(w.wire));
+    return;
+  }
+  ev.reason ??= e instanceof ConnectionClosedError ? 'client closed the connection during the handshake' : String((e as Error)?.message ?? e);
+  client.destroy();
+}
+
+/** The FATAL to send for a failure, and what to log when it differs. */
+function toWire(e: unknown): { wire: WireError; log?: string } | null {
+  if (e instanceof HandshakeFatal) return { wire: e.wire };
+  if (e instanceof ProtocolError) return { wire: e.wire };
+  if (e instanceof UpstreamRefused) return { wire: e.wire, log: `server refused login: ${e.wire.code} ${e.wire.message}` };
+  if (e instanceof WireError) return { wire: e };
+  if (e instanceof GatehouseError && (e.code === 'GH_UPSTREAM' || e.code === 'GH_UPSTREAM_TLS' || e.code === 'GH_AUTH_QUERY')) {
+    return { wire: wire.upstreamUnavailable(), log: e.message };
+  }
+  return null;
+}
+
+function firstChunk(s: Socket): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const onData = (c: Buffer): void => {
+      cleanup();
+      s.pause();
+      resolve(c);
+    };
+    const onEnd = (): void => {
+      cleanup();
+      reject(new ConnectionClosedError());
+    };
+    const cleanup = (): void => {
+      s.off('data', onData);
+      s.off('end', onEnd);
+      s.off('close', onEnd);
+    };
+    s.on('data', onData);
+    s.once('end', onEnd);
+    s.once('close', onEnd);
+  });
+}
+
+/** The client's address as PostgreSQL prints it: `[local]` for the Unix socket, IPv4 without the ::ffff: prefix. */
+function originOf(s: Socket, isUnix: boolean): ClientOrigin {
+  if (isUnix) return { socket: 'unix', address: '[local]' };
+  const a = s.remoteAddress ?? '';
+  return { socket: 'tcp', address: a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a, port: s.remotePort };
+}
