@@ -6,6 +6,7 @@ import { GatehouseError } from './errors.js';
 import { registerServeCommand } from './cli/serve.js';
 import { registerHbaCommands } from './cli/hba.js';
 import { registerPasswdCommand } from './cli/passwd.js';
+import { registerConfigCommands } from './cli/config.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
@@ -16,6 +17,7 @@ const program = new Command()
 registerServeCommand(program);
 registerHbaCommands(program);
 registerPasswdCommand(program);
+registerConfigCommands(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (e instanceof GatehouseError) {
