@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# GATEWAY_CMD for bench/baseline.sh: gatehouse in session mode (one server connection per client)
+# in front of the benchmark's PostgreSQL, TLS and plaintext on one port, SCRAM passthrough with the
+# verifier the harness copied from pg_authid into $GATEWAY_AUTH_FILE (no plaintext password on disk).
+set -euo pipefail
+cli=${GATEHOUSE_CLI:-node dist/cli.js}
+cat >"$BENCH_WORKDIR/hba.conf" <<HBA
+host all all 127.0.0.1/32 scram-sha-256
+HBA
+cat >"$BENCH_WORKDIR/gatehouse.yaml" <<YAML
+listen:
+  addresses: [$GATEWAY_LISTEN_ADDR]
+  port: $GATEWAY_PORT
+tls:
+  cert: $TLS_CERT_FILE
+  key: $TLS_KEY_FILE
+hba: hba.conf
+auth:
+  users: $GATEWAY_AUTH_FILE
+databases:
+  "*": { host: $PG_HOST, port: $PG_PORT, sslmode: disable }
+log:
+  level: warn
+YAML
+exec $cli serve --config "$BENCH_WORKDIR/gatehouse.yaml"
