@@ -52,5 +52,7 @@ export function registerServeCommand(program: Command): void {
     .requiredOption('-c, --config <file>', 'YAML configuration file (see docs/configuration.md)')
     .action(async (o: { config: string }) => {
       await runServe(o.config);
+      // Everything is closed; do not wait for stray handles (a client socket's last unref'd timer).
+      process.exit(0);
     });
 }

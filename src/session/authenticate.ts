@@ -8,7 +8,7 @@ import { WireError, wire } from '../errors.js';
 import type { HbaRule, IdentMapSet } from '../hba/index.js';
 import { checkIdentMap } from '../hba/index.js';
 import { MessageFramer } from '../protocol/framer.js';
-import { FrontendCode, MAX_AUTH_MESSAGE } from '../protocol/codes.js';
+import { authMessageCap } from '../protocol/codes.js';
 import { decodePasswordMessage, decodeSASLInitialResponse, decodeSASLResponse } from '../protocol/frontend/decode.js';
 import * as be from '../protocol/backend/encode.js';
 import { ScramServer } from '../auth/scram/server.js';
@@ -104,13 +104,9 @@ function certNameMatches(ctx: AuthContext, map: string | undefined): boolean {
   return ctx.ident !== null && checkIdentMap(ctx.ident, map, name, ctx.user, ctx.isMember);
 }
 
-/** Reads the client's next 'p' message; anything else is a protocol violation (auth.c). */
+/** Reads the client's next 'p' message; anything else is a protocol violation (auth.c), raised by the cap. */
 async function readPasswordPacket(ctx: AuthContext, expected: 'password' | 'SASL'): Promise<Buffer> {
-  const { type, body } = await ctx.reader.read(new MessageFramer(() => MAX_AUTH_MESSAGE));
-  if (type !== FrontendCode.PasswordMessage) {
-    throw new HandshakeFatal(wire.protocolViolation(`expected ${expected} response, got message type ${type}`), ctx.socket);
-  }
-  return body;
+  return (await ctx.reader.read(new MessageFramer(authMessageCap(expected)))).body;
 }
 
 async function passwordExchange(ctx: AuthContext): Promise<AuthOutcome> {

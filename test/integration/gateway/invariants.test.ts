@@ -1,0 +1,170 @@
+/**
+ * DESIGN.md security invariants 1, 2, 4, 5, 6 and 7, each with a test that fails if it breaks
+ * (3 is covered by the SCRAM unit tests: nonce prefix, GS2 header, iteration bounds,
+ * timingSafeEqual). A counting TCP proxy sits between gatehouse and PostgreSQL.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { readFile } from 'node:fs/promises';
+import pg from 'pg';
+import { startCluster, freePort, type Cluster } from '../../harness/pg.js';
+import { makeCertSet, type CertSet } from '../../harness/certs.js';
+import { sslRequest, startupMessage } from '../../../src/protocol/frontend/encode.js';
+import { psql, startGatehouse, verifierOf, type Gatehouse } from './fixture.js';
+
+const PW = 'invariant-pw';
+
+/** A TCP proxy that counts connections and bytes in each direction. */
+async function countingProxy(targetPort: number): Promise<{ port: number; conns: number; up: number; down: number; server: Server; reset(): void }> {
+  const port = await freePort();
+  const stats = { port, conns: 0, up: 0, down: 0, server: null as unknown as Server, reset() { this.conns = this.up = this.down = 0; } };
+  stats.server = createServer((c: Socket) => {
+    stats.conns++;
+    const s = connect({ host: '127.0.0.1', port: targetPort });
+    c.on('data', (d) => { stats.up += d.length; s.write(d); });
+    s.on('data', (d) => { stats.down += d.length; c.write(d); });
+    c.on('close', () => s.destroy());
+    s.on('close', () => c.destroy());
+    c.on('error', () => s.destroy());
+    s.on('error', () => c.destroy());
+  });
+  await new Promise<void>((r) => stats.server.listen(port, '127.0.0.1', () => r()));
+  return stats;
+}
+
+/** Opens a raw socket, sends `bytes`, returns everything received until the server closes (or timeout). */
+function exchange(port: number, bytes: Buffer, timeoutMs = 3000): Promise<{ data: Buffer; closed: boolean }> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    const s = connect({ host: '127.0.0.1', port }, () => s.write(bytes));
+    const timer = setTimeout(() => { s.destroy(); resolve({ data: Buffer.concat(chunks), closed: false }); }, timeoutMs);
+    s.on('data', (d) => chunks.push(d));
+    s.on('close', () => { clearTimeout(timer); resolve({ data: Buffer.concat(chunks), closed: true }); });
+    s.on('error', () => undefined);
+  });
+}
+
+describe('security invariants (PostgreSQL 18)', () => {
+  let certs: CertSet;
+  let cluster: Cluster;
+  let proxy: Awaited<ReturnType<typeof countingProxy>>;
+  let gh: Gatehouse;
+
+  before(async () => {
+    certs = await makeCertSet();
+    cluster = await startCluster({ version: 18 });
+    await cluster.createRole('app', { password: PW });
+    proxy = await countingProxy(cluster.port);
+    gh = await startGatehouse({
+      cluster, certs, upstreamPort: proxy.port,
+      hba: 'host all app 127.0.0.1/32 scram-sha-256\nhost all trusted 127.0.0.1/32 trust\n',
+      users: [`"app" "${await verifierOf(cluster, 'app')}"`],
+    });
+  });
+  after(async () => {
+    await gh?.stop();
+    proxy?.server.close();
+    await cluster?.stop();
+  });
+
+  test('1: no byte reaches the server before the client authenticated', async () => {
+    proxy.reset();
+    const bad = await psql(`host=127.0.0.1 port=${gh.port} user=app dbname=postgres sslmode=disable`, 'select 1', { password: 'wrong' });
+    assert.match(bad.stderr, /28P01|password authentication failed/);
+    const nobody = await psql(`host=127.0.0.1 port=${gh.port} user=nobody dbname=postgres sslmode=disable`, 'select 1', { password: 'x' });
+    assert.match(nobody.stderr, /password authentication failed for user "nobody"/);
+    const nohba = await psql(`host=127.0.0.1 port=${gh.port} user=other dbname=postgres sslmode=disable`, 'select 1');
+    assert.match(nohba.stderr, /no pg_hba\.conf entry/);
+    assert.deepEqual([proxy.conns, proxy.up, proxy.down], [0, 0, 0], 'the upstream saw nothing');
+    const ok = await psql(`host=127.0.0.1 port=${gh.port} user=app dbname=postgres sslmode=disable`, 'select 42', { password: PW });
+    assert.equal(ok.stdout, '42');
+    assert.equal(proxy.conns, 1, 'the upstream saw exactly the admitted client');
+  });
+
+  test('2: the startup packet is capped at 10,000 bytes and closed before it is buffered', async () => {
+    const len = Buffer.alloc(4);
+    len.writeInt32BE(10_001);
+    const r = await exchange(gh.port, len);
+    assert.ok(r.closed, 'closed on the length word alone');
+    const ok = Buffer.alloc(8);
+    ok.writeInt32BE(7);
+    assert.ok((await exchange(gh.port, ok)).closed, 'a length below 8 is refused too');
+  });
+
+  test('2: a second SSLRequest is refused as PostgreSQL refuses it', async () => {
+    // Over TLS a repeated SSLRequest is "unsupported frontend protocol 1234.5679".
+    const raw = connect({ host: '127.0.0.1', port: gh.port });
+    await new Promise((r) => raw.once('connect', r));
+    raw.write(sslRequest);
+    await new Promise((r) => raw.once('data', r));
+    const t = tlsConnect({ socket: raw, rejectUnauthorized: false });
+    await new Promise((r) => t.once('secureConnect', r));
+    const got: Buffer[] = [];
+    t.on('data', (d: Buffer) => got.push(d));
+    t.write(sslRequest);
+    await new Promise((r) => t.once('close', r));
+    const text = Buffer.concat(got).toString('latin1');
+    assert.match(text, /0A000/);
+    assert.match(text, /unsupported frontend protocol 1234\.5679: server supports 3\.0 to 3\.2/);
+  });
+
+  test('2: the handshake has a deadline (authentication_timeout)', async () => {
+    const started = Date.now();
+    const r = await exchange(gh.port, Buffer.from([0, 0, 0]), 10_000); // a partial startup packet, then silence
+    assert.ok(r.closed);
+    const took = Date.now() - started;
+    assert.ok(took >= 4500 && took < 8000, `closed after ${took} ms with authentication_timeout 5s`);
+  });
+
+  test('4: passwords never reach the log', async () => {
+    await psql(`host=127.0.0.1 port=${gh.port} user=app dbname=postgres sslmode=disable`, 'select 1', { password: 'planted-Secret-4711' });
+    assert.ok(gh.logs.length > 0);
+    assert.ok(!gh.logs.join('\n').includes('planted-Secret-4711'));
+    assert.ok(!gh.logs.join('\n').includes(PW));
+  });
+
+  test('5: an unknown role and a wrong password look the same on the wire', async () => {
+    const start = (user: string): Buffer => startupMessage(new Map([['user', user], ['database', 'postgres']]));
+    const known = await exchange(gh.port, start('app'), 1500);
+    const unknown = await exchange(gh.port, start('ghost'), 1500);
+    // AuthenticationSASL with the same mechanisms for both.
+    assert.equal(known.data.toString('latin1'), unknown.data.toString('latin1'));
+    assert.match(known.data.toString('latin1'), /SCRAM-SHA-256/);
+  });
+
+  test('6: a reload with a broken pg_hba.conf changes nothing and says where', async () => {
+    const before = gh.gateway.state;
+    await gh.write('pg_hba.conf', 'host all app 127.0.0.1/32 scram-sha-256\nhosts all all 0.0.0.0/0 trust\n');
+    const r = gh.gateway.reload();
+    assert.equal(r.ok, false);
+    assert.match(r.error ?? '', /pg_hba\.conf:2/);
+    assert.match(r.error ?? '', /invalid connection type "hosts"/);
+    assert.equal(gh.gateway.state, before, 'the old state stays');
+    const ok = await psql(`host=127.0.0.1 port=${gh.port} user=app dbname=postgres sslmode=disable`, 'select 1', { password: PW });
+    assert.equal(ok.stdout, '1');
+    await gh.write('pg_hba.conf', 'host all app 127.0.0.1/32 scram-sha-256\nhost all trusted 127.0.0.1/32 trust\n');
+    assert.equal(gh.gateway.reload().ok, true);
+  });
+
+  test('7: TLS below 1.2 is refused', async () => {
+    const raw = connect({ host: '127.0.0.1', port: gh.port });
+    await new Promise((r) => raw.once('connect', r));
+    raw.write(sslRequest);
+    await new Promise((r) => raw.once('data', r));
+    const t = tlsConnect({ socket: raw, rejectUnauthorized: false, maxVersion: 'TLSv1.1', minVersion: 'TLSv1' });
+    const outcome = await new Promise<string>((r) => {
+      t.once('secureConnect', () => r('connected'));
+      t.once('error', (e) => r(`error: ${e.message}`));
+    });
+    assert.match(outcome, /^error/);
+  });
+
+  test('7: pg over TLS still works after all that (and with sslmode=require)', async () => {
+    const c = new pg.Client({ host: 'localhost', port: gh.port, user: 'app', password: PW, database: 'postgres', ssl: { ca: await readFile(certs.caCert, 'utf8') } });
+    await c.connect();
+    assert.equal((await c.query('select 1 as x')).rows[0].x, 1);
+    await c.end();
+  });
+});
