@@ -57,9 +57,9 @@ export const wire = {
   invalidStartupLength: () => fatal('08P01', 'invalid length of startup packet'),
   /** 57014, postgres.c ProcessInterrupts(): authentication_timeout passed after the startup packet. */
   authTimeout: () => fatal('57014', 'canceling authentication due to timeout'),
-  /** 0A000: a protocol major version we do not speak. */
+  /** 0A000: a protocol major version we do not speak (gatehouse speaks 3.0 and answers newer minors with NegotiateProtocolVersion). */
   unsupportedProtocol: (major: number, minor: number) =>
-    fatal('0A000', `unsupported frontend protocol ${major}.${minor}: server supports 3.0 to 3.2`),
+    fatal('0A000', `unsupported frontend protocol ${major}.${minor}: server supports 3.0 to 3.0`),
   /** 08P01 for SASL exchange errors (auth-scram.c). */
   saslMalformed: (detail: string) => fatal('08P01', 'malformed SCRAM message', detail),
   /** 28000: channel binding failed (auth-scram.c verify_client_proof path). */

@@ -22,7 +22,8 @@ export interface ConnectionEvent {
   replication?: 'physical' | 'logical';
   hba?: { file: string; line: number };
   method?: string;
-  outcome: 'success' | 'failure';
+  /** `abandoned`: the client hung up before its authentication finished (not a failure). */
+  outcome: 'success' | 'failure' | 'abandoned' | 'cancel';
   sqlstate?: string;
   reason?: string;
   duration_ms: number;

@@ -44,6 +44,7 @@ export function logEvents(events: GatewayEvents, log: Logger): void {
       duration_ms: e.duration_ms,
     };
     if (e.outcome === 'success') log.info(rec, 'connection authorized');
+    else if (e.outcome === 'abandoned') log.info(rec, 'connection abandoned');
     else log.warn(rec, 'connection failed');
   });
   events.on('session.end', (e) =>

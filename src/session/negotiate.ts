@@ -8,6 +8,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { WireError, wire } from '../errors.js';
+import { ProtocolError } from '../protocol/errors.js';
 import { StartupFramer, decodeStartupPacket, looksLikeTlsClientHello, type StartupPacket } from '../protocol/startup.js';
 import * as be from '../protocol/backend/encode.js';
 import { startServerTls, type TlsState } from '../net/tls.js';
@@ -63,7 +64,8 @@ async function readStartup(
   canUpgrade: TlsState | null = null,
 ): Promise<NegotiateResult> {
   for (;;) {
-    const packet = decodeStartupPacket(await reader.read(new StartupFramer()));
+    const packet = await readPacket(socket, reader);
+    if (packet === null) return { kind: 'closed', reason: 'invalid length of startup packet' };
     switch (packet.kind) {
       case 'ssl': {
         // A second SSLRequest falls through to the version check in PostgreSQL and is refused
@@ -94,6 +96,22 @@ async function readStartup(
       case 'startup':
         return { kind: 'startup', socket, reader, startup: packet, tls: tlsInfo };
     }
+  }
+}
+
+/** PostgreSQL answers a bad packet length or a malformed CancelRequest with silence (COMMERROR). */
+const SILENT = new Set(['invalid length of startup packet', 'invalid length of cancel request packet', 'invalid length of cancel key in cancel request packet']);
+
+/** One startup-phase packet; a FATAL is tied to the socket it must go out on (plain or TLS). */
+async function readPacket(socket: Duplex, reader: FrameReader): Promise<StartupPacket | null> {
+  try {
+    return decodeStartupPacket(await reader.read(new StartupFramer()));
+  } catch (e) {
+    if (e instanceof ProtocolError) {
+      if (SILENT.has(e.wire.message)) return null;
+      throw new HandshakeFatal(e.wire, socket);
+    }
+    throw e;
   }
 }
 

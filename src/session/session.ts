@@ -52,6 +52,7 @@ export async function serveConnection(raw: Socket, isUnix: boolean, deps: Sessio
   raw.setNoDelay?.(true);
   raw.on('error', () => undefined);
   const ev: ConnectionEvent = { session: id, client: origin, outcome: 'failure', duration_ms: 0 };
+  // The state this connection is judged by: a reload during its handshake does not change it.
   const state = deps.state();
   let authDone = false;
   let client: Duplex = raw;
@@ -68,7 +69,10 @@ export async function serveConnection(raw: Socket, isUnix: boolean, deps: Sessio
     const first = await firstChunk(raw);
     const n = await negotiate(raw, first, state.tls, isUnix);
     if (n.kind === 'closed') return void (ev.reason = n.reason);
-    if (n.kind === 'cancel') return void (await handleCancel(n.cancel.pid, n.cancel.key, origin, deps, raw));
+    if (n.kind === 'cancel') {
+      ev.outcome = 'cancel';
+      return void (await handleCancel(n.cancel.pid, n.cancel.key, origin, deps, raw));
+    }
     client = n.socket;
     if (n.tls) ev.tls = { version: n.tls.version, cipher: n.tls.cipher, direct: n.tls.direct };
     const startup = readStartupParams(n.startup, client);
@@ -106,7 +110,7 @@ export async function serveConnection(raw: Socket, isUnix: boolean, deps: Sessio
     handleFailure(e, client, ev);
   } finally {
     clearTimeout(deadline);
-    if (ev.outcome === 'failure') {
+    if (ev.outcome === 'failure' || ev.outcome === 'abandoned') {
       ev.duration_ms = Date.now() - started;
       deps.events.emit('connection', ev);
     }
@@ -224,10 +228,16 @@ function handleFailure(e: unknown, client: Duplex, ev: ConnectionEvent): void {
   if (w) {
     ev.sqlstate = w.wire.code;
     ev.reason = w.log ?? w.wire.message;
-    if (!client.destroyed) client.end(be.errorResponse(w.wire));
+    const to = e instanceof HandshakeFatal ? e.socket : client;
+    if (!to.destroyed) to.end(be.errorResponse(w.wire));
     return;
   }
-  ev.reason ??= e instanceof ConnectionClosedError ? 'client closed the connection during the handshake' : String((e as Error)?.message ?? e);
+  // A client that hangs up mid-handshake (psql does, to prompt for a password) has not failed.
+  if (e instanceof ConnectionClosedError && ev.reason === undefined) {
+    ev.outcome = 'abandoned';
+    ev.reason = 'client closed the connection during the handshake';
+  }
+  ev.reason ??= String((e as Error)?.message ?? e);
   client.destroy();
 }
 
