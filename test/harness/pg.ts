@@ -22,7 +22,8 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type { CertSet } from './certs.js';
 import {
-  type Registered, ensureTemplate, giveToServer, makeBaseDir, register, run, runOk, serverEnv, sweepOrphansOnce, unregister,
+  type Registered, ensureTemplate, giveToServer, makeBaseDir, reachableByServer, register, run, runOk, serverEnv,
+  sweepOrphansOnce, unregister,
 } from './pg-process.js';
 
 export type PgVersion = 15 | 18;
@@ -60,9 +61,12 @@ export function availableVersions(): Promise<PgVersion[]> {
   return Promise.resolve(versions);
 }
 
-/** Where initdb, pg_ctl and postgres live for a version. */
+let embeddedForServer: string | undefined;
+/** Where initdb, pg_ctl and postgres live for a version (for 18, a copy when postgres can't reach node_modules). */
 export function pgBinDir(v: PgVersion): string {
-  return v === 15 ? DEBIAN15 : join(EMBEDDED, 'bin');
+  if (v === 15) return DEBIAN15;
+  embeddedForServer ??= reachableByServer(EMBEDDED);
+  return join(embeddedForServer, 'bin');
 }
 
 /** Debian's psql or pgbench (postgresql-client-15 / postgresql-15); a clear error when missing. */
