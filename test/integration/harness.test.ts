@@ -128,6 +128,17 @@ for (const version of versions) {
       assert.equal(row?.statement_timeout, '4321ms');
     });
 
+    void test('setConf restarts for a setting that needs it, on the same port', async () => {
+      const port = cluster.port;
+      const [startedBefore] = await cluster.query<{ t: string }>('SELECT pg_postmaster_start_time()::text AS t');
+      await cluster.setConf({ max_connections: 42 });
+      const [row] = await cluster.query<{ max_connections: string }>('SHOW max_connections');
+      assert.equal(row?.max_connections, '42');
+      const [startedAfter] = await cluster.query<{ t: string }>('SELECT pg_postmaster_start_time()::text AS t');
+      assert.notEqual(startedAfter?.t, startedBefore?.t, 'the server was restarted');
+      assert.equal(cluster.port, port);
+    });
+
     void test('stop removes the cluster and its files', async () => {
       const { socketDir, port } = cluster;
       assert.ok(await portOpen(port));
