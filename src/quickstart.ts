@@ -69,21 +69,48 @@ async function ensureAppRole(pg: EmbeddedServer, password: string): Promise<stri
   }
 }
 
-/** Installs the signal handlers: gatehouse first (fast or smart), then PostgreSQL, then exit. */
-function handleSignals(stopGatehouse: (mode: 'smart' | 'fast') => Promise<void>, reload: () => void, pg: EmbeddedServer): void {
+/** Resolves when `p` settles or after `ms`, whichever comes first; says which. */
+function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((res) => { timer = setTimeout(() => res(false), ms); });
+  return Promise.race([p.then(() => true, () => true), late]).finally(() => clearTimeout(timer));
+}
+
+interface Gatehouse {
+  shutdown(mode: 'smart' | 'fast'): Promise<void>;
+  reload(): void;
+  /** How long a smart shutdown may wait for sessions (ms). */
+  drainMs: number;
+}
+
+/**
+ * Installs the signal handlers: gatehouse first (fast or smart, bounded in time), then PostgreSQL,
+ * then exit. A second Ctrl-C or SIGTERM stops PostgreSQL and exits without waiting any longer.
+ */
+function handleSignals(gatehouse: Gatehouse, pg: EmbeddedServer): void {
   let stopping = false;
+  const finish = (code: number): void => {
+    void pg.stop().then(() => process.exit(code), (e: unknown) => {
+      console.error('quickstart: PostgreSQL shutdown:', e);
+      process.exit(1);
+    });
+  };
   const stop = (mode: 'smart' | 'fast'): void => {
-    if (stopping) return;
+    if (stopping) {
+      console.error('quickstart: stopping now');
+      return finish(1);
+    }
     stopping = true;
-    console.error(`\nquickstart: stopping gatehouse (${mode}), then PostgreSQL`);
-    void stopGatehouse(mode)
-      .catch((e: unknown) => console.error('quickstart: gatehouse shutdown:', e))
-      .then(() => pg.stop())
-      .then(() => process.exit(0), (e: unknown) => { console.error('quickstart: PostgreSQL shutdown:', e); process.exit(1); });
+    console.error(`\nquickstart: stopping gatehouse (${mode}), then PostgreSQL; signal again to stop at once`);
+    const bound = (mode === 'smart' ? gatehouse.drainMs : 0) + 5000;
+    void within(gatehouse.shutdown(mode), bound).then((done) => {
+      if (!done) console.error(`quickstart: gatehouse did not stop within ${bound} ms; stopping PostgreSQL anyway`);
+      finish(0);
+    });
   };
   process.on('SIGINT', () => stop('fast'));
   process.on('SIGTERM', () => stop('smart'));
-  process.on('SIGHUP', reload);
+  process.on('SIGHUP', () => gatehouse.reload());
 }
 
 async function main(): Promise<void> {
@@ -108,7 +135,12 @@ async function main(): Promise<void> {
     ensureGatehouseHba(path('pg_hba.conf'), APP_USER);
     writeGatehouseYaml(path('gatehouse.yaml'), { gatehousePort, pgPort });
     const handle = await startServe(path('gatehouse.yaml'), { signals: false });
-    handleSignals((mode) => handle.gateway.shutdown(mode), () => { handle.gateway.reload(); }, pg);
+    const { gateway } = handle;
+    handleSignals({
+      shutdown: (mode) => gateway.shutdown(mode),
+      reload: () => { gateway.reload(); },
+      drainMs: gateway.state.config.shutdown_timeout,
+    }, pg);
     printWelcome(gatehousePort, pgPort, tls.cert, app.value);
   } catch (e) {
     await pg.stop();
