@@ -60,7 +60,7 @@ function readPem(path: string, keyName: string): Buffer {
  */
 export function startServerTls(raw: Socket, state: TlsState, head?: Buffer): TLSSocket {
   const transport: Duplex = head && head.length > 0 ? prepend(raw, head) : raw;
-  return new TLSSocket(transport, {
+  const tls = new TLSSocket(transport, {
     isServer: true,
     secureContext: state.context,
     requestCert: state.requestCert,
@@ -70,6 +70,10 @@ export function startServerTls(raw: Socket, state: TlsState, head?: Buffer): TLS
     // PostgreSQL 17+: direct TLS requires ALPN "postgresql"; after SSLRequest it is optional.
     ALPNProtocols: ['postgresql'],
   });
+  // A TLSSocket that took over the handle does not close the net.Socket it wraps, and the
+  // listener counts that socket until it closes: net.Server.close() would never call back.
+  tls.once('close', () => raw.destroy());
+  return tls;
 }
 
 function prepend(raw: Socket, head: Buffer): Duplex {

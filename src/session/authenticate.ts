@@ -88,10 +88,7 @@ async function runMethod(ctx: AuthContext): Promise<AuthOutcome> {
 }
 
 function hasVerifiedCert(ctx: AuthContext): boolean {
-  const s = ctx.tls?.socket;
-  if (!s || !s.authorized) return false;
-  const peer = s.getPeerCertificate();
-  return !!peer && Object.keys(peer).length > 0;
+  return ctx.tls?.certVerified === true;
 }
 
 /** CheckCertAuth(): the CN (or DN with clientname=DN) must be the user, or map to it. */

@@ -25,6 +25,8 @@ export interface TlsInfo {
   cipher: string;
   direct: boolean;
   socket: TLSSocket;
+  /** The client presented a certificate that verified against tls.client_ca. */
+  certVerified: boolean;
 }
 
 export type NegotiateResult =
@@ -115,6 +117,18 @@ async function readPacket(socket: Duplex, reader: FrameReader): Promise<StartupP
   }
 }
 
+/**
+ * The chain verification result for the client's certificate. A TLSSocket made with
+ * `new TLSSocket(…, { isServer: true })` never sets `authorized` (only tls.Server's connection
+ * listener does, from this same call), so ask the handle directly.
+ */
+function peerVerifyError(socket: TLSSocket): string | null {
+  const handle = (socket as unknown as { _handle?: { verifyError?: () => (Error & { code?: string }) | null } })._handle;
+  if (typeof handle?.verifyError !== 'function') return 'verification result unavailable';
+  const e = handle.verifyError();
+  return e ? (e.code ?? e.message) : null;
+}
+
 type TlsOutcome = { kind: 'ok'; tls: TlsInfo } | { kind: 'closed'; reason: string };
 
 function handshakeTls(socket: TLSSocket, direct: boolean): Promise<TlsOutcome> {
@@ -130,11 +144,11 @@ function handshakeTls(socket: TLSSocket, direct: boolean): Promise<TlsOutcome> {
       if (direct && socket.alpnProtocol !== 'postgresql') return fail('direct TLS connection without ALPN protocol "postgresql"');
       // A presented certificate that does not verify fails the handshake, as in PostgreSQL.
       const peer = socket.getPeerCertificate();
-      if (peer && Object.keys(peer).length > 0 && !socket.authorized) {
-        return fail(`could not accept SSL connection: certificate verify failed (${String(socket.authorizationError)})`);
-      }
+      const presented = !!peer && Object.keys(peer).length > 0;
+      const verifyError = presented ? peerVerifyError(socket) : null;
+      if (verifyError) return fail(`could not accept SSL connection: certificate verify failed: ${verifyError}`);
       const c = socket.getCipher();
-      resolve({ kind: 'ok', tls: { version: socket.getProtocol() ?? 'unknown', cipher: c?.standardName ?? c?.name ?? 'unknown', direct, socket } });
+      resolve({ kind: 'ok', tls: { version: socket.getProtocol() ?? 'unknown', cipher: c?.standardName ?? c?.name ?? 'unknown', direct, socket, certVerified: presented } });
     });
     const onError = (e: Error): void => fail(`could not accept SSL connection: ${e.message}`);
     socket.once('error', onError);

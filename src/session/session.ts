@@ -107,7 +107,14 @@ export async function serveConnection(raw: Socket, isUnix: boolean, deps: Sessio
     deps.events.emit('connection', { ...ev });
     await runSession(client, server, target, leftover, startup, origin, id, started, deps);
   } catch (e) {
-    handleFailure(e, client, ev);
+    const used = handleFailure(e, client, ev);
+    // Like PostgreSQL, close right after the FATAL; the TLS layer does not close the socket it wraps.
+    const closeRaw = (): void => void raw.destroy();
+    if (used.destroyed) closeRaw();
+    else {
+      used.once('close', closeRaw);
+      setTimeout(() => used.destroy(), 1000).unref();
+    }
   } finally {
     clearTimeout(deadline);
     if (ev.outcome === 'failure' || ev.outcome === 'abandoned') {
@@ -223,14 +230,15 @@ async function handleCancel(pid: number, key: Buffer, origin: ClientOrigin, deps
   if (target) await sendCancel(target);
 }
 
-function handleFailure(e: unknown, client: Duplex, ev: ConnectionEvent): void {
+/** Records the failure, sends the FATAL if there is one, and returns the socket it went out on. */
+function handleFailure(e: unknown, client: Duplex, ev: ConnectionEvent): Duplex {
   const w = toWire(e);
   if (w) {
     ev.sqlstate = w.wire.code;
     ev.reason = w.log ?? w.wire.message;
     const to = e instanceof HandshakeFatal ? e.socket : client;
-    if (!to.destroyed) to.end(be.errorResponse(w.wire));
-    return;
+    if (!to.destroyed) to.end(be.errorResponse(w.wire), () => to.destroy());
+    return to;
   }
   // A client that hangs up mid-handshake (psql does, to prompt for a password) has not failed.
   if (e instanceof ConnectionClosedError && ev.reason === undefined) {
@@ -239,6 +247,7 @@ function handleFailure(e: unknown, client: Duplex, ev: ConnectionEvent): void {
   }
   ev.reason ??= String((e as Error)?.message ?? e);
   client.destroy();
+  return client;
 }
 
 /** The FATAL to send for a failure, and what to log when it differs. */

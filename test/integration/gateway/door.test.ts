@@ -25,7 +25,7 @@ for (const version of await availableVersions()) {
 
     before(async () => {
       certs = await makeCertSet();
-      cluster = await startCluster({ version });
+      cluster = await startCluster({ version, hba: 'host all olduser 127.0.0.1/32 md5\nhost all all 127.0.0.1/32 scram-sha-256\nlocal all all scram-sha-256' });
       await cluster.createRole('app', { password: PW });
       await cluster.createRole('olduser', { password: MD5PW, encryption: 'md5' });
       await cluster.createRole('clear', { password: 'clear-pw' });
@@ -42,6 +42,7 @@ for (const version of await availableVersions()) {
           'hostssl all certuser 127.0.0.1/32 cert',
           'hostssl all mapped 127.0.0.1/32 cert map=m',
           'local all app scram-sha-256',
+          'hostssl all all 127.0.0.1/32 scram-sha-256',
         ].join('\n'),
         ident: 'm  client-of-mapped  mapped\n',
         users: [
@@ -100,7 +101,7 @@ for (const version of await availableVersions()) {
     });
 
     test('md5 line: an md5 secret gets the MD5 challenge, and a SCRAM secret SCRAM, as PostgreSQL does', async () => {
-      const r = await psql(url('user=olduser sslmode=require require_auth=md5'), 'select current_user', { password: MD5PW });
+      const r = await psql(url('user=olduser sslmode=require require_auth=md5'), 'select current_user', { password: MD5PW, libpq18: true });
       assert.equal(r.stderr, '');
       assert.equal(r.stdout, 'olduser');
       const bad = await psql(url('user=olduser sslmode=require'), 'select 1', { password: 'nope' });
@@ -108,7 +109,7 @@ for (const version of await availableVersions()) {
     });
 
     test('password line: cleartext over TLS, and the password never reaches the log', async () => {
-      const r = await psql(url('user=clear sslmode=require require_auth=password'), 'select current_user', { password: 'clear-pw' });
+      const r = await psql(url('user=clear sslmode=require require_auth=password'), 'select current_user', { password: 'clear-pw', libpq18: true });
       assert.equal(r.stderr, '');
       assert.equal(r.stdout, 'clear');
       assert.ok(!gh.logs.join('\n').includes('clear-pw'));
@@ -124,6 +125,7 @@ for (const version of await availableVersions()) {
       const m = await psql(url(`user=mapped sslmode=verify-full sslrootcert=${certs.caCert} sslcert=${mappedCert.cert} sslkey=${mappedCert.key}`), 'select current_user');
       assert.equal(m.stderr, '');
       assert.equal(m.stdout, 'mapped');
+      assert.ok(true, gh.logs.join('\n'));
       const wrong = await psql(url(`user=certuser sslmode=verify-full sslrootcert=${certs.caCert} sslcert=${mappedCert.cert} sslkey=${mappedCert.key}`), 'select 1');
       assert.match(wrong.stderr, /FATAL:  certificate authentication failed for user "certuser"/);
       const none = await psql(url(`user=certuser sslmode=verify-full sslrootcert=${certs.caCert}`), 'select 1');
