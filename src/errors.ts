@@ -62,12 +62,16 @@ export const wire = {
     fatal('0A000', `unsupported frontend protocol ${major}.${minor}: server supports 3.0 to 3.0`),
   /** 08P01 for SASL exchange errors (auth-scram.c). */
   saslMalformed: (detail: string) => fatal('08P01', 'malformed SCRAM message', detail),
-  /** 28000: channel binding failed (auth-scram.c verify_client_proof path). */
+  /** 08P01, auth-scram.c: "invalid SCRAM response" (the final nonce does not match). */
+  saslInvalidResponse: (detail: string) => fatal('08P01', 'invalid SCRAM response', detail),
+  /** 0A000, auth-scram.c: an authzid or a mandatory SCRAM extension ("m=") the server does not support. */
+  featureNotSupported: (message: string) => fatal('0A000', message),
+  /** 28000: channel binding failed (auth-scram.c read_client_final_message). */
   channelBindingMismatch: () => fatal('28000', 'SCRAM channel binding check failed'),
-  /** 08P01: client picked SCRAM without PLUS but said it supports channel binding while we offered it. */
+  /** 28000, auth-scram.c: gs2 flag "y" (client supports channel binding, thinks the server does not) while we offered PLUS. */
   channelBindingDowngrade: () =>
     fatal('28000', 'SCRAM channel binding negotiation error',
-      'The client supports SCRAM channel binding but thinks the server does not. However, this server does support channel binding.'),
+      'The client supports SCRAM channel binding but thinks the server does not.  However, this server does support channel binding.'),
   /** 3D000 and friends come from the upstream verbatim; this one is ours when no database entry applies. */
   noSuchDatabase: (database: string) => fatal('3D000', `database "${database}" does not exist`),
   /** 08006: upstream unreachable. */
