@@ -22,7 +22,8 @@ const URL_ERRORS = {
   BADFILTER: 'Partial results and referral received', BADEXTS: 'Referral',
 } as const;
 
-const SCHEMES = ['ldap', 'ldaps', 'ldapi', 'cldap'];
+/** Schemes libldap 2.5+ recognises (cldap:// is gone, so it is a bad scheme like http://). */
+const SCHEMES = ['ldap', 'ldaps', 'ldapi'];
 const SCOPES: Readonly<Record<string, number>> = {
   base: 0, one: 1, onelevel: 1, sub: 2, subtree: 2, subord: 3, subordinate: 3, children: 3,
 };

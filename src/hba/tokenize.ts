@@ -111,7 +111,9 @@ export function nextToken(line: string, pos: number): NextToken {
 
 /** Splits file content into logical lines: strip trailing CR/LF, join `\`-continued lines. */
 function* logicalLines(content: string): Generator<{ line: number; raw: string }> {
-  const physical = content.split('\n');
+  // pg_get_line_append() measures what fgets() read with strlen(): after a NUL the rest of that
+  // physical line, newline included, is lost, and the next line is appended to what came before.
+  const physical = content.replace(/\0[^\n]*\n?/g, '').split('\n');
   let n = 1;
   for (let i = 0; i < physical.length; ) {
     let buf = '';
@@ -130,9 +132,7 @@ function* logicalLines(content: string): Generator<{ line: number; raw: string }
       }
       break;
     }
-    // C strings end at NUL: the rest of such a line is invisible to PostgreSQL.
-    const nul = buf.indexOf('\0');
-    yield { line: n, raw: nul < 0 ? buf : buf.slice(0, nul) };
+    yield { line: n, raw: buf };
     n += continuations + 1;
   }
 }

@@ -62,8 +62,9 @@ describe('tokenize_auth_file', () => {
   it('continues at the end of the file', () => {
     assert.deepEqual(lex('local all all trust\\').map((l) => l.raw), ['local all all trust']);
   });
-  it('ignores what follows a NUL byte on a line, as C strings do', () => {
-    assert.deepEqual(lex('local all all trust\0 garbage')[0]?.fields, [['local'], ['all'], ['all'], ['trust']]);
+  it('drops the rest of a line after a NUL byte and joins the next line on, as fgets()+strlen() do', () => {
+    assert.deepEqual(lex('local all all trust\0 garbage\nlocal x all trust\nlocal y all trust').map((l) => [l.line, l.raw]),
+      [[1, 'local all all trustlocal x all trust'], [2, 'local y all trust']]);
   });
   it('reports a missing include with PostgreSQL\'s message on the include line', () => {
     assert.deepEqual(lex('include missing.conf'), [
