@@ -15,6 +15,6 @@ export {
   type IdentCompileResult, type IdentEntry, type IdentMapping, type IdentMapSet, type IdentParseOptions,
 } from './ident.js';
 export { lintHba, lintHbaResult, type LintOptions, type LintResult, type LintWarning } from './lint.js';
-export { hbaFileRules, type HbaFileRuleRow } from './view.js';
+export { hbaFileRules, identFileMappings, type HbaFileRuleRow, type IdentFileMappingRow } from './view.js';
 export { clientAddress, formatIp, type IpAddress } from './ip.js';
 export { compilePgRegex, PgRegexError } from './regex.js';

@@ -1,7 +1,8 @@
 /**
- * Our parse result shaped like PostgreSQL's pg_hba_file_rules view (hbafuncs.c fill_hba_view()),
- * so the inspector and the differential test can compare a file with what the server reports.
+ * Our parse results shaped like PostgreSQL's pg_hba_file_rules and pg_ident_file_mappings views
+ * (hbafuncs.c), so the inspector and the differential test can compare a file with what the server reports.
  */
+import type { IdentCompileResult } from './ident.js';
 import type { HbaCompileResult, HbaEntry, HbaRule } from './types.js';
 
 export interface HbaFileRuleRow {
@@ -50,4 +51,29 @@ function addressColumns(r: HbaRule): { address: string | null; netmask: string |
     case 'hostname': return { address: a.name, netmask: null };
     default: return { address: a.kind, netmask: null };
   }
+}
+
+export interface IdentFileMappingRow {
+  /** Counts lines without an error (PostgreSQL 16+). */
+  readonly mapNumber: number | null;
+  readonly fileName: string;
+  readonly lineNumber: number;
+  readonly mapName: string | null;
+  readonly sysName: string | null;
+  readonly pgUsername: string | null;
+  readonly error: string | null;
+}
+
+/** The rows pg_ident_file_mappings would show (hbafuncs.c fill_ident_view()). */
+export function identFileMappings(result: IdentCompileResult): IdentFileMappingRow[] {
+  let mapNumber = 0;
+  return result.entries.map((e) => ({
+    mapNumber: e.error === null ? ++mapNumber : null,
+    fileName: e.file,
+    lineNumber: e.line,
+    mapName: e.mapping?.mapName ?? null,
+    sysName: e.mapping?.systemUser.text ?? null,
+    pgUsername: e.mapping?.pgUser.text ?? null,
+    error: e.error,
+  }));
 }

@@ -20,7 +20,8 @@ import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
-  compileHbaText, evaluateHba, hbaFileRules, resolveClientHostname, type HbaAttempt, type HbaBuildFeatures, type HbaParseOptions,
+  compileHbaText, compileIdentText, evaluateHba, hbaFileRules, identFileMappings, resolveClientHostname, type HbaAttempt,
+  type HbaBuildFeatures, type HbaParseOptions,
 } from '../../src/hba/index.js';
 import { giveToServer } from '../harness/pg-process.js';
 import { availableVersions, HARNESS_HBA_LINE, startCluster, type Cluster, type PgVersion } from '../harness/pg.js';
@@ -84,6 +85,29 @@ function ourRows(text: string, hbaPath: string, opts: HbaParseOptions, version: 
 async function serverRows(cluster: Cluster, version: PgVersion): Promise<Row[]> {
   const cols = `${version >= 16 ? 'rule_number, file_name, ' : ''}line_number, type, database, user_name, address, netmask, auth_method, options, error`;
   return (await cluster.query<Row>(`SELECT ${cols} FROM pg_hba_file_rules`)).map((r) => ({ ...r }));
+}
+
+/** pg_ident.conf files, compared with pg_ident_file_mappings. */
+function identCorpus(): CorpusFile[] {
+  const dir = join(CORPUS_DIR, 'ident');
+  return readdirSync(dir).filter((f) => f.endsWith('.conf')).sort().map((f) => ({ name: f, text: readFileSync(join(dir, f), 'utf8') }));
+}
+
+async function compareIdent(cluster: Cluster, version: PgVersion, f: CorpusFile): Promise<string | null> {
+  const identPath = join(cluster.dataDir, 'pg_ident.conf');
+  await cluster.writeFile('pg_ident.conf', f.text);
+  const cols = `${version >= 16 ? 'map_number, file_name, ' : ''}line_number, map_name, sys_name, pg_username, error`;
+  const theirs = (await cluster.query<Row>(`SELECT ${cols} FROM pg_ident_file_mappings`)).map((r) => ({ ...r }));
+  const ours = identFileMappings(compileIdentText(f.text, identPath, { pgVersion: version })).map((r) => ({
+    ...(version >= 16 ? { map_number: r.mapNumber, file_name: r.fileName } : {}),
+    line_number: r.lineNumber, map_name: r.mapName, sys_name: r.sysName, pg_username: r.pgUsername, error: r.error,
+  }));
+  try {
+    assert.deepStrictEqual(ours, theirs);
+    return null;
+  } catch {
+    return `${f.name}:\n  ours:   ${JSON.stringify(ours)}\n  server: ${JSON.stringify(theirs)}`;
+  }
 }
 
 /** Roles for decisions: bob is in admins through staff; carol directly; alice is in finance. */
@@ -184,6 +208,16 @@ for (const version of [15, 18] as const) {
       }
       t.diagnostic(`${corpus.length} files, build ${JSON.stringify(opts.build)}`);
       assert.deepEqual(mismatches, [], `${mismatches.length} of ${corpus.length} files differ`);
+    });
+
+    it('parses pg_ident.conf files exactly as pg_ident_file_mappings reports them', async () => {
+      const mismatches: string[] = [];
+      for (const f of identCorpus()) {
+        const m = await compareIdent(cluster, version, f);
+        if (m !== null) mismatches.push(m);
+      }
+      await cluster.writeFile('pg_ident.conf', '');
+      assert.deepEqual(mismatches, []);
     });
 
     it('decides real connections as the server does', async (t) => {
