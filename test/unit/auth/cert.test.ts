@@ -4,7 +4,7 @@
  * `openssl x509 -subject -nameopt RFC2253` (the same OpenSSL routine).
  */
 import { strict as assert } from 'node:assert';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -15,7 +15,7 @@ import { opensslDn, selfSigned } from './openssl-certs.js';
 // string_mask=default makes openssl pick PrintableString, T61String or BMPString per value.
 const MASK_DEFAULT = join(tmpdir(), `gatehouse-mask-${process.pid}.cnf`);
 writeFileSync(MASK_DEFAULT, '[req]\ndistinguished_name = dn\nstring_mask = default\n[dn]\n');
-process.on('exit', () => { try { writeFileSync(MASK_DEFAULT, ''); } catch { /* gone */ } });
+process.on('exit', () => rmSync(MASK_DEFAULT, { force: true }));
 
 const EC = ['ec', '-pkeyopt', 'ec_paramgen_curve:P-256'];
 const cert = (subject: string, maskDefault = false) =>
