@@ -93,6 +93,7 @@ export class Gateway {
       events: this.events,
       cancels: this.cancels,
       live: this.live,
+      handshaking: this.handshakes,
       nextId: () => ++this.sessionSeq,
     };
   }
@@ -102,9 +103,7 @@ export class Gateway {
       socket.destroy();
       return;
     }
-    this.handshakes.add(socket);
-    socket.once('close', () => this.handshakes.delete(socket));
-    void serveConnection(socket, isUnix, this.deps()).finally(() => this.handshakes.delete(socket));
+    void serveConnection(socket, isUnix, this.deps());
   }
 
   private listenTcp(address: string, port: number): Promise<ListenAddress> {

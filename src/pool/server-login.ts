@@ -186,6 +186,9 @@ async function authenticate(sock: Duplex, t: UpstreamTarget, secret: UpstreamSec
         const a = decodeAuthentication(body);
         switch (a.code) {
           case AuthCode.Ok:
+            // A server (or a man in the middle, without verify-full) must not skip SCRAM's last
+            // step: its ServerSignature proves it knows the verifier.
+            if (scram && !scram.verified) throw protocolError(t, 'server sent AuthenticationOk before completing the SCRAM exchange');
             break;
           case AuthCode.CleartextPassword:
             sock.write(fe.passwordMessage(requirePassword(secret, t, 'password')));
@@ -269,7 +272,8 @@ function startScram(s: UpstreamSecret, t: UpstreamTarget, mechanisms: string[], 
   if (!mechanisms.includes('SCRAM-SHA-256') && !mechanisms.includes('SCRAM-SHA-256-PLUS')) {
     throw protocolError(t, `server offers no supported SASL mechanism (${mechanisms.join(', ')})`);
   }
-  const cb = certHash && mechanisms.includes('SCRAM-SHA-256-PLUS') ? { certHash } : {};
+  // Over TLS the client says whether it could bind (y,, when the server did not offer PLUS).
+  const cb = certHash ? { certHash, serverMechanisms: mechanisms } : {};
   if (s.kind === 'password') return new ScramClient({ password: s.password }, cb);
   if (s.kind === 'scram-keys') return new ScramClient({ clientKey: s.clientKey, secret: s.secret }, cb);
   throw new GatehouseError('GH_UPSTREAM', `server ${describe(t)} asks for SCRAM authentication for user "${t.user}"; gatehouse needs the plaintext password or a client that logged in with SCRAM against the same verifier (passthrough)`);

@@ -30,6 +30,8 @@ export interface SessionDeps {
   cancels: CancelRegistry;
   /** Live sessions, for shutdown and (later) the admin console. */
   live: Set<LiveSession>;
+  /** Sockets still in their handshake (not yet admitted); shutdown closes these outright. */
+  handshaking: Set<Socket>;
   nextId(): number;
 }
 
@@ -51,6 +53,7 @@ export async function serveConnection(raw: Socket, isUnix: boolean, deps: Sessio
   const origin = originOf(raw, isUnix);
   raw.setNoDelay?.(true);
   raw.on('error', () => undefined);
+  deps.handshaking.add(raw);
   const ev: ConnectionEvent = { session: id, client: origin, outcome: 'failure', duration_ms: 0 };
   // The state this connection is judged by: a reload during its handshake does not change it.
   const state = deps.state();
@@ -68,7 +71,10 @@ export async function serveConnection(raw: Socket, isUnix: boolean, deps: Sessio
   try {
     const first = await firstChunk(raw);
     const n = await negotiate(raw, first, state.tls, isUnix);
-    if (n.kind === 'closed') return void (ev.reason = n.reason);
+    if (n.kind === 'closed') {
+      ev.reason = n.reason;
+      return void raw.destroy();
+    }
     if (n.kind === 'cancel') {
       ev.outcome = 'cancel';
       return void (await handleCancel(n.cancel.pid, n.cancel.key, origin, deps, raw));
@@ -101,6 +107,7 @@ export async function serveConnection(raw: Socket, isUnix: boolean, deps: Sessio
     const server = await loginServer(target, state, auth, startup);
     authDone = true;
     clearTimeout(deadline);
+    deps.handshaking.delete(raw);
     const leftover = n.reader.detach();
     ev.outcome = 'success';
     ev.duration_ms = Date.now() - started;
@@ -117,6 +124,7 @@ export async function serveConnection(raw: Socket, isUnix: boolean, deps: Sessio
     }
   } finally {
     clearTimeout(deadline);
+    deps.handshaking.delete(raw);
     if (ev.outcome === 'failure' || ev.outcome === 'abandoned') {
       ev.duration_ms = Date.now() - started;
       deps.events.emit('connection', ev);

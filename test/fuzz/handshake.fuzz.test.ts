@@ -60,7 +60,14 @@ function generator(rand: () => number): () => Buffer {
     () => Buffer.concat([fe.gssencRequest, fe.gssencRequest]),
     () => Buffer.concat([fe.sslRequest, bytes(1 + int(30))]),
     () => fe.cancelRequest(int(2 ** 31), bytes(4)),
-    () => mutate(fe.cancelRequest(1, bytes(4 + int(300)))),
+    () => { // a CancelRequest with a key of any length (the encoder refuses bad ones, so build it by hand)
+      const key = bytes(int(300));
+      const h = Buffer.alloc(12);
+      h.writeInt32BE(12 + key.length);
+      h.writeInt32BE(80877102, 4);
+      h.writeInt32BE(int(2 ** 31), 8);
+      return mutate(Buffer.concat([h, key]));
+    },
     () => Buffer.concat([len(8), len(0x00040000 + int(5))]),
     () => fe.startupMessage(new Map(Array.from({ length: int(40) }, (_, i) => [`k${i}`, 'v'.repeat(int(300))]))),
     () => fe.startupMessage(new Map([['user', 'app'], ['replication', ['maybe', 'database', 'true', ''][int(4)]!]])),
@@ -96,13 +103,16 @@ function send(port: number, payload: Buffer, tls: boolean): Promise<void> {
     const timer = setTimeout(() => raw.destroy(), 2000);
     raw.on('error', () => undefined);
     raw.on('close', () => { clearTimeout(timer); resolve(); });
+    raw.resume(); // read (and drop) what the server says, or its close is never seen
     raw.once('connect', () => {
       if (!tls) return void raw.end(payload);
       raw.write(fe.sslRequest);
+      raw.pause();
       raw.once('data', (d: Buffer) => {
         if (d[0] !== 0x53) return void raw.destroy();
         const t = tlsConnect({ socket: raw, rejectUnauthorized: false });
         t.on('error', () => raw.destroy());
+        t.resume();
         t.once('secureConnect', () => t.end(payload));
       });
     });

@@ -59,7 +59,7 @@ describe('security invariants (PostgreSQL 18)', () => {
     proxy = await countingProxy(cluster.port);
     gh = await startGatehouse({
       cluster, certs, upstreamPort: proxy.port,
-      hba: 'host all app 127.0.0.1/32 scram-sha-256\nhost all trusted 127.0.0.1/32 trust\n',
+      hba: 'host all app,nobody 127.0.0.1/32 scram-sha-256\nhost all trusted 127.0.0.1/32 trust\n',
       users: [`"app" "${await verifierOf(cluster, 'app')}"`],
     });
   });
@@ -128,7 +128,7 @@ describe('security invariants (PostgreSQL 18)', () => {
   test('5: an unknown role and a wrong password look the same on the wire', async () => {
     const start = (user: string): Buffer => startupMessage(new Map([['user', user], ['database', 'postgres']]));
     const known = await exchange(gh.port, start('app'), 1500);
-    const unknown = await exchange(gh.port, start('ghost'), 1500);
+    const unknown = await exchange(gh.port, start('nobody'), 1500);
     // AuthenticationSASL with the same mechanisms for both.
     assert.equal(known.data.toString('latin1'), unknown.data.toString('latin1'));
     assert.match(known.data.toString('latin1'), /SCRAM-SHA-256/);
@@ -144,7 +144,7 @@ describe('security invariants (PostgreSQL 18)', () => {
     assert.equal(gh.gateway.state, before, 'the old state stays');
     const ok = await psql(`host=127.0.0.1 port=${gh.port} user=app dbname=postgres sslmode=disable`, 'select 1', { password: PW });
     assert.equal(ok.stdout, '1');
-    await gh.write('pg_hba.conf', 'host all app 127.0.0.1/32 scram-sha-256\nhost all trusted 127.0.0.1/32 trust\n');
+    await gh.write('pg_hba.conf', 'host all app,nobody 127.0.0.1/32 scram-sha-256\nhost all trusted 127.0.0.1/32 trust\n');
     assert.equal(gh.gateway.reload().ok, true);
   });
 
