@@ -57,6 +57,22 @@ export class AuthQuery {
     return parseStoredSecret(r.rolpassword);
   }
 
+  /**
+   * The roles `user` is a member of, directly or indirectly, itself included (hba.c
+   * is_member(): no implicit superuser membership). An unknown role is a member of nothing.
+   * pg_auth_members and pg_roles are readable by every role, so the lookup role needs no grant.
+   */
+  async memberships(user: string): Promise<Set<string>> {
+    try {
+      const c = await this.connect();
+      const r = await c.query<{ rolname: string }>({ text: MEMBERSHIP_SQL, values: [user] });
+      return new Set(r.rows.map((row) => row.rolname));
+    } catch (e) {
+      this.drop();
+      throw new GatehouseError('GH_AUTH_QUERY', `role membership lookup failed: ${(e as Error).message}`, 'auth.query');
+    }
+  }
+
   close(): void {
     this.drop();
   }
@@ -99,6 +115,12 @@ export class AuthQuery {
     return c;
   }
 }
+
+const MEMBERSHIP_SQL = `WITH RECURSIVE m(oid) AS (
+    SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = $1
+  UNION
+    SELECT a.roleid FROM pg_catalog.pg_auth_members a JOIN m ON a.member = m.oid)
+SELECT r.rolname FROM pg_catalog.pg_roles r JOIN m ON r.oid = m.oid`;
 
 function sslFor(e: DatabaseEntry): pg.ClientConfig['ssl'] {
   if (e.sslmode === 'disable' || e.sslmode === 'prefer' || e.host.startsWith('/')) return false;

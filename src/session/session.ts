@@ -87,7 +87,8 @@ export async function serveConnection(raw: Socket, isUnix: boolean, deps: Sessio
     if (n.startup.minor > 0 || n.startup.protocolOptions.length > 0) {
       client.write(be.negotiateProtocolVersion(0, n.startup.protocolOptions));
     }
-    const rule = await decideHba(state, origin, n.tls, startup, client);
+    const isMember = await membershipOf(state, startup.user);
+    const rule = await decideHba(state, origin, n.tls, startup, client, isMember);
     ev.hba = { file: rule.file, line: rule.line };
     ev.method = rule.method;
     const auth = await authenticateClient({
@@ -98,7 +99,7 @@ export async function serveConnection(raw: Socket, isUnix: boolean, deps: Sessio
       tls: n.tls,
       lookupSecret: (u) => lookupSecret(state, u),
       ident: state.ident,
-      isMember: (role) => role === startup.user,
+      isMember,
       passwordEncryption: state.config.auth.password_encryption,
       certHash: state.tls?.certHash ?? null,
     });
@@ -175,7 +176,18 @@ export function parsePgBool(raw: string): boolean | null {
   return null;
 }
 
-async function decideHba(state: RuntimeState, origin: ClientOrigin, tls: TlsInfo | null, s: StartupInfo, client: Duplex): Promise<HbaRule> {
+/**
+ * Role membership for `+role` and `samerole` lines and ident maps. With auth_query the server is
+ * asked (only when the rules need it); without it a role is a member of itself alone.
+ */
+async function membershipOf(state: RuntimeState, user: string): Promise<(role: string) => boolean> {
+  if (!state.hba.needsMembership || !state.authQuery) return (role) => role === user;
+  const roles = await state.authQuery.memberships(user);
+  return (role) => roles.has(role);
+}
+
+async function decideHba(state: RuntimeState, origin: ClientOrigin, tls: TlsInfo | null, s: StartupInfo, client: Duplex,
+  isMember: (role: string) => boolean): Promise<HbaRule> {
   const attempt: HbaAttempt = {
     socket: origin.socket === 'unix' ? 'local' : 'host',
     ssl: tls !== null,
@@ -183,7 +195,7 @@ async function decideHba(state: RuntimeState, origin: ClientOrigin, tls: TlsInfo
     database: s.database,
     user: s.user,
     replication: s.replication,
-    isMember: (role) => role === s.user,
+    isMember,
   };
   if (state.hba.needsHostname && attempt.address) attempt.hostname = await resolveClientHostname(attempt.address);
   const rule = evaluateHba(state.hba, attempt);

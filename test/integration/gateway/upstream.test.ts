@@ -89,6 +89,21 @@ for (const version of await availableVersions()) {
       assert.equal(s.stdout, 'fromquery');
     });
 
+    test('+group lines use real role membership, fetched through the auth_query connection', async () => {
+      await cluster.query('CREATE ROLE staff NOLOGIN; CREATE ROLE inner_staff NOLOGIN IN ROLE staff; GRANT inner_staff TO app');
+      await gh.write('pg_hba.conf', 'host all +staff 127.0.0.1/32 scram-sha-256\nhost all all 127.0.0.1/32 reject\n');
+      assert.equal(gh.gateway.reload().ok, true);
+      try {
+        const r = await psql(`host=127.0.0.1 port=${gh.port} user=app dbname=postgres sslmode=disable`, 'select current_user', { password: PW });
+        assert.equal(r.stdout, 'app', r.stderr);
+        const other = await psql(`host=127.0.0.1 port=${gh.port} user=fromquery dbname=postgres sslmode=disable`, 'select 1', { password: 'from-query-pw' });
+        assert.match(other.stderr, /pg_hba\.conf rejects connection for host "127\.0\.0\.1", user "fromquery"/);
+      } finally {
+        await gh.write('pg_hba.conf', 'host all all 127.0.0.1/32 scram-sha-256\n');
+        assert.equal(gh.gateway.reload().ok, true);
+      }
+    });
+
     test('a fixed upstream user: every client of that entry is that role upstream', async () => {
       const r = await psql(`host=127.0.0.1 port=${gh.port} user=shared dbname=fixed sslmode=disable`, 'select current_user, current_database()', { password: 'shared-pw' });
       assert.equal(r.stderr, '');
