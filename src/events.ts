@@ -57,6 +57,8 @@ export interface GatewayEventMap {
   reload: [ReloadEvent];
   cancel: [CancelEvent];
   'upstream.error': [{ session: number; host: string; port: number; error: string }];
+  /** A connection closed at accept time by a cap, before any byte was read. */
+  guard: [{ client: string; reason: string; limit: number }];
 }
 
 /** A typed EventEmitter. */

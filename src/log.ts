@@ -51,5 +51,6 @@ export function logEvents(events: GatewayEvents, log: Logger): void {
     log.info({ session: e.session, client_ip: e.client.address, client_port: e.client.port, user: e.user, database: e.database,
       duration_ms: e.duration_ms, bytes_in: e.bytes_in, bytes_out: e.bytes_out, reason: e.reason }, 'disconnection'));
   events.on('reload', (e) => (e.ok ? log.info({ changed: e.changed }, 'configuration reloaded') : log.error({ error: e.error }, 'reload failed; keeping the previous configuration')));
+  events.on('guard', (e) => log.warn({ client_ip: e.client, reason: e.reason, limit: e.limit }, 'connection refused by guard'));
   events.on('cancel', (e) => log.info({ client_ip: e.client.address, forwarded: e.forwarded }, 'cancel request'));
 }

@@ -95,6 +95,13 @@ const database = z.strictObject({
   connect_timeout: key(duration.prefault(10), { reloadable: true, description: 'Upstream connect and login timeout.' }),
 });
 
+const guard = z.strictObject({
+  max_handshakes_per_source: key(z.number().int().min(1).default(64), {
+    reloadable: true,
+    description: 'Concurrent unauthenticated connections (TLS, startup, authentication) one source address may hold. Over it, a new connection is closed at once, before any byte is read.',
+  }),
+});
+
 const log = z.strictObject({
   level: key(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'), { reloadable: true, description: 'Log level (pino).' }),
 });
@@ -115,6 +122,7 @@ export const configSchema = z.strictObject({
     reloadable: true,
     description: 'Map from the client\'s database name to an upstream. A "*" entry is the fallback and keeps the client\'s database name.',
   }),
+  guard: guard.default({ max_handshakes_per_source: 64 }),
   log: log.default({ level: 'info' }),
 });
 

@@ -26,10 +26,21 @@ export class Gateway {
   private current: RuntimeState;
   private sessionSeq = 0;
   private stopping = false;
+  /** Unauthenticated connections per source address (invariant 2). */
+  private readonly handshakesBySource = new Map<string, number>();
+  private readonly sessionDeps: SessionDeps;
 
   /** Loads the config and every file it names; throws GatehouseError on any failure. */
   constructor(readonly configPath: string) {
     this.current = loadRuntimeState(configPath);
+    this.sessionDeps = {
+      state: () => this.current,
+      events: this.events,
+      cancels: this.cancels,
+      live: this.live,
+      handshaking: this.handshakes,
+      nextId: () => ++this.sessionSeq,
+    };
   }
 
   get state(): RuntimeState {
@@ -87,23 +98,30 @@ export class Gateway {
     for (const s of this.live) s.terminate(error);
   }
 
-  private deps(): SessionDeps {
-    return {
-      state: () => this.current,
-      events: this.events,
-      cancels: this.cancels,
-      live: this.live,
-      handshaking: this.handshakes,
-      nextId: () => ++this.sessionSeq,
-    };
-  }
-
   private accept(socket: Socket, isUnix: boolean): void {
     if (this.stopping) {
       socket.destroy();
       return;
     }
-    void serveConnection(socket, isUnix, this.deps());
+    const source = isUnix ? '[local]' : (socket.remoteAddress ?? '');
+    const n = this.handshakesBySource.get(source) ?? 0;
+    if (n >= this.current.config.guard.max_handshakes_per_source) {
+      // Before any parsing: a flood from one address must not starve the others.
+      this.events.emit('guard', { client: source, reason: 'handshake cap', limit: this.current.config.guard.max_handshakes_per_source });
+      socket.destroy();
+      return;
+    }
+    this.handshakesBySource.set(source, n + 1);
+    let counted = true;
+    const release = (): void => {
+      if (!counted) return;
+      counted = false;
+      const left = (this.handshakesBySource.get(source) ?? 1) - 1;
+      if (left <= 0) this.handshakesBySource.delete(source);
+      else this.handshakesBySource.set(source, left);
+    };
+    socket.once('close', release);
+    void serveConnection(socket, isUnix, { ...this.sessionDeps, admitted: release });
   }
 
   private listenTcp(address: string, port: number): Promise<ListenAddress> {

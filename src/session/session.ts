@@ -32,6 +32,8 @@ export interface SessionDeps {
   live: Set<LiveSession>;
   /** Sockets still in their handshake (not yet admitted); shutdown closes these outright. */
   handshaking: Set<Socket>;
+  /** Called once when the client is admitted (its handshake no longer counts against caps). */
+  admitted?: () => void;
   nextId(): number;
 }
 
@@ -109,6 +111,7 @@ export async function serveConnection(raw: Socket, isUnix: boolean, deps: Sessio
     authDone = true;
     clearTimeout(deadline);
     deps.handshaking.delete(raw);
+    deps.admitted?.();
     const leftover = n.reader.detach();
     ev.outcome = 'success';
     ev.duration_ms = Date.now() - started;

@@ -61,6 +61,7 @@ describe('security invariants (PostgreSQL 18)', () => {
       cluster, certs, upstreamPort: proxy.port,
       hba: 'host all app,nobody 127.0.0.1/32 scram-sha-256\nhost all trusted 127.0.0.1/32 trust\n',
       users: [`"app" "${await verifierOf(cluster, 'app')}"`],
+      extraYaml: 'guard: {max_handshakes_per_source: 4}',
     });
   });
   after(async () => {
@@ -116,6 +117,30 @@ describe('security invariants (PostgreSQL 18)', () => {
     assert.ok(r.closed);
     const took = Date.now() - started;
     assert.ok(took >= 4500 && took < 8000, `closed after ${took} ms with authentication_timeout 5s`);
+  });
+
+  test('2: concurrent handshakes per source address are capped; other sources are unaffected', async () => {
+    const open = (): Promise<{ socket: ReturnType<typeof connect>; closedWithin: (ms: number) => Promise<boolean> }> =>
+      new Promise((resolve) => {
+        const socket = connect({ host: '127.0.0.1', port: gh.port, localAddress: '127.0.0.2' }, () => {
+          let closed = false;
+          socket.on('close', () => (closed = true));
+          socket.on('error', () => undefined);
+          resolve({ socket, closedWithin: async (ms) => { await new Promise((r) => setTimeout(r, ms)); return closed; } });
+        });
+      });
+    const held = [await open(), await open(), await open(), await open()];
+    const fifth = await open();
+    assert.equal(await fifth.closedWithin(300), true, 'the fifth handshake from 127.0.0.2 is closed at once');
+    for (const h of held) assert.equal(await h.closedWithin(0), false, 'the first four are still open');
+    const ok = await psql(`host=127.0.0.1 port=${gh.port} user=app dbname=postgres sslmode=disable`, 'select 1', { password: PW });
+    assert.equal(ok.stdout, '1', '127.0.0.1 still gets in');
+    assert.ok(gh.logs.some((l) => l.includes('connection refused by guard') && l.includes('127.0.0.2')));
+    for (const h of held) h.socket.destroy();
+    await new Promise((r) => setTimeout(r, 100));
+    const again = await open();
+    assert.equal(await again.closedWithin(200), false, 'slots are released when handshakes end');
+    again.socket.destroy();
   });
 
   test('4: passwords never reach the log', async () => {
