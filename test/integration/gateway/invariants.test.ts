@@ -11,7 +11,7 @@ import { readFile } from 'node:fs/promises';
 import pg from 'pg';
 import { startCluster, freePort, type Cluster } from '../../harness/pg.js';
 import { makeCertSet, type CertSet } from '../../harness/certs.js';
-import { sslRequest, startupMessage } from '../../../src/protocol/frontend/encode.js';
+import { gssencRequest, sslRequest, startupMessage } from '../../../src/protocol/frontend/encode.js';
 import { psql, startGatehouse, verifierOf, type Gatehouse } from './fixture.js';
 
 const PW = 'invariant-pw';
@@ -141,6 +141,39 @@ describe('security invariants (PostgreSQL 18)', () => {
     const again = await open();
     assert.equal(await again.closedWithin(200), false, 'slots are released when handshakes end');
     again.socket.destroy();
+  });
+
+  test('direct TLS without ALPN "postgresql" is closed; with it, the startup proceeds', async () => {
+    const attempt = (alpn: string[] | undefined): Promise<string> => new Promise((resolve) => {
+      const t = tlsConnect({ host: '127.0.0.1', port: gh.port, rejectUnauthorized: false, ...(alpn ? { ALPNProtocols: alpn } : {}) });
+      const got: Buffer[] = [];
+      t.on('secureConnect', () => t.write(startupMessage(new Map([['user', 'app'], ['database', 'postgres']]))));
+      t.on('data', (d: Buffer) => { got.push(d); t.destroy(); });
+      t.on('error', () => undefined);
+      t.on('close', () => resolve(Buffer.concat(got).toString('latin1')));
+    });
+    assert.equal(await attempt(undefined), '', 'no ALPN: closed without a reply');
+    assert.match(await attempt(['postgresql']), /^R.*SCRAM-SHA-256-PLUS/s, 'ALPN postgresql: SCRAM (with PLUS) is offered');
+  });
+
+  test('GSSENCRequest is answered N and the startup goes on; 3.2 and _pq_ options get NegotiateProtocolVersion', async () => {
+    const startup32 = startupMessage(new Map([['user', 'app'], ['database', 'postgres'], ['_pq_.fancy', 'on']]), 2);
+    const r = await new Promise<Buffer>((resolve) => {
+      const chunks: Buffer[] = [];
+      const s = connect({ host: '127.0.0.1', port: gh.port }, () => s.write(gssencRequest));
+      s.once('data', (d: Buffer) => {
+        chunks.push(d);
+        s.write(startup32);
+        s.on('data', (more: Buffer) => { chunks.push(more); if (Buffer.concat(chunks).includes('SCRAM-SHA-256')) s.destroy(); });
+      });
+      s.on('close', () => resolve(Buffer.concat(chunks)));
+      s.on('error', () => undefined);
+    });
+    assert.equal(String.fromCharCode(r[0]!), 'N');
+    assert.equal(String.fromCharCode(r[1]!), 'v', 'NegotiateProtocolVersion first');
+    assert.equal(r.readInt32BE(6), 0x30000, 'newest version gatehouse speaks: 3.0');
+    assert.equal(r.readInt32BE(10), 1, 'one unsupported option');
+    assert.match(r.toString('latin1'), /_pq_\.fancy\0R/);
   });
 
   test('4: passwords never reach the log', async () => {
