@@ -15,23 +15,12 @@ import { startCluster, type Cluster } from '../harness/pg.js';
 import { makeCertSet, type CertSet } from '../harness/certs.js';
 import * as fe from '../../src/protocol/frontend/encode.js';
 import { startGatehouse, verifierOf, type Gatehouse } from '../integration/gateway/fixture.js';
+import { prng } from '../support/prng.js';
 
 const SEED = Number(process.env.GATEHOUSE_FUZZ_SEED ?? Date.now() % 1_000_000);
 const PLAIN = 10_000;
 const TLS = 600;
 const PW = 'fuzz-pw';
-
-/** mulberry32: small, seeded, good enough for fuzzing. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function generator(rand: () => number): () => Buffer {
   const int = (n: number): number => Math.floor(rand() * n);

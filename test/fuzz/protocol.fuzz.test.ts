@@ -15,19 +15,12 @@ import * as fd from '../../src/protocol/frontend/decode.js';
 import * as bd from '../../src/protocol/backend/decode.js';
 import * as fe from '../../src/protocol/frontend/encode.js';
 import * as be from '../../src/protocol/backend/encode.js';
+import { prng } from '../support/prng.js';
 
 const seed = Number(process.env.GATEHOUSE_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 32)) >>> 0;
 console.log(`protocol fuzz seed ${seed} (replay with GATEHOUSE_FUZZ_SEED=${seed})`);
 
-/** mulberry32: small, fast, and the same sequence for the same seed. */
-let state = seed;
-const random = (): number => {
-  state = (state + 0x6d2b79f5) >>> 0;
-  let t = state;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
+const random = prng(seed);
 const int = (n: number): number => Math.floor(random() * n);
 const pick = <T>(list: readonly T[]): T => list[int(list.length)] as T;
 const randomBytes = (n: number): Buffer => Buffer.from(Array.from({ length: n }, () => int(256)));

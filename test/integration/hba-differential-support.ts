@@ -4,17 +4,7 @@
  */
 import { connect, type Socket } from 'node:net';
 
-/** mulberry32: small, deterministic. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng } from '../support/prng.js';
 
 const TYPES = ['local', 'host', 'hostssl', 'hostnossl', 'hostgssenc', 'hostnogssenc', 'host', 'host', 'local', 'hosts'];
 const DBS = ['all', 'sameuser', 'samerole', 'samegroup', 'replication', '"all"', '"replication"', 'app', '"my db"', '/^app',
