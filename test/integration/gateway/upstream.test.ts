@@ -6,9 +6,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
+import pg from 'pg';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
-import { availableVersions, clientBin, startCluster, type Cluster } from '../../harness/pg.js';
+import { availableVersions, clientBin, freePort, startCluster, type Cluster } from '../../harness/pg.js';
 import { makeCertSet, type CertSet } from '../../harness/certs.js';
 import { psql, startGatehouse, verifierOf, type Gatehouse } from './fixture.js';
 
@@ -50,6 +51,7 @@ for (const version of await availableVersions()) {
           'databases:',
           `  "*": {host: localhost, port: ${cluster.port}, sslmode: verify-full, sslrootcert: ${certs.caCert}}`,
           `  fixed: {host: 127.0.0.1, port: ${cluster.port}, dbname: postgres, user: gh_lookup, password: ${AQ_PW}, sslmode: require}`,
+          `  down: {host: 127.0.0.1, port: ${await freePort()}, dbname: postgres, sslmode: disable, connect_timeout: 2}`,
         ].join('\n'),
       });
       // auth_query is configured through the auth section; rewrite the config and reload.
@@ -115,6 +117,15 @@ for (const version of await availableVersions()) {
       assert.match(r.stderr, /FATAL:  database "nosuchdb" does not exist/);
     });
 
+    test('an unreachable server gives the client 08006 and the gateway keeps serving', async () => {
+      const r = await psql(`host=127.0.0.1 port=${gh.port} user=app dbname=down sslmode=disable`, 'select 1', { password: PW });
+      assert.match(r.stderr, /FATAL:  server connection failed/);
+      const failed = gh.logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.database === 'down');
+      assert.match(String(failed?.reason), /could not connect to 127\.0\.0\.1:\d+/, 'the log says why; the client is not told');
+      const ok = await psql(`host=127.0.0.1 port=${gh.port} user=app dbname=postgres sslmode=disable`, 'select 1', { password: PW });
+      assert.equal(ok.stdout, '1');
+    });
+
     test('startup parameters and ParameterStatus are forwarded', async () => {
       const r = await psql(`host=127.0.0.1 port=${gh.port} user=app dbname=postgres sslmode=disable application_name=myapp options='-c work_mem=7MB'`,
         "select current_setting('application_name'), current_setting('work_mem')", { password: PW });
@@ -127,6 +138,20 @@ for (const version of await availableVersions()) {
       assert.match(out, /number of failed transactions: 0 \(0\.000%\)/);
       const processed = /number of transactions actually processed: (\d+)/.exec(out);
       assert.ok(processed && Number(processed[1]) > 100, out);
+    });
+
+    test('a server restart ends the session with the server\'s FATAL; new sessions then get in', async () => {
+      const c = new pg.Client({ host: '127.0.0.1', port: gh.port, user: 'app', password: PW, database: 'postgres', ssl: false });
+      const errors: { code?: string }[] = [];
+      c.on('error', (e) => errors.push(e as { code?: string }));
+      await c.connect();
+      await cluster.restart();
+      for (let i = 0; i < 40 && errors.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      assert.equal(errors[0]?.code, '57P01', 'the server\'s own FATAL reached the client');
+      await c.end().catch(() => undefined);
+      const ok = await psql(`host=127.0.0.1 port=${gh.port} user=app dbname=postgres sslmode=disable`, 'select 1', { password: PW });
+      assert.equal(ok.stdout, '1', ok.stderr);
+      assert.equal(gh.gateway.live.size, 0, 'the ended session left the books');
     });
   });
 }
