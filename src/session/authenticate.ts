@@ -106,9 +106,16 @@ async function readPasswordPacket(ctx: AuthContext, expected: 'password' | 'SASL
   return (await ctx.reader.read(new MessageFramer(authMessageCap(expected)))).body;
 }
 
+/** auth.c recv_password_packet(): an empty password is refused outright (libpq never sends one). */
+async function readCleartext(ctx: AuthContext): Promise<string> {
+  const password = decodePasswordMessage(await readPasswordPacket(ctx, 'password'));
+  if (password === '') throw new HandshakeFatal(new WireError('FATAL', '28P01', 'empty password returned by client'), ctx.socket);
+  return password;
+}
+
 async function passwordExchange(ctx: AuthContext): Promise<AuthOutcome> {
   ctx.socket.write(be.authenticationCleartextPassword);
-  const password = decodePasswordMessage(await readPasswordPacket(ctx, 'password'));
+  const password = await readCleartext(ctx);
   const secret = await ctx.lookupSecret(ctx.user);
   if (!secret || !verifyCleartextPassword(secret, ctx.user, password)) throw new HandshakeFatal(wire.passwordFailed(ctx.user), ctx.socket);
   return { method: 'password', secret, password };
@@ -121,7 +128,7 @@ async function md5OrScram(ctx: AuthContext): Promise<AuthOutcome> {
   if (useScram) return scramExchange(ctx, 'md5', secret);
   const salt = randomMd5Salt();
   ctx.socket.write(be.authenticationMD5Password(salt));
-  const response = decodePasswordMessage(await readPasswordPacket(ctx, 'password'));
+  const response = await readCleartext(ctx);
   if (!secret || !verifyMd5Response(secret, ctx.user, salt, response)) throw new HandshakeFatal(wire.passwordFailed(ctx.user), ctx.socket);
   return { method: 'md5', secret };
 }
@@ -138,7 +145,14 @@ async function scramExchange(ctx: AuthContext, method: string, secret: StoredSec
   });
   ctx.socket.write(be.authenticationSASL(server.mechanisms()));
   const first = decodeSASLInitialResponse(await readPasswordPacket(ctx, 'SASL'));
-  const step1 = server.clientFirst(first.mechanism, first.data ?? Buffer.alloc(0));
+  let clientFirst = first.data;
+  if (clientFirst === null) {
+    // No initial response (length -1): auth-sasl.c sends an empty challenge and takes the next
+    // message as the client-first-message.
+    ctx.socket.write(be.authenticationSASLContinue(Buffer.alloc(0)));
+    clientFirst = decodeSASLResponse(await readPasswordPacket(ctx, 'SASL'));
+  }
+  const step1 = server.clientFirst(first.mechanism, clientFirst);
   if (step1.kind === 'fail') throw new HandshakeFatal(step1.error, ctx.socket);
   if (step1.kind !== 'continue') throw new HandshakeFatal(wire.saslMalformed('unexpected SCRAM state'), ctx.socket);
   ctx.socket.write(be.authenticationSASLContinue(step1.data));

@@ -11,7 +11,12 @@ import { readFile } from 'node:fs/promises';
 import pg from 'pg';
 import { startCluster, freePort, type Cluster } from '../../harness/pg.js';
 import { makeCertSet, type CertSet } from '../../harness/certs.js';
-import { gssencRequest, sslRequest, startupMessage } from '../../../src/protocol/frontend/encode.js';
+import { gssencRequest, passwordMessage, saslInitialResponse, saslResponse, sslRequest, startupMessage } from '../../../src/protocol/frontend/encode.js';
+import { MessageFramer } from '../../../src/protocol/framer.js';
+import { backendMessageCap } from '../../../src/protocol/codes.js';
+import { decodeAuthentication, decodeErrorResponse } from '../../../src/protocol/backend/decode.js';
+import { FrameReader } from '../../../src/session/reader.js';
+import { ScramClient } from '../../../src/auth/scram/client.js';
 import { psql, startGatehouse, verifierOf, type Gatehouse } from './fixture.js';
 
 const PW = 'invariant-pw';
@@ -59,7 +64,7 @@ describe('security invariants (PostgreSQL 18)', () => {
     proxy = await countingProxy(cluster.port);
     gh = await startGatehouse({
       cluster, certs, upstreamPort: proxy.port,
-      hba: 'host all app,nobody 127.0.0.1/32 scram-sha-256\nhost all trusted 127.0.0.1/32 trust\n',
+      hba: 'host all app,nobody 127.0.0.1/32 scram-sha-256\nhost all trusted 127.0.0.1/32 trust\nhost all clear 127.0.0.1/32 password\n',
       users: [`"app" "${await verifierOf(cluster, 'app')}"`],
       extraYaml: 'guard: {max_handshakes_per_source: 4}',
     });
@@ -176,6 +181,63 @@ describe('security invariants (PostgreSQL 18)', () => {
     assert.match(r.toString('latin1'), /_pq_\.fancy\0R/);
   });
 
+  /** A raw frontend: sends frames, reads backend messages with the codec. */
+  async function rawClient(user: string): Promise<{ send(b: Buffer): void; next(): Promise<{ type: string; body: Buffer }>; close(): void }> {
+    const sock = connect({ host: '127.0.0.1', port: gh.port });
+    await new Promise((r) => sock.once('connect', r));
+    sock.on('error', () => undefined);
+    const reader = new FrameReader(sock);
+    const framer = new MessageFramer(backendMessageCap);
+    sock.write(startupMessage(new Map([['user', user], ['database', 'postgres']])));
+    return {
+      send: (b) => sock.write(b),
+      next: async () => { const f = await reader.read(framer); return { type: String.fromCharCode(f.type), body: f.body }; },
+      close: () => sock.destroy(),
+    };
+  }
+
+  test('a SASLInitialResponse without data gets an empty challenge and the exchange goes on (auth-sasl.c)', async () => {
+    const c = await rawClient('app');
+    try {
+      const auth = async (): Promise<ReturnType<typeof decodeAuthentication>> => {
+        const m = await c.next();
+        assert.equal(m.type, 'R', m.type === 'E' ? decodeErrorResponse(m.body).message : m.type);
+        return decodeAuthentication(m.body);
+      };
+      assert.equal((await auth()).code, 10);
+      const scram = new ScramClient({ password: PW }, {});
+      const first = scram.initial();
+      c.send(saslInitialResponse(first.mechanism, null));
+      const empty = await auth();
+      assert.ok(empty.code === 11 && empty.data.length === 0, 'an empty SASLContinue');
+      c.send(saslResponse(first.data));
+      const serverFirst = await auth();
+      assert.equal(serverFirst.code, 11);
+      c.send(saslResponse(scram.serverFirst(serverFirst.code === 11 ? serverFirst.data : Buffer.alloc(0))));
+      const final = await auth();
+      assert.equal(final.code, 12);
+      scram.serverFinal(final.code === 12 ? final.data : Buffer.alloc(0));
+      assert.equal((await auth()).code, 0, 'AuthenticationOk');
+    } finally {
+      c.close();
+    }
+  });
+
+  test('an empty cleartext password is refused with 28P01 "empty password returned by client"', async () => {
+    const c = await rawClient('clear');
+    try {
+      const m = await c.next();
+      assert.equal(decodeAuthentication(m.body).code, 3);
+      c.send(passwordMessage(''));
+      const e = await c.next();
+      assert.equal(e.type, 'E');
+      const f = decodeErrorResponse(e.body);
+      assert.deepEqual([f.code, f.message], ['28P01', 'empty password returned by client']);
+    } finally {
+      c.close();
+    }
+  });
+
   test('4: passwords never reach the log', async () => {
     await psql(`host=127.0.0.1 port=${gh.port} user=app dbname=postgres sslmode=disable`, 'select 1', { password: 'planted-Secret-4711' });
     assert.ok(gh.logs.length > 0);
@@ -202,7 +264,7 @@ describe('security invariants (PostgreSQL 18)', () => {
     assert.equal(gh.gateway.state, before, 'the old state stays');
     const ok = await psql(`host=127.0.0.1 port=${gh.port} user=app dbname=postgres sslmode=disable`, 'select 1', { password: PW });
     assert.equal(ok.stdout, '1');
-    await gh.write('pg_hba.conf', 'host all app,nobody 127.0.0.1/32 scram-sha-256\nhost all trusted 127.0.0.1/32 trust\n');
+    await gh.write('pg_hba.conf', 'host all app,nobody 127.0.0.1/32 scram-sha-256\nhost all trusted 127.0.0.1/32 trust\nhost all clear 127.0.0.1/32 password\n');
     assert.equal(gh.gateway.reload().ok, true);
   });
 
