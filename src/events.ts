@@ -56,7 +56,6 @@ export interface GatewayEventMap {
   'session.end': [SessionEndEvent];
   reload: [ReloadEvent];
   cancel: [CancelEvent];
-  'upstream.error': [{ session: number; host: string; port: number; error: string }];
   /** A connection closed at accept time by a cap, before any byte was read. */
   guard: [{ client: string; reason: string; limit: number }];
 }

@@ -82,8 +82,8 @@ export class FrameReader {
     return rest;
   }
 
-  /** Fails any pending read (deadline, shutdown). */
-  fail(e: Error): void {
+  /** Fails the pending read (the socket ended or errored). */
+  private fail(e: Error): void {
     this.failure ??= e;
     this.notify();
   }
