@@ -1,0 +1,1 @@
+{ "targets": [ { "target_name": "relay", "sources": [ "relay.c" ], "cflags": ["-O2"] } ] }
