@@ -51,11 +51,20 @@ export interface Facts {
   privileges?: { superuser: boolean; roles: string[] };
 }
 
+export type TlsVersion = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
+
+/** The server's first answer to a StartupMessage for the probe user (no password is ever sent). */
+export interface ProbeAuth {
+  user: string;
+  method: 'scram-sha-256' | 'scram-sha-256-plus' | 'md5' | 'password' | 'trust' | 'other' | 'refused';
+  detail: string;
+}
+
 export interface ProbeFacts {
   target: string;
   plaintextAccepted: boolean | null;
-  /** TLS versions the server accepted. */
-  tlsVersions: Partial<Record<'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3', boolean>>;
+  /** TLS versions the server accepted; null when this client could not offer the version. */
+  tlsVersions: Partial<Record<TlsVersion, boolean | null>>;
   directTls: boolean | null;
   certificate?: {
     subject: string;
@@ -67,9 +76,15 @@ export interface ProbeFacts {
     keyBits?: number;
     keyType?: string;
     signatureAlgorithm?: string;
+    /** EC keys: the named curve. */
+    keyCurve?: string;
   };
-  /** The auth request the server answered for --probe-user. */
-  auth?: { user: string; method: 'scram-sha-256' | 'scram-sha-256-plus' | 'md5' | 'password' | 'trust' | 'other' | 'refused'; detail: string };
+  /** The auth request the server answered for --probe-user: over TLS when TLS works, else plaintext. */
+  auth?: ProbeAuth;
+  /** The auth request over plaintext, when plaintext was accepted. */
+  plaintextAuth?: ProbeAuth;
+  /** The answer to SSLRequest: 'S' (TLS offered), 'N' (no TLS) or anything else. */
+  sslResponse?: 'S' | 'N' | 'other';
 }
 
 export interface CheckResult {
