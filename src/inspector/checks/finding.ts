@@ -1,0 +1,106 @@
+/**
+ * What every check file shares: building findings and skips, reading settings with their source,
+ * and the hba facts. Checks stay pure: facts in, {@link CheckResult} out.
+ */
+import type { HbaRule } from '../../hba/index.js';
+import type { Check, CheckResult, Evidence, Facts, Finding, Severity } from '../types.js';
+
+export const NONE: CheckResult = Object.freeze({ findings: [], skipped: [] });
+
+export const skip = (id: string, title: string, needs: string): CheckResult => ({ findings: [], skipped: [{ id, title, needs }] });
+
+export const found = (findings: Finding[]): CheckResult => ({ findings, skipped: [] });
+
+export const NEEDS_CONF = 'postgresql.conf (--conf) or a live connection';
+export const NEEDS_HBA = 'pg_hba.conf (--hba) or a live connection with pg_hba_file_rules';
+
+/** A setting's value and evidence; `fallback` is PostgreSQL's built-in default when the file does not set it. */
+export function setting(facts: Facts, name: string, fallback: string): { value: string; evidence: Evidence } | null {
+  if (!facts.settings) return null;
+  const s = facts.settings.get(name);
+  if (!s) return { value: fallback, evidence: { kind: 'setting', name, value: fallback, source: 'default' } };
+  const evidence: Evidence = { kind: 'setting', name, value: s.value };
+  if (s.file !== undefined) evidence.file = s.file;
+  if (s.line !== undefined) evidence.line = s.line;
+  if (s.source !== undefined) evidence.source = s.source;
+  return { value: s.value, evidence };
+}
+
+export const ruleEvidence = (r: HbaRule): Evidence => ({ kind: 'file', file: r.file, line: r.line, text: r.text.trim() });
+
+/** The loaded rules, or null when there is no hba fact. */
+export const hbaRules = (facts: Facts): readonly HbaRule[] | null => facts.hba?.result.ruleSet.rules ?? null;
+
+const LOOPBACK_V4 = 0x7f000000n;
+
+/** A host* line that only admits loopback clients (127.0.0.0/8 or ::1) never crosses a network. */
+export function loopbackOnly(rule: HbaRule): boolean {
+  const a = rule.address;
+  if (a?.kind === 'samehost') return true;
+  if (a?.kind !== 'ip') return false;
+  if (a.family === 4) return (a.mask & 0xff000000n) === 0xff000000n && (a.address & 0xff000000n) === LOOPBACK_V4;
+  return a.mask === (1n << 128n) - 1n && a.address === 1n;
+}
+
+/** A non-reject TCP line reachable from other machines. */
+export const remoteAllow = (r: HbaRule): boolean => r.type !== 'local' && r.method !== 'reject' && !loopbackOnly(r);
+
+/** The prefix length of an ip address matcher, or null for anything else or a non-contiguous mask. */
+export function prefixBits(rule: HbaRule): number | null {
+  const a = rule.address;
+  if (a?.kind !== 'ip') return a?.kind === 'all' ? 0 : null;
+  const width = a.family === 4 ? 32 : 128;
+  let bits = 0;
+  for (let i = width - 1; i >= 0 && (a.mask >> BigInt(i)) & 1n; i--) bits++;
+  return bits;
+}
+
+/** A wide open line: address all, 0.0.0.0/0 or ::/0, not reject. */
+export const wideOpen = (r: HbaRule): boolean => r.type !== 'local' && r.method !== 'reject' && prefixBits(r) === 0;
+
+/** guc.c parse_bool: on/off, true/false, yes/no, 1/0 and unique prefixes. */
+export function isOn(value: string): boolean {
+  const v = value.trim().toLowerCase();
+  if (v === 'on' || v === '1') return true;
+  if (v === 'off' || v === 'of' || v === '0') return false;
+  return v.length > 0 && ('true'.startsWith(v) || 'yes'.startsWith(v));
+}
+
+/** CIS PostgreSQL 17 Benchmark v1.0.0 section reference. */
+export const cis = (section: string): string => `CIS PostgreSQL 17 Benchmark v1.0.0 ${section}`;
+export const PG_HBA_DOC = 'https://www.postgresql.org/docs/current/auth-pg-hba-conf.html';
+
+/** A check that looks at each loaded hba rule on its own. */
+export interface RuleCheckSpec {
+  id: string;
+  title: string;
+  severity: Severity;
+  references: string[];
+  /** Returns null when the rule is fine, otherwise what is wrong and the exact fix. */
+  judge(rule: HbaRule, facts: Facts): { message: string; remediation: string; confidence?: 'certain' | 'possible'; severity?: Severity } | null;
+  /** Extra facts the check needs besides the hba file; return a "needs" text when they are missing. */
+  requires?(facts: Facts): string | null;
+}
+
+export function ruleCheck(spec: RuleCheckSpec): Check {
+  return {
+    id: spec.id,
+    title: spec.title,
+    run(facts) {
+      const rules = hbaRules(facts);
+      if (rules === null) return skip(spec.id, spec.title, NEEDS_HBA);
+      const missing = spec.requires?.(facts) ?? null;
+      if (missing !== null) return skip(spec.id, spec.title, missing);
+      const findings: Finding[] = [];
+      for (const rule of rules) {
+        const v = spec.judge(rule, facts);
+        if (v === null) continue;
+        findings.push({
+          id: spec.id, title: `${spec.title}: ${v.message}`, severity: v.severity ?? spec.severity, confidence: v.confidence ?? 'certain',
+          evidence: [ruleEvidence(rule)], remediation: v.remediation, references: spec.references,
+        });
+      }
+      return found(findings);
+    },
+  };
+}

@@ -1,0 +1,63 @@
+/**
+ * GH-HBA-013: superusers or replication reachable from the network (CIS 5.11, 7.1). Offline the
+ * superusers are not known: `postgres` (the bootstrap superuser) and `all`/`+group`/regex users are
+ * "possible"; with catalog rows (live mode) a named superuser is certain.
+ */
+import type { HbaRule } from '../../hba/index.js';
+import { formatRuleLine } from '../../hba/lint.js';
+import type { Facts } from '../types.js';
+import { cis, PG_HBA_DOC, prefixBits, remoteAllow, ruleCheck } from './finding.js';
+
+function superusers(facts: Facts): Set<string> {
+  const rows = facts.catalog?.['roles'] ?? [];
+  return new Set(rows.filter((r) => r['rolsuper'] === true).map((r) => String(r['rolname'])));
+}
+
+function privilegedUser(rule: HbaRule, facts: Facts): { who: string; confidence: 'certain' | 'possible' } | null {
+  const known = superusers(facts);
+  for (const u of rule.users) {
+    if (u.kind === 'name' && known.has(u.name)) return { who: `superuser ${u.name}`, confidence: 'certain' };
+  }
+  for (const u of rule.users) {
+    if (u.kind === 'name' && u.name === 'postgres' && known.size === 0) return { who: 'postgres (the usual superuser)', confidence: 'possible' };
+    if (u.kind === 'all') return { who: 'all users, superusers included', confidence: 'possible' };
+    if (u.kind !== 'name') return { who: `${u.token.text} (may include a superuser)`, confidence: 'possible' };
+  }
+  return null;
+}
+
+/** Why a replication line is too wide: any user, a wide network, or a weak method; null when narrow. */
+function wideReplication(r: HbaRule): string | null {
+  if (r.users.some((u) => u.kind !== 'name')) return `for ${r.users.map((u) => u.token.text).join(',')}`;
+  const bits = prefixBits(r);
+  const a = r.address;
+  if (a?.kind === 'samenet') return 'from the whole local network';
+  if (a?.kind === 'ip' && bits !== null && bits < (a.family === 4 ? 24 : 64)) return `from a /${bits} network`;
+  if (a?.kind === 'all') return 'from any address';
+  if (r.method === 'trust' || r.method === 'password') return `with ${r.method}`;
+  return null;
+}
+
+export const hbaRemotePrivileged = ruleCheck({
+  id: 'GH-HBA-013',
+  title: 'superuser or replication reachable remotely',
+  severity: 'high',
+  references: [cis('5.11'), cis('7.1'), PG_HBA_DOC],
+  judge: (r, facts) => {
+    if (!remoteAllow(r)) return null;
+    const why = r.databases.some((d) => d.kind === 'keyword' && d.keyword === 'replication') ? wideReplication(r) : null;
+    if (why !== null) {
+      return {
+        message: `replication connections are admitted from the network ${why}`,
+        remediation: `Allow replication only for a dedicated role from the standbys' addresses: ${formatRuleLine(r, { type: 'hostssl', address: '192.0.2.10/32', method: 'scram-sha-256' })}`,
+      };
+    }
+    const p = privilegedUser(r, facts);
+    if (p === null) return null;
+    return {
+      message: `${p.who} can log in from the network`,
+      confidence: p.confidence,
+      remediation: `Name the application roles instead of ${r.users.map((u) => u.token.text).join(',')}, and add before this line: hostssl all postgres 0.0.0.0/0 reject`,
+    };
+  },
+});

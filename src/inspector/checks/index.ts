@@ -1,0 +1,48 @@
+/** The check catalogue: every check, in report order. See docs/audit.md. */
+import type { Check, CheckResult, Facts, Finding, Skipped } from '../types.js';
+import { SEVERITIES } from '../types.js';
+import { hbaFileErrors } from './hba-file-errors.js';
+import { hbaHostWithoutSsl } from './hba-host-without-ssl.js';
+import { hbaIdentTcp } from './hba-ident-tcp.js';
+import { hbaMd5 } from './hba-md5.js';
+import { hbaNoHostssl } from './hba-no-hostssl.js';
+import { hbaNotes } from './hba-notes.js';
+import { hbaOpenAddress } from './hba-open-address.js';
+import { hbaPasswordCleartext } from './hba-password-cleartext.js';
+import { hbaPermissiveShadowing } from './hba-permissive-shadowing.js';
+import { hbaRemotePrivileged } from './hba-remote-privileged.js';
+import { hbaShadowed } from './hba-shadowed.js';
+import { hbaTrustHost } from './hba-trust-host.js';
+import { hbaTrustLocal } from './hba-trust-local.js';
+import { hbaWidePrefix } from './hba-wide-prefix.js';
+import { archiveMode } from './settings-archive-mode.js';
+import { listenAddresses } from './settings-listen-addresses.js';
+import { logConnections } from './settings-log-connections.js';
+import { logLinePrefix } from './settings-log-line-prefix.js';
+import { logStatement } from './settings-log-statement.js';
+import { passwordEncryption } from './settings-password-encryption.js';
+import { pgauditLoaded } from './settings-pgaudit-loaded.js';
+import { pgauditLog } from './settings-pgaudit-log.js';
+import { sslMinProtocol } from './settings-ssl-min-protocol.js';
+import { sslOff } from './settings-ssl.js';
+import { walLevel } from './settings-wal-level.js';
+
+export const CHECKS: readonly Check[] = Object.freeze([
+  hbaFileErrors, hbaTrustHost, hbaTrustLocal, hbaPasswordCleartext, hbaMd5, hbaIdentTcp, hbaOpenAddress, hbaWidePrefix,
+  hbaRemotePrivileged, hbaHostWithoutSsl, hbaNoHostssl, hbaShadowed, hbaPermissiveShadowing, hbaNotes,
+  passwordEncryption, sslOff, sslMinProtocol, listenAddresses,
+  logConnections, logLinePrefix, logStatement, pgauditLoaded, pgauditLog, archiveMode, walLevel,
+]);
+
+/** Runs every check; findings sorted by severity (stable within a severity). */
+export function runChecks(facts: Facts, checks: readonly Check[] = CHECKS): CheckResult {
+  const findings: Finding[] = [];
+  const skipped: Skipped[] = [];
+  for (const c of checks) {
+    const r = c.run(facts);
+    findings.push(...r.findings);
+    skipped.push(...r.skipped);
+  }
+  findings.sort((a, b) => SEVERITIES.indexOf(a.severity) - SEVERITIES.indexOf(b.severity));
+  return { findings, skipped };
+}
