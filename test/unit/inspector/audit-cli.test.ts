@@ -1,0 +1,84 @@
+/** `gatehouse audit` offline: exit codes, --fail-on, --format json, and the refusal of live mode and --probe. */
+import assert from 'node:assert/strict';
+import { dirname, join } from 'node:path';
+import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
+import { registerAuditCommand, runAudit, type AuditIo, type AuditOptions } from '../../../src/cli/audit.js';
+import type { JsonReport } from '../../../src/inspector/report/json.js';
+
+const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '../../spec/inspector/fixtures');
+
+function capture(isTTY = false): AuditIo & { stdout: string; stderr: string } {
+  const io = { stdout: '', stderr: '', isTTY, out: (t: string) => { io.stdout += t; }, err: (t: string) => { io.stderr += t; } };
+  return io;
+}
+
+const opts = (name: string, more: Partial<AuditOptions> = {}): AuditOptions => ({
+  conf: join(FIXTURES, name, 'postgresql.conf'), hba: join(FIXTURES, name, 'pg_hba.conf'), format: 'text', failOn: 'high', ...more,
+});
+
+describe('gatehouse audit (offline)', () => {
+  test('weak server: exit 1, grouped by severity, file:line evidence, summary', () => {
+    const io = capture();
+    assert.equal(runAudit(undefined, opts('weak'), io), 1);
+    assert.match(io.stdout, /^CRITICAL \(1\)\n {2}CRITICAL GH-HBA-003 /m);
+    assert.match(io.stdout, /at .*weak\/pg_hba\.conf:3: host {4}all/);
+    assert.match(io.stdout, /at .*weak\/postgresql\.conf:5: ssl = 'off'/);
+    assert.match(io.stdout, /^Summary: 1 critical, \d+ high, \d+ medium, 2 low, 0 info; 0 checks skipped$/m);
+    assert.doesNotMatch(io.stdout, /\x1b\[/);
+  });
+  test('colour only on a TTY', () => {
+    const io = capture(true);
+    runAudit(undefined, opts('weak'), io);
+    assert.match(io.stdout, /\x1b\[1;31mCRITICAL/);
+  });
+  test('hardened server: exit 0 at the default --fail-on high; --fail-on info still passes when there is nothing', () => {
+    assert.equal(runAudit(undefined, opts('hardened'), capture()), 0);
+    assert.equal(runAudit(undefined, opts('hardened', { failOn: 'info' }), capture()), 0);
+  });
+  test('--fail-on critical passes a server whose worst finding is high', () => {
+    const io = capture();
+    assert.equal(runAudit(undefined, { hba: join(FIXTURES, 'hardened', 'pg_hba.conf'), conf: join(FIXTURES, 'weak', 'postgresql.conf'), format: 'text', failOn: 'critical' }, io), 0);
+  });
+  test('--format json', () => {
+    const io = capture();
+    runAudit(undefined, opts('weak', { format: 'json' }), io);
+    const report = JSON.parse(io.stdout) as JsonReport;
+    assert.equal(report.version, 1);
+    assert.equal(report.summary.critical, 1);
+    assert.equal(report.findings[0]?.id, 'GH-HBA-003');
+  });
+  test('only --hba: settings checks are skipped with what they need', () => {
+    const io = capture();
+    runAudit(undefined, { hba: join(FIXTURES, 'weak', 'pg_hba.conf'), format: 'text', failOn: 'high' }, io);
+    assert.match(io.stdout, /skipped GH-SSL-001 ssl is off: needs postgresql\.conf \(--conf\) or a live connection/);
+  });
+  test('a missing file exits 2 with its name', () => {
+    const io = capture();
+    assert.equal(runAudit(undefined, { conf: '/nonexistent/postgresql.conf', format: 'text', failOn: 'high' }, io), 2);
+    assert.match(io.stderr, /could not open configuration file "\/nonexistent\/postgresql\.conf": No such file or directory/);
+    const io2 = capture();
+    assert.equal(runAudit(undefined, { hba: '/nonexistent/pg_hba.conf', format: 'text', failOn: 'high' }, io2), 2);
+    assert.match(io2.stderr, /\/nonexistent\/pg_hba\.conf/);
+  });
+  test('live mode and --probe are refused as not yet implemented', () => {
+    const io = capture();
+    assert.equal(runAudit('postgres://localhost/db', opts('weak'), io), 2);
+    assert.match(io.stderr, /live mode \(CONNINFO\) is not yet implemented/);
+    const io2 = capture();
+    assert.equal(runAudit(undefined, opts('weak', { probe: 'db:5432' }), io2), 2);
+    assert.match(io2.stderr, /--probe is not yet implemented/);
+  });
+  test('the command parses its options (commander)', async () => {
+    const io = capture();
+    const program = new Command().exitOverride();
+    registerAuditCommand(program, io);
+    const before = process.exitCode;
+    await program.parseAsync(['node', 'gatehouse', 'audit', '--conf', opts('weak').conf ?? '', '--format', 'json', '--fail-on', 'high']);
+    assert.equal(process.exitCode, 1);
+    process.exitCode = before;
+    assert.equal((JSON.parse(io.stdout) as JsonReport).summary.critical, 0);
+    assert.throws(() => program.parse(['node', 'gatehouse', 'audit', '--fail-on', 'severe']), /expected one of critical/);
+  });
+});
