@@ -38,6 +38,13 @@ function wideReplication(r: HbaRule): string | null {
   return null;
 }
 
+/** The replacement for a wide replication line: hostssl, SCRAM, and one standby address when the range is wide. */
+function narrowReplication(r: HbaRule): { type: string; method: string; address?: string } {
+  const bits = prefixBits(r);
+  const narrow = r.address?.kind === 'ip' && bits !== null && bits >= (r.address.family === 4 ? 24 : 64);
+  return narrow ? { type: 'hostssl', method: 'scram-sha-256' } : { type: 'hostssl', method: 'scram-sha-256', address: '192.0.2.10/32' };
+}
+
 export const hbaRemotePrivileged = ruleCheck({
   id: 'GH-HBA-013',
   title: 'superuser or replication reachable remotely',
@@ -49,7 +56,7 @@ export const hbaRemotePrivileged = ruleCheck({
     if (why !== null) {
       return {
         message: `replication connections are admitted from the network ${why}`,
-        remediation: `Allow replication only for a dedicated role from the standbys' addresses: ${formatRuleLine(r, { type: 'hostssl', address: '192.0.2.10/32', method: 'scram-sha-256' })}`,
+        remediation: `Allow replication only for a dedicated role from the standbys' addresses: ${formatRuleLine(r, narrowReplication(r))}`,
       };
     }
     const p = privilegedUser(r, facts);
@@ -57,7 +64,7 @@ export const hbaRemotePrivileged = ruleCheck({
     return {
       message: `${p.who} can log in from the network`,
       confidence: p.confidence,
-      remediation: `Name the application roles instead of ${r.users.map((u) => u.token.text).join(',')}, and add before this line: hostssl all postgres 0.0.0.0/0 reject`,
+      remediation: `Name the application roles instead of ${r.users.map((u) => u.token.text).join(',')}, and put these lines above ${r.file}:${r.line}: host all postgres 0.0.0.0/0 reject and host all postgres ::/0 reject`,
     };
   },
 });
