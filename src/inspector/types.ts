@@ -39,6 +39,8 @@ export interface Skipped {
 export interface Facts {
   /** postgresql.conf settings, last value wins, with where each came from. */
   settings?: Map<string, { value: string; file?: string; line?: number; source?: string }>;
+  /** Lines of postgresql.conf (and what it includes) that PostgreSQL would refuse, with file:line. */
+  confErrors?: { file: string; line: number; message: string }[];
   /** The server's pg_hba.conf, parsed by src/hba (path plus compile result). */
   hba?: { path: string; result: import('../hba/index.js').HbaCompileResult };
   /** server_version_num, when known. */

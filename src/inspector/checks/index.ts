@@ -1,6 +1,7 @@
 /** The check catalogue: every check, in report order. See docs/audit.md. */
 import type { Check, CheckResult, Facts, Finding, Skipped } from '../types.js';
 import { SEVERITIES } from '../types.js';
+import { confErrors } from './conf-errors.js';
 import { hbaFileErrors } from './hba-file-errors.js';
 import { hbaHostWithoutSsl } from './hba-host-without-ssl.js';
 import { hbaIdentTcp } from './hba-ident-tcp.js';
@@ -30,7 +31,7 @@ import { walLevel } from './settings-wal-level.js';
 export const CHECKS: readonly Check[] = Object.freeze([
   hbaFileErrors, hbaTrustHost, hbaTrustLocal, hbaPasswordCleartext, hbaMd5, hbaIdentTcp, hbaOpenAddress, hbaWidePrefix,
   hbaRemotePrivileged, hbaHostWithoutSsl, hbaNoHostssl, hbaShadowed, hbaPermissiveShadowing, hbaNotes,
-  passwordEncryption, sslOff, sslMinProtocol, listenAddresses,
+  confErrors, passwordEncryption, sslOff, sslMinProtocol, listenAddresses,
   logConnections, logLinePrefix, logStatement, pgauditLoaded, pgauditLog, archiveMode, walLevel,
 ]);
 

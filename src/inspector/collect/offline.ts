@@ -31,7 +31,8 @@ export function collectOffline(src: OfflineSources): OfflineCollection {
     if (conf.files.length === 0) loadErrors.push(...conf.errors.map(formatConfIssue));
     else {
       facts.settings = new Map([...conf.settings].map(([k, s]) => [k, { value: s.value, file: s.file, line: s.line, source: 'configuration file' }]));
-      warnings.push(...conf.errors.map(formatConfIssue), ...conf.notes.map(formatConfIssue));
+      facts.confErrors = conf.errors.map((e) => ({ ...e }));
+      warnings.push(...conf.notes.map(formatConfIssue));
     }
   }
   if (src.hba !== undefined) {

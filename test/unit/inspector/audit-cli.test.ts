@@ -1,5 +1,7 @@
 /** `gatehouse audit` offline: exit codes, --fail-on, --format json, and the refusal of live mode and --probe. */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -61,6 +63,18 @@ describe('gatehouse audit (offline)', () => {
     const io2 = capture();
     assert.equal(runAudit(undefined, { hba: '/nonexistent/pg_hba.conf', format: 'text', failOn: 'high' }, io2), 2);
     assert.match(io2.stderr, /\/nonexistent\/pg_hba\.conf/);
+  });
+  test('a bad postgresql.conf line is a GH-CONF-001 finding (exit 1), not a load failure', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gh-audit-'));
+    try {
+      writeFileSync(join(dir, 'postgresql.conf'), 'ssl = on\nport = 5432 junk\n');
+      const io = capture();
+      assert.equal(runAudit(undefined, { conf: join(dir, 'postgresql.conf'), format: 'text', failOn: 'high' }, io), 1);
+      assert.match(io.stdout, /HIGH GH-CONF-001 postgresql\.conf error: syntax error in file ".*postgresql\.conf" line 2, near token "junk"/);
+      assert.match(io.stdout, /at .*postgresql\.conf:2: /);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
   test('live mode and --probe are refused as not yet implemented', () => {
     const io = capture();

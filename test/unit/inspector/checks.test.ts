@@ -91,3 +91,12 @@ describe('settings checks', () => {
     assert.equal(listenAddresses.run({ settings: s, hba: hba('hostssl all all ::/0 scram-sha-256\n') }).findings[0]?.severity, 'high');
   });
 });
+
+describe('postgresql.conf errors', () => {
+  test('GH-CONF-001: each refused line is a high finding with file:line; none when the file is clean', () => {
+    const r = runChecks({ settings: settings({}), confErrors: [{ file: '/etc/pg/postgresql.conf', line: 7, message: 'syntax error in file "/etc/pg/postgresql.conf" line 7, near token "junk"' }] });
+    const f = r.findings.filter((x) => x.id === 'GH-CONF-001');
+    assert.deepEqual(f.map((x) => [x.severity, x.evidence[0]?.kind === 'file' ? x.evidence[0].line : 0]), [['high', 7]]);
+    assert.equal(runChecks({ settings: settings({}), confErrors: [] }).findings.filter((x) => x.id === 'GH-CONF-001').length, 0);
+  });
+});
