@@ -136,10 +136,17 @@ class ConfReader {
   readonly notes: ConfIssue[] = [];
   readonly files: string[] = [];
 
-  /** guc-file.l ParseConfigFile: `strict` is false for include_if_exists. */
-  readFile(path: string, strict: boolean, depth: number, from?: { file: string; line: number }): void {
+  /**
+   * guc-file.l ParseConfigFile: `strict` is false for include_if_exists; `written` is the path as the
+   * include line spelled it (the depth message quotes it before making it absolute).
+   */
+  readFile(path: string, strict: boolean, depth: number, from?: { file: string; line: number }, written = path): void {
     if (depth > MAX_DEPTH) {
-      this.error(from, `could not open configuration file "${path}": maximum nesting depth exceeded`);
+      this.error(from, `could not open configuration file "${written}": maximum nesting depth exceeded`);
+      return;
+    }
+    if (from !== undefined && path === from.file) {
+      this.error(from, `configuration file recursion in "${from.file}"`); // direct recursion only
       return;
     }
     let text: string;
@@ -207,8 +214,8 @@ class ConfReader {
     const from = { file, line };
     const target = (): string => (isAbsolute(value) ? value : resolve(dirname(file), value));
     if (name === 'include_dir') this.readDirectory(target(), depth, from);
-    else if (name === 'include_if_exists') this.readFile(target(), false, depth + 1, from);
-    else if (name === 'include') this.readFile(target(), true, depth + 1, from);
+    else if (name === 'include_if_exists') this.readFile(target(), false, depth + 1, from, value);
+    else if (name === 'include') this.readFile(target(), true, depth + 1, from, value);
     else this.all.push({ name, value, file, line });
   }
 

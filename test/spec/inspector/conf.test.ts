@@ -1,7 +1,8 @@
 /**
  * Table-driven postgresql.conf spec (guc-file.l). Each case writes its files into a fresh directory,
  * parses `postgresql.conf`, and compares effective settings (value and FILE:LINE, relative to the
- * directory), errors and notes exactly.
+ * directory), errors and notes exactly. The syntax-error, escape, include_dir order, depth and
+ * missing-file messages were checked by hand against PostgreSQL 18.4 (`postgres --config-file=… -C`).
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -80,9 +81,15 @@ const CASES: ConfCase[] = [
     errors: ['postgresql.conf:1: syntax error in file "$DIR/postgresql.conf" line 1, near token "\'"'],
   },
   {
+    // Checked against PostgreSQL 18 (postgres -C): the message quotes the path as written.
     name: 'include depth is limited (CONF_FILE_MAX_DEPTH 10)',
+    files: { 'postgresql.conf': "include 'a.conf'\n", 'a.conf': "include 'b.conf'\n", 'b.conf': "include 'a.conf'\n" },
+    errors: ['b.conf:1: could not open configuration file "a.conf": maximum nesting depth exceeded'],
+  },
+  {
+    name: 'a file that includes itself is direct recursion',
     files: { 'postgresql.conf': "include 'postgresql.conf'\n" },
-    errors: ['postgresql.conf:1: could not open configuration file "$DIR/postgresql.conf": maximum nesting depth exceeded'],
+    errors: ['postgresql.conf:1: configuration file recursion in "$DIR/postgresql.conf"'],
   },
   {
     name: 'a missing include_dir is an error',
@@ -111,8 +118,7 @@ describe('postgresql.conf parser (guc-file.l)', () => {
       const r = parseConfFile(join(dir, 'postgresql.conf'));
       const show = (i: { file: string; line: number; message: string }): string =>
         `${relative(dir, i.file)}:${i.line}: ${i.message.replaceAll(dir, '$DIR')}`;
-      // The depth case repeats its error at every level; the first is the one that matters.
-      assert.deepEqual([...new Set(r.errors.map(show))], c.errors ?? []);
+      assert.deepEqual(r.errors.map(show), c.errors ?? []);
       assert.deepEqual(r.notes.map(show), c.notes ?? []);
       const got = Object.fromEntries([...r.settings].map(([k, s]) => [k, `${s.value} @ ${relative(dir, s.file)}:${s.line}`]));
       assert.deepEqual(got, c.settings ?? {});
