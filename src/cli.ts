@@ -7,6 +7,7 @@ import { registerServeCommand } from './cli/serve.js';
 import { registerHbaCommands } from './cli/hba.js';
 import { registerPasswdCommand } from './cli/passwd.js';
 import { registerConfigCommands } from './cli/config.js';
+import { registerAuditCommand } from './cli/audit.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
@@ -18,6 +19,7 @@ registerServeCommand(program);
 registerHbaCommands(program);
 registerPasswdCommand(program);
 registerConfigCommands(program);
+registerAuditCommand(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (e instanceof GatehouseError) {
