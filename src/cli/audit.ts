@@ -1,16 +1,18 @@
 /**
  * `gatehouse audit`: the hardening inspector (issue 3). Offline mode reads postgresql.conf and
- * pg_hba.conf; live mode (CONNINFO) and --probe are not implemented yet and are refused clearly.
+ * pg_hba.conf; --probe HOST:PORT shows what a scanner on the network sees (it never sends a
+ * password). Live mode (CONNINFO) is not implemented yet and is refused clearly.
  *
  * Exit codes: 0 no finding at or above --fail-on; 1 some finding at or above it; 2 a file could not
  * be read or the arguments are wrong.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { runChecks } from '../inspector/checks/index.js';
+import { CHECKS, PROBE_CHECKS, runChecks } from '../inspector/checks/index.js';
 import { collectOffline } from '../inspector/collect/offline.js';
+import { probeServer } from '../inspector/collect/probe.js';
 import { renderJson } from '../inspector/report/json.js';
 import { renderText } from '../inspector/report/text.js';
-import { SEVERITIES, type CheckResult, type Severity } from '../inspector/types.js';
+import { SEVERITIES, type Check, type CheckResult, type Facts, type Severity } from '../inspector/types.js';
 
 /** Where output goes; tests pass their own. */
 export interface AuditIo {
@@ -26,6 +28,10 @@ export interface AuditOptions {
   format: 'text' | 'json';
   failOn: Severity;
   probe?: string;
+  /** Role whose auth method the probe asks for (default postgres). */
+  probeUser?: string;
+  /** Host name to check the certificate against (default: the probe host). */
+  probeServername?: string;
 }
 
 const processIo = (): AuditIo => ({ out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t), isTTY: process.stdout.isTTY === true });
@@ -41,16 +47,54 @@ export function failsAt(result: CheckResult, failOn: Severity): boolean {
   return result.findings.some((f) => SEVERITIES.indexOf(f.severity) <= limit);
 }
 
+/** HOST:PORT, [IPv6]:PORT, or HOST (port 5432). */
+export function parseProbeTarget(v: string): { host: string; port: number } | null {
+  const m = /^(?:\[([^\]]+)\]|([^:]+))(?::(\d{1,5}))?$/.exec(v);
+  if (!m) return null;
+  const port = m[3] === undefined ? 5432 : Number(m[3]);
+  if (port < 1 || port > 65535) return null;
+  return { host: (m[1] ?? m[2])!, port };
+}
+
 /** Runs an audit and returns the exit code (no process.exit, for tests). */
-export function runAudit(conninfo: string | undefined, opts: AuditOptions, io: AuditIo): number {
-  if (conninfo !== undefined || opts.probe !== undefined) {
-    io.err(`gatehouse audit: ${conninfo !== undefined ? 'live mode (CONNINFO)' : '--probe'} is not yet implemented; use --conf and --hba for the offline audit\n`);
+export async function runAudit(conninfo: string | undefined, opts: AuditOptions, io: AuditIo): Promise<number> {
+  if (conninfo !== undefined) {
+    io.err('gatehouse audit: live mode (CONNINFO) is not yet implemented; use --conf and --hba for the offline audit, or --probe HOST:PORT\n');
     return 2;
   }
-  if (opts.conf === undefined && opts.hba === undefined) {
-    io.err('gatehouse audit: nothing to audit; give --conf postgresql.conf and/or --hba pg_hba.conf\n');
+  if (opts.conf === undefined && opts.hba === undefined && opts.probe === undefined) {
+    io.err('gatehouse audit: nothing to audit; give --conf postgresql.conf and/or --hba pg_hba.conf, or --probe HOST:PORT\n');
     return 2;
   }
+  const target = opts.probe === undefined ? null : parseProbeTarget(opts.probe);
+  if (opts.probe !== undefined && target === null) {
+    io.err(`gatehouse audit: --probe ${opts.probe}: expected HOST:PORT or [IPv6]:PORT\n`);
+    return 2;
+  }
+  const facts: Facts = {};
+  const checks: Check[] = [];
+  let warnings: string[] = [];
+  if (opts.conf !== undefined || opts.hba !== undefined) {
+    const offline = offlineFacts(opts, io);
+    if (offline === null) return 2;
+    Object.assign(facts, offline.facts);
+    warnings = offline.warnings;
+    checks.push(...CHECKS);
+  }
+  if (target) {
+    if (io.isTTY) io.err(`probing ${target.host}:${target.port} …\n`);
+    facts.probe = await probeServer(target.host, target.port, {
+      ...(opts.probeUser !== undefined ? { user: opts.probeUser } : {}),
+      ...(opts.probeServername !== undefined ? { servername: opts.probeServername } : {}),
+    });
+    checks.push(...PROBE_CHECKS);
+  }
+  const result = runChecks(facts, checks);
+  io.out(opts.format === 'json' ? renderJson(result, warnings) : renderText(result, { color: io.isTTY }, warnings));
+  return failsAt(result, opts.failOn) ? 1 : 0;
+}
+
+function offlineFacts(opts: AuditOptions, io: AuditIo): { facts: Facts; warnings: string[] } | null {
   const sources: { conf?: string; hba?: string; ident?: string } = {};
   if (opts.conf !== undefined) sources.conf = opts.conf;
   if (opts.hba !== undefined) sources.hba = opts.hba;
@@ -58,24 +102,24 @@ export function runAudit(conninfo: string | undefined, opts: AuditOptions, io: A
   const collected = collectOffline(sources);
   if (collected.loadErrors.length > 0) {
     io.err(collected.loadErrors.map((e) => `gatehouse audit: ${e}\n`).join(''));
-    return 2;
+    return null;
   }
-  const result = runChecks(collected.facts);
-  io.out(opts.format === 'json' ? renderJson(result, collected.warnings) : renderText(result, { color: io.isTTY }, collected.warnings));
-  return failsAt(result, opts.failOn) ? 1 : 0;
+  return { facts: collected.facts, warnings: collected.warnings };
 }
 
 export function registerAuditCommand(program: Command, io: AuditIo = processIo()): void {
   program.command('audit')
-    .description('check a PostgreSQL server\'s hardening: offline from postgresql.conf and pg_hba.conf')
+    .description('check a PostgreSQL server\'s hardening: offline from postgresql.conf and pg_hba.conf, and from outside with --probe')
     .argument('[conninfo]', 'live mode: a libpq URL or key=value string (not yet implemented)')
     .option('--conf <file>', 'postgresql.conf (includes are followed)')
     .option('--hba <file>', 'pg_hba.conf')
     .option('--ident <file>', 'pg_ident.conf')
-    .option('--probe <host:port>', 'outside-in probe (not yet implemented)')
+    .option('--probe <host:port>', 'outside-in probe: plaintext, TLS versions, certificate, direct TLS, auth method (never sends a password)')
+    .option('--probe-user <role>', 'role whose authentication method the probe asks for', 'postgres')
+    .option('--probe-servername <name>', 'host name the certificate must match (default: the probe host)')
     .addOption(new Option('--format <format>', 'report format').choices(['text', 'json']).default('text'))
     .addOption(new Option('--fail-on <severity>', 'exit 1 when a finding is at least this severe').argParser(parseSeverity).default('high'))
-    .action((conninfo: string | undefined, opts: AuditOptions) => {
-      process.exitCode = runAudit(conninfo, opts, io);
+    .action(async (conninfo: string | undefined, opts: AuditOptions) => {
+      process.exitCode = await runAudit(conninfo, opts, io);
     });
 }

@@ -27,12 +27,29 @@ import { pgauditLog } from './settings-pgaudit-log.js';
 import { sslMinProtocol } from './settings-ssl-min-protocol.js';
 import { sslOff } from './settings-ssl.js';
 import { walLevel } from './settings-wal-level.js';
+import { check as probePlaintext } from './probe-plaintext.js';
+import { check as probeLegacyTls } from './probe-legacy-tls.js';
+import { check as probeNoTls } from './probe-no-tls.js';
+import { check as probeCertExpiry } from './probe-cert-expiry.js';
+import { check as probeCertSelfSigned } from './probe-cert-self-signed.js';
+import { check as probeCertHostname } from './probe-cert-hostname.js';
+import { check as probeCertWeakKey } from './probe-cert-weak-key.js';
+import { check as probeCertWeakSignature } from './probe-cert-weak-signature.js';
+import { check as probeTrustLogin } from './probe-trust-login.js';
+import { check as probeWeakAuth } from './probe-weak-auth.js';
+import { check as probeScramNoPlus } from './probe-scram-no-plus.js';
 
 export const CHECKS: readonly Check[] = Object.freeze([
   hbaFileErrors, hbaTrustHost, hbaTrustLocal, hbaPasswordCleartext, hbaMd5, hbaIdentTcp, hbaOpenAddress, hbaWidePrefix,
   hbaRemotePrivileged, hbaHostWithoutSsl, hbaNoHostssl, hbaShadowed, hbaPermissiveShadowing, hbaNotes,
   confErrors, passwordEncryption, sslOff, sslMinProtocol, listenAddresses,
   logConnections, logLinePrefix, logStatement, pgauditLoaded, pgauditLog, archiveMode, walLevel,
+]);
+
+/** The outside-in checks, over what `--probe` saw (kept apart so an offline audit does not list them as skipped). */
+export const PROBE_CHECKS: readonly Check[] = Object.freeze([
+  probePlaintext, probeLegacyTls, probeNoTls, probeCertExpiry, probeCertSelfSigned, probeCertHostname,
+  probeCertWeakKey, probeCertWeakSignature, probeTrustLogin, probeWeakAuth, probeScramNoPlus,
 ]);
 
 /** Runs every check; findings sorted by severity (stable within a severity). */

@@ -1,4 +1,4 @@
-/** `gatehouse audit` offline: exit codes, --fail-on, --format json, and the refusal of live mode and --probe. */
+/** `gatehouse audit` offline: exit codes, --fail-on, --format json, the refusal of live mode, and --probe target parsing. */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
-import { registerAuditCommand, runAudit, type AuditIo, type AuditOptions } from '../../../src/cli/audit.js';
+import { parseProbeTarget, registerAuditCommand, runAudit, type AuditIo, type AuditOptions } from '../../../src/cli/audit.js';
 import type { JsonReport } from '../../../src/inspector/report/json.js';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '../../spec/inspector/fixtures');
@@ -21,68 +21,75 @@ const opts = (name: string, more: Partial<AuditOptions> = {}): AuditOptions => (
 });
 
 describe('gatehouse audit (offline)', () => {
-  test('weak server: exit 1, grouped by severity, file:line evidence, summary', () => {
+  test('weak server: exit 1, grouped by severity, file:line evidence, summary', async () => {
     const io = capture();
-    assert.equal(runAudit(undefined, opts('weak'), io), 1);
+    assert.equal(await runAudit(undefined, opts('weak'), io), 1);
     assert.match(io.stdout, /^CRITICAL \(1\)\n {2}CRITICAL GH-HBA-003 /m);
     assert.match(io.stdout, /at .*weak\/pg_hba\.conf:3: host {4}all/);
     assert.match(io.stdout, /at .*weak\/postgresql\.conf:5: ssl = 'off'/);
     assert.match(io.stdout, /^Summary: 1 critical, \d+ high, \d+ medium, 2 low, 0 info; 0 checks skipped$/m);
     assert.doesNotMatch(io.stdout, /\x1b\[/);
   });
-  test('colour only on a TTY', () => {
+  test('colour only on a TTY', async () => {
     const io = capture(true);
-    runAudit(undefined, opts('weak'), io);
+    await runAudit(undefined, opts('weak'), io);
     assert.match(io.stdout, /\x1b\[1;31mCRITICAL/);
   });
-  test('hardened server: exit 0 at the default --fail-on high; --fail-on info still passes when there is nothing', () => {
-    assert.equal(runAudit(undefined, opts('hardened'), capture()), 0);
-    assert.equal(runAudit(undefined, opts('hardened', { failOn: 'info' }), capture()), 0);
+  test('hardened server: exit 0 at the default --fail-on high; --fail-on info still passes when there is nothing', async () => {
+    assert.equal(await runAudit(undefined, opts('hardened'), capture()), 0);
+    assert.equal(await runAudit(undefined, opts('hardened', { failOn: 'info' }), capture()), 0);
   });
-  test('--fail-on critical passes a server whose worst finding is high', () => {
+  test('--fail-on critical passes a server whose worst finding is high', async () => {
     const io = capture();
-    assert.equal(runAudit(undefined, { hba: join(FIXTURES, 'hardened', 'pg_hba.conf'), conf: join(FIXTURES, 'weak', 'postgresql.conf'), format: 'text', failOn: 'critical' }, io), 0);
+    assert.equal(await runAudit(undefined, { hba: join(FIXTURES, 'hardened', 'pg_hba.conf'), conf: join(FIXTURES, 'weak', 'postgresql.conf'), format: 'text', failOn: 'critical' }, io), 0);
   });
-  test('--format json', () => {
+  test('--format json', async () => {
     const io = capture();
-    runAudit(undefined, opts('weak', { format: 'json' }), io);
+    await runAudit(undefined, opts('weak', { format: 'json' }), io);
     const report = JSON.parse(io.stdout) as JsonReport;
     assert.equal(report.version, 1);
     assert.equal(report.summary.critical, 1);
     assert.equal(report.findings[0]?.id, 'GH-HBA-003');
   });
-  test('only --hba: settings checks are skipped with what they need', () => {
+  test('only --hba: settings checks are skipped with what they need', async () => {
     const io = capture();
-    runAudit(undefined, { hba: join(FIXTURES, 'weak', 'pg_hba.conf'), format: 'text', failOn: 'high' }, io);
+    await runAudit(undefined, { hba: join(FIXTURES, 'weak', 'pg_hba.conf'), format: 'text', failOn: 'high' }, io);
     assert.match(io.stdout, /skipped GH-SSL-001 ssl is off: needs postgresql\.conf \(--conf\) or a live connection/);
   });
-  test('a missing file exits 2 with its name', () => {
+  test('a missing file exits 2 with its name', async () => {
     const io = capture();
-    assert.equal(runAudit(undefined, { conf: '/nonexistent/postgresql.conf', format: 'text', failOn: 'high' }, io), 2);
+    assert.equal(await runAudit(undefined, { conf: '/nonexistent/postgresql.conf', format: 'text', failOn: 'high' }, io), 2);
     assert.match(io.stderr, /could not open configuration file "\/nonexistent\/postgresql\.conf": No such file or directory/);
     const io2 = capture();
-    assert.equal(runAudit(undefined, { hba: '/nonexistent/pg_hba.conf', format: 'text', failOn: 'high' }, io2), 2);
+    assert.equal(await runAudit(undefined, { hba: '/nonexistent/pg_hba.conf', format: 'text', failOn: 'high' }, io2), 2);
     assert.match(io2.stderr, /\/nonexistent\/pg_hba\.conf/);
   });
-  test('a bad postgresql.conf line is a GH-CONF-001 finding (exit 1), not a load failure', () => {
+  test('a bad postgresql.conf line is a GH-CONF-001 finding (exit 1), not a load failure', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gh-audit-'));
     try {
       writeFileSync(join(dir, 'postgresql.conf'), 'ssl = on\nport = 5432 junk\n');
       const io = capture();
-      assert.equal(runAudit(undefined, { conf: join(dir, 'postgresql.conf'), format: 'text', failOn: 'high' }, io), 1);
+      assert.equal(await runAudit(undefined, { conf: join(dir, 'postgresql.conf'), format: 'text', failOn: 'high' }, io), 1);
       assert.match(io.stdout, /HIGH GH-CONF-001 postgresql\.conf error: syntax error in file ".*postgresql\.conf" line 2, near token "junk"/);
       assert.match(io.stdout, /at .*postgresql\.conf:2: /);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
-  test('live mode and --probe are refused as not yet implemented', () => {
+  test('live mode is refused as not yet implemented; a malformed --probe target is refused', async () => {
     const io = capture();
-    assert.equal(runAudit('postgres://localhost/db', opts('weak'), io), 2);
+    assert.equal(await runAudit('postgres://localhost/db', opts('weak'), io), 2);
     assert.match(io.stderr, /live mode \(CONNINFO\) is not yet implemented/);
     const io2 = capture();
-    assert.equal(runAudit(undefined, opts('weak', { probe: 'db:5432' }), io2), 2);
-    assert.match(io2.stderr, /--probe is not yet implemented/);
+    assert.equal(await runAudit(undefined, opts('weak', { probe: 'db:99999' }), io2), 2);
+    assert.match(io2.stderr, /--probe db:99999: expected HOST:PORT or \[IPv6\]:PORT/);
+  });
+  test('--probe targets: HOST:PORT, [IPv6]:PORT, HOST alone is port 5432', () => {
+    assert.deepEqual(parseProbeTarget('db.example.com:6432'), { host: 'db.example.com', port: 6432 });
+    assert.deepEqual(parseProbeTarget('[::1]:5433'), { host: '::1', port: 5433 });
+    assert.deepEqual(parseProbeTarget('10.0.0.5'), { host: '10.0.0.5', port: 5432 });
+    assert.equal(parseProbeTarget('::1:5432'), null);
+    assert.equal(parseProbeTarget('db:0'), null);
   });
   test('the command parses its options (commander)', async () => {
     const io = capture();
