@@ -20,6 +20,7 @@ import {
   decodeReadyForQuery,
 } from '../protocol/backend/decode.js';
 import * as fe from '../protocol/frontend/encode.js';
+import { rawMessage } from '../protocol/backend/encode.js';
 import { FrameReader } from '../session/reader.js';
 import { ScramClient } from '../auth/scram/client.js';
 import type { ScramSecret } from '../auth/scram/secret.js';
@@ -223,7 +224,7 @@ async function authenticate(sock: Duplex, t: UpstreamTarget, secret: UpstreamSec
         backendKey = decodeBackendKeyData(body);
         break;
       case BackendCode.NoticeResponse:
-        notices.push(frame(type, body));
+        notices.push(rawMessage(type, body));
         break;
       case BackendCode.ErrorResponse: {
         const f = decodeErrorResponse(body);
@@ -245,14 +246,6 @@ async function authenticate(sock: Duplex, t: UpstreamTarget, secret: UpstreamSec
 function peerCertHash(s: TLSSocket): Buffer | null {
   const c = s.getPeerCertificate();
   return c && c.raw ? tlsServerEndPointHash(c.raw) : null;
-}
-
-function frame(type: number, body: Buffer): Buffer {
-  const b = Buffer.allocUnsafe(5 + body.length);
-  b[0] = type;
-  b.writeInt32BE(4 + body.length, 1);
-  body.copy(b, 5);
-  return b;
 }
 
 const protocolError = (t: UpstreamTarget, msg: string): GatehouseError => new GatehouseError('GH_UPSTREAM', `${describe(t)}: ${msg}`);

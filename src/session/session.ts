@@ -21,6 +21,7 @@ import { CancelRegistry, sendCancel } from './cancel.js';
 import { HandshakeFatal, negotiate, type StartupMessagePacket, type TlsInfo } from './negotiate.js';
 import { ConnectionClosedError } from './reader.js';
 import { startRelay, type RelayHandle } from './relay.js';
+import { parsePgBool } from '../pg-bool.js';
 
 /** What a session needs from the gateway. */
 export interface SessionDeps {
@@ -164,19 +165,6 @@ function parseReplication(v: string | undefined, client: Duplex): StartupInfo['r
       'Valid values are: "false", 0, "true", 1, "database".'), client);
   }
   return b ? 'physical' : 'none';
-}
-
-/** PostgreSQL's parse_bool(): true/false/yes/no/on/off/1/0 and unambiguous prefixes, any case. */
-export function parsePgBool(raw: string): boolean | null {
-  const v = raw.trim().toLowerCase();
-  if (v === '1') return true;
-  if (v === '0') return false;
-  if (v.length === 0) return null;
-  if ('true'.startsWith(v) || 'yes'.startsWith(v)) return true;
-  if ('false'.startsWith(v) || 'no'.startsWith(v)) return false;
-  if (v === 'on') return true;
-  if (v === 'off' || v === 'of') return false;
-  return null;
 }
 
 /**

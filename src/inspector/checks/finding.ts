@@ -4,6 +4,7 @@
  */
 import type { HbaRule } from '../../hba/index.js';
 import type { Check, CheckResult, Evidence, Facts, Finding, Severity } from '../types.js';
+import { parsePgBool } from '../../pg-bool.js';
 
 export const NONE: CheckResult = Object.freeze({ findings: [], skipped: [] });
 
@@ -58,13 +59,8 @@ export function prefixBits(rule: HbaRule): number | null {
 /** A wide open line: address all, 0.0.0.0/0 or ::/0, not reject. */
 export const wideOpen = (r: HbaRule): boolean => r.type !== 'local' && r.method !== 'reject' && prefixBits(r) === 0;
 
-/** guc.c parse_bool: on/off, true/false, yes/no, 1/0 and unique prefixes. */
-export function isOn(value: string): boolean {
-  const v = value.trim().toLowerCase();
-  if (v === 'on' || v === '1') return true;
-  if (v === 'off' || v === 'of' || v === '0') return false;
-  return v.length > 0 && ('true'.startsWith(v) || 'yes'.startsWith(v));
-}
+/** A boolean setting that is on (parse_bool; anything that is not a boolean counts as off). */
+export const isOn = (value: string): boolean => parsePgBool(value) === true;
 
 /** CIS PostgreSQL 17 Benchmark v1.0.0 section reference. */
 export const cis = (section: string): string => `CIS PostgreSQL 17 Benchmark v1.0.0 ${section}`;

@@ -89,6 +89,9 @@ export function negotiateProtocolVersion(newestMinor: number, unsupported: reado
   return w.end();
 }
 
+/** Any message as type + body, e.g. a server's NoticeResponse forwarded unchanged. */
+export const rawMessage = (type: number, body: Uint8Array): Buffer => w.begin(type).bytes(body).end();
+
 /** The single unframed byte that answers SSLRequest: 'S' go ahead with TLS. */
 export const sslYes: Buffer = Buffer.from('S');
 /** The single unframed byte that answers SSLRequest or GSSENCRequest: 'N' no. */
