@@ -89,9 +89,33 @@ export interface ProbeFacts {
   sslResponse?: 'S' | 'N' | 'other';
 }
 
+/** A table a report shows beside the findings (the least-privilege summary: role → from where → powers). */
+export interface ReportTable {
+  id: string;
+  title: string;
+  columns: string[];
+  rows: string[][];
+  /** What the table cannot know, said plainly. */
+  note?: string;
+}
+
 export interface CheckResult {
   findings: Finding[];
   skipped: Skipped[];
+  /** Tables some checks add (optional; most checks have none). */
+  tables?: ReportTable[];
+}
+
+/** What was audited and how, for a report's heading. Never carries a password. */
+export interface ReportContext {
+  /** Each thing audited: a file, a live connection (without its password), a probe target. */
+  targets: string[];
+  /** ISO time the audit ran. */
+  generatedAt: string;
+  /** The release table the patching checks used: its date and where it came from. */
+  releaseData?: { asOf: string; source: string };
+  /** Non-fatal problems met while collecting (file:line: message). */
+  warnings: string[];
 }
 
 /** One check: pure, deterministic, no I/O. */

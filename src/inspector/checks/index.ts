@@ -1,5 +1,5 @@
 /** The check catalogue: every check, in report order. See docs/audit.md. */
-import type { Check, CheckResult, Facts, Finding, Skipped } from '../types.js';
+import type { Check, CheckResult, Facts, Finding, ReportTable, Skipped } from '../types.js';
 import { SEVERITIES } from '../types.js';
 import { confErrors } from './conf-errors.js';
 import { hbaFileErrors } from './hba-file-errors.js';
@@ -56,11 +56,13 @@ export const PROBE_CHECKS: readonly Check[] = Object.freeze([
 export function runChecks(facts: Facts, checks: readonly Check[] = CHECKS): CheckResult {
   const findings: Finding[] = [];
   const skipped: Skipped[] = [];
+  const tables: ReportTable[] = [];
   for (const c of checks) {
     const r = c.run(facts);
     findings.push(...r.findings);
     skipped.push(...r.skipped);
+    if (r.tables) tables.push(...r.tables);
   }
   findings.sort((a, b) => SEVERITIES.indexOf(a.severity) - SEVERITIES.indexOf(b.severity));
-  return { findings, skipped };
+  return tables.length > 0 ? { findings, skipped, tables } : { findings, skipped };
 }
