@@ -11,7 +11,7 @@ import { createServer } from 'node:net';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServe } from './cli/serve.js';
-import { startEmbedded, stopLeftoverServer, type EmbeddedServer } from './quickstart/embedded.js';
+import { chooseDataDir, serverUser, startEmbedded, stopLeftoverServer, type EmbeddedServer } from './quickstart/embedded.js';
 import {
   ensureGatehouseHba, ensureSecret, ensureServerCertificate, writeGatehouseYaml, writeUsersFile,
 } from './quickstart/files.js';
@@ -115,8 +115,9 @@ function handleSignals(gatehouse: Gatehouse, pg: EmbeddedServer): void {
 
 async function main(): Promise<void> {
   mkdirSync(HOME, { recursive: true, mode: 0o755 });
+  const dataDir = chooseDataDir(HOME, serverUser());
   // A server left by a quick start that was killed would hold the remembered port.
-  await stopLeftoverServer(path('pgdata'));
+  await stopLeftoverServer(dataDir);
   const state = readState();
   const pgPort = await choosePort('PostgreSQL', state.pgPort, DEFAULT_PG_PORT);
   const gatehousePort = await choosePort('gatehouse', state.gatehousePort, DEFAULT_GATEHOUSE_PORT);
@@ -125,11 +126,11 @@ async function main(): Promise<void> {
   const tls = ensureServerCertificate(HOME);
   const superuser = ensureSecret(path('postgres.password'));
   const app = ensureSecret(path('app.password'));
-  if (existsSync(join(path('pgdata'), 'PG_VERSION')) && superuser.created) {
+  if (existsSync(join(dataDir, 'PG_VERSION')) && superuser.created) {
     throw new Error(`${path('postgres.password')} was missing, so the existing data directory can't be logged into: `
-      + `restore the file, or remove ${path('pgdata')} to start over`);
+      + `restore the file, or remove ${dataDir} to start over`);
   }
-  const pg = await startEmbedded({ dataDir: path('pgdata'), port: pgPort, superuserPassword: superuser.value, logFile: path('postgres.log') });
+  const pg = await startEmbedded({ dataDir, port: pgPort, superuserPassword: superuser.value, logFile: path('postgres.log') });
   try {
     writeUsersFile(path('users.txt'), APP_USER, await ensureAppRole(pg, app.value));
     ensureGatehouseHba(path('pg_hba.conf'), APP_USER);

@@ -7,29 +7,30 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { cpSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { chown, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { lookupPostgresUser, reachableBinaries, type OsUser } from '../../src/quickstart/server-user.js';
+
+export type { OsUser };
 
 /** Prefix of every cluster directory under the temp dir; the sweep only touches these. */
 export const CLUSTER_PREFIX = 'gatehouse-pg-';
 const TEMPLATE_PREFIX = 'gatehouse-pgtemplate-';
 
-export interface OsUser { uid: number; gid: number }
 
 let cachedUser: OsUser | null | undefined;
 /** The `postgres` OS user when we are root (server programs run as it), else null (run as ourselves). */
 export function serverUser(): OsUser | null {
   if (cachedUser !== undefined) return cachedUser;
   if (process.getuid?.() !== 0) return (cachedUser = null);
-  const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('postgres:'));
-  const [, , uid, gid] = line?.split(':') ?? [];
-  if (uid === undefined || gid === undefined) {
+  const found = lookupPostgresUser();
+  if (!found) {
     throw new Error('PostgreSQL refuses to run as root and there is no `postgres` OS user: '
       + 'install postgresql-15 (it creates one) or run `useradd --system --user-group postgres`');
   }
-  return (cachedUser = { uid: Number(uid), gid: Number(gid) });
+  return (cachedUser = found);
 }
 
 /** chown to the server user (no-op when not root). */
@@ -176,15 +177,5 @@ export async function ensureTemplate(binDir: string): Promise<string> {
  */
 export function reachableByServer(dir: string): string {
   const user = serverUser();
-  if (!user || !existsSync(join(dir, 'bin', 'postgres'))) return dir;
-  const probe = spawnSync('test', ['-x', join(dir, 'bin', 'postgres')], { uid: user.uid, gid: user.gid });
-  if (probe.status === 0) return dir;
-  const st = statSync(join(dir, 'bin', 'postgres'));
-  const key = createHash('sha256').update(`${dir}:${st.size}:${st.mtimeMs}`).digest('hex').slice(0, 16);
-  const copy = join(tmpdir(), `gatehouse-pgnative-${key}`);
-  if (existsSync(join(copy, 'bin', 'postgres'))) return copy;
-  const scratch = `${copy}.tmp-${process.pid}`;
-  cpSync(dir, scratch, { recursive: true, verbatimSymlinks: true });
-  try { renameSync(scratch, copy); } catch { rmSync(scratch, { recursive: true, force: true }); }
-  return copy;
+  return user ? reachableBinaries(dir, user, tmpdir()) : dir;
 }
