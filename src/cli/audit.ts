@@ -10,9 +10,8 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { CHECKS, PROBE_CHECKS, runChecks } from '../inspector/checks/index.js';
 import { collectOffline } from '../inspector/collect/offline.js';
 import { probeServer } from '../inspector/collect/probe.js';
-import { renderJson } from '../inspector/report/json.js';
-import { renderText } from '../inspector/report/text.js';
-import { SEVERITIES, type Check, type CheckResult, type Facts, type Severity } from '../inspector/types.js';
+import { REPORT_FORMATS, render, type ReportFormat } from '../inspector/report/index.js';
+import { SEVERITIES, type Check, type CheckResult, type Facts, type ReportContext, type Severity } from '../inspector/types.js';
 
 /** Where output goes; tests pass their own. */
 export interface AuditIo {
@@ -25,7 +24,7 @@ export interface AuditOptions {
   conf?: string;
   hba?: string;
   ident?: string;
-  format: 'text' | 'json';
+  format: ReportFormat;
   failOn: Severity;
   probe?: string;
   /** Role whose auth method the probe asks for (default postgres). */
@@ -90,8 +89,15 @@ export async function runAudit(conninfo: string | undefined, opts: AuditOptions,
     checks.push(...PROBE_CHECKS);
   }
   const result = runChecks(facts, checks);
-  io.out(opts.format === 'json' ? renderJson(result, warnings) : renderText(result, { color: io.isTTY }, warnings));
+  io.out(render(opts.format, { context: reportContext(opts, warnings), result }, { color: io.isTTY }));
   return failsAt(result, opts.failOn) ? 1 : 0;
+}
+
+/** The report's heading: the files and probe target audited (as given), and when. */
+function reportContext(opts: AuditOptions, warnings: string[]): ReportContext {
+  const targets = [opts.conf, opts.hba, opts.ident].filter((f): f is string => f !== undefined);
+  if (opts.probe !== undefined) targets.push(`probe ${opts.probe}`);
+  return { targets, generatedAt: new Date().toISOString(), warnings };
 }
 
 function offlineFacts(opts: AuditOptions, io: AuditIo): { facts: Facts; warnings: string[] } | null {
@@ -117,7 +123,7 @@ export function registerAuditCommand(program: Command, io: AuditIo = processIo()
     .option('--probe <host:port>', 'outside-in probe: plaintext, TLS versions, certificate, direct TLS, auth method (never sends a password)')
     .option('--probe-user <role>', 'role whose authentication method the probe asks for', 'postgres')
     .option('--probe-servername <name>', 'host name the certificate must match (default: the probe host)')
-    .addOption(new Option('--format <format>', 'report format').choices(['text', 'json']).default('text'))
+    .addOption(new Option('--format <format>', 'report format').choices([...REPORT_FORMATS]).default('text'))
     .addOption(new Option('--fail-on <severity>', 'exit 1 when a finding is at least this severe').argParser(parseSeverity).default('high'))
     .action(async (conninfo: string | undefined, opts: AuditOptions) => {
       process.exitCode = await runAudit(conninfo, opts, io);

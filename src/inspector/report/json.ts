@@ -1,28 +1,32 @@
-/** The JSON report: findings, skipped checks and counts, stable for CI and diffing. */
-import type { CheckResult, Severity } from '../types.js';
-import { SEVERITIES } from '../types.js';
+/**
+ * The JSON report: what was audited, findings, skipped checks, tables and counts, stable for CI and
+ * diffing. Version 1; `context` and `tables` were added without changing any existing field.
+ */
+import type { CheckResult, ReportContext, ReportTable, Severity } from '../types.js';
+import { countBySeverity, type AuditReport } from './common.js';
 
 export interface JsonReport {
   version: 1;
+  /** What was audited, when, and with which release table. */
+  context: Omit<ReportContext, 'warnings'>;
   summary: Record<Severity, number> & { skipped: number };
   findings: CheckResult['findings'];
   skipped: CheckResult['skipped'];
+  /** The least-privilege summary and other tables some checks add (empty when none did). */
+  tables: ReportTable[];
   /** Non-fatal problems met while reading the files (file:line: message). */
   warnings: string[];
 }
 
-export function countBySeverity(result: CheckResult): Record<Severity, number> {
-  const counts = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>;
-  for (const f of result.findings) counts[f.severity]++;
-  return counts;
-}
-
-export function renderJson(result: CheckResult, warnings: readonly string[] = []): string {
+export function renderJson({ context, result }: AuditReport): string {
+  const { warnings, ...heading } = context;
   const report: JsonReport = {
     version: 1,
+    context: heading,
     summary: { ...countBySeverity(result), skipped: result.skipped.length },
     findings: result.findings,
     skipped: result.skipped,
+    tables: result.tables ?? [],
     warnings: [...warnings],
   };
   return `${JSON.stringify(report, null, 2)}\n`;

@@ -7,6 +7,7 @@ import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { parseProbeTarget, registerAuditCommand, runAudit, type AuditIo, type AuditOptions } from '../../../src/cli/audit.js';
+import { REPORT_FORMATS } from '../../../src/inspector/report/index.js';
 import type { JsonReport } from '../../../src/inspector/report/json.js';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '../../spec/inspector/fixtures');
@@ -50,6 +51,28 @@ describe('gatehouse audit (offline)', () => {
     assert.equal(report.version, 1);
     assert.equal(report.summary.critical, 1);
     assert.equal(report.findings[0]?.id, 'GH-HBA-003');
+  });
+  test('every --format renders the same audit, and --fail-on sets the exit code in each', async () => {
+    for (const format of REPORT_FORMATS) {
+      const weak = capture();
+      assert.equal(await runAudit(undefined, opts('weak', { format }), weak), 1, format);
+      assert.match(weak.stdout, /GH-HBA-003/, format);
+      assert.equal(await runAudit(undefined, opts('weak', { format, failOn: 'critical' }), capture()), 1, format);
+      assert.equal(await runAudit(undefined, opts('hardened', { format }), capture()), 0, format);
+    }
+    const sarif = capture();
+    await runAudit(undefined, opts('weak', { format: 'sarif' }), sarif);
+    assert.equal((JSON.parse(sarif.stdout) as { version: string }).version, '2.1.0');
+    const html = capture();
+    await runAudit(undefined, opts('weak', { format: 'html' }), html);
+    assert.match(html.stdout, /^<!doctype html>/);
+  });
+  test('the report context names what was audited', async () => {
+    const io = capture();
+    await runAudit(undefined, opts('weak', { format: 'json' }), io);
+    const report = JSON.parse(io.stdout) as JsonReport;
+    assert.deepEqual(report.context.targets, [opts('weak').conf, opts('weak').hba]);
+    assert.ok(Math.abs(Date.parse(report.context.generatedAt) - Date.now()) < 60_000);
   });
   test('only --hba: settings checks are skipped with what they need', async () => {
     const io = capture();
