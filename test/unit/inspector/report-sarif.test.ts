@@ -1,0 +1,115 @@
+/**
+ * `--format sarif`: valid against the SARIF 2.1.0 JSON schema, and shaped the way GitHub code
+ * scanning reads it (rules with security-severity, results with levels, relative file locations,
+ * stable fingerprints).
+ *
+ * The schema is the SARIF 2.1.0 (rtm.5) JSON schema that Microsoft's @microsoft/jest-sarif npm
+ * package ships (lib/schemas/sarif-2.1.0-rtm.5.json, a copy of schemastore's
+ * sarif-2.1.0-rtm.5.json); it is a draft-04 schema, hence ajv-draft-04. Its `language` pattern is
+ * not a valid Unicode-mode regex, so ajv compiles patterns without the `u` flag.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { describe, test } from 'node:test';
+import AjvDraft04 from 'ajv-draft-04';
+import ajvFormats from 'ajv-formats';
+import { render } from '../../../src/inspector/report/index.js';
+import { REPO_ROOT, richReport, weakReport } from './report-sample.js';
+
+const require = createRequire(import.meta.url);
+const schema = JSON.parse(readFileSync(require.resolve('@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json'), 'utf8')) as object;
+// CommonJS packages: under NodeNext the default import is module.exports, whose .default is the export.
+const ajv = new AjvDraft04.default({ allErrors: true, strict: false, unicodeRegExp: false });
+ajvFormats.default(ajv);
+const validate = ajv.compile(schema);
+
+interface SarifLocation { physicalLocation?: { artifactLocation: { uri: string }; region?: { startLine: number } }; logicalLocations?: { name: string; kind: string }[] }
+interface SarifResult { ruleId: string; ruleIndex: number; level: string; message: { text: string }; locations: SarifLocation[]; partialFingerprints: Record<string, string> }
+interface SarifRule { id: string; name: string; help: { text: string; markdown: string }; helpUri: string; defaultConfiguration: { level: string }; properties: { tags: string[]; 'security-severity': string } }
+interface SarifLog {
+  $schema: string; version: string;
+  runs: { tool: { driver: { name: string; semanticVersion: string; informationUri: string; rules: SarifRule[] } }; results: SarifResult[]; invocations: { toolExecutionNotifications: { level: string; message: { text: string } }[] }[] }[];
+}
+
+const sarif = (report = richReport()): SarifLog => JSON.parse(render('sarif', report, { color: false, baseDir: REPO_ROOT })) as SarifLog;
+
+function schemaErrors(doc: unknown): string {
+  return validate(doc) ? '' : JSON.stringify(validate.errors?.slice(0, 5), null, 1);
+}
+
+describe('SARIF report', () => {
+  test('valid against the SARIF 2.1.0 schema (weak fixture, and every evidence kind with tables and skips)', () => {
+    assert.equal(schemaErrors(sarif(weakReport())), '');
+    assert.equal(schemaErrors(sarif()), '');
+  });
+
+  test('the schema check can fail: a made-up level is refused', () => {
+    const log = sarif();
+    log.runs[0]!.results[0]!.level = 'critical';
+    assert.match(schemaErrors(log), /level/);
+  });
+
+  test('one run, tool gatehouse with version, one rule per finding id with GitHub security-severity', () => {
+    const log = sarif();
+    assert.equal(log.version, '2.1.0');
+    assert.equal(log.runs.length, 1);
+    const run = log.runs[0]!;
+    assert.equal(run.tool.driver.name, 'gatehouse');
+    assert.match(run.tool.driver.semanticVersion, /^\d+\.\d+\.\d+/);
+    const ids = run.tool.driver.rules.map((r) => r.id);
+    assert.deepEqual(ids, [...new Set(run.results.map((r) => r.ruleId))]);
+    const byId = new Map(run.tool.driver.rules.map((r) => [r.id, r]));
+    assert.equal(byId.get('GH-HBA-003')?.properties['security-severity'], '9.5');
+    assert.equal(byId.get('GH-HBA-003')?.defaultConfiguration.level, 'error');
+    assert.equal(byId.get('GH-SSL-001')?.properties['security-severity'], '8.0');
+    assert.equal(byId.get('GH-LOG-002')?.properties['security-severity'], '5.5');
+    assert.equal(byId.get('GH-LOG-002')?.defaultConfiguration.level, 'warning');
+    assert.equal(byId.get('GH-LOG-003')?.properties['security-severity'], '3.0');
+    assert.equal(byId.get('GH-LOG-003')?.defaultConfiguration.level, 'note');
+    assert.deepEqual(byId.get('GH-HBA-003')?.properties.tags, ['security', 'postgresql', 'hba']);
+    assert.match(byId.get('GH-HBA-003')?.helpUri ?? '', /docs\/audit\.md#check-catalogue$/);
+    assert.match(byId.get('GH-HBA-003')?.help.text ?? '', /Fix:\n- Replace the line with: hostssl all all 10\.0\.0\.0\/8 scram-sha-256/);
+    assert.match(byId.get('GH-HBA-003')?.help.markdown ?? '', /```\nReplace the line with: hostssl all all 10\.0\.0\.0\/8 scram-sha-256\n```/);
+    assert.equal(byId.get('GH-HBA-003')?.name, 'GHHBA003TrustOnATcpLine');
+  });
+
+  test('results: ruleIndex points at the rule, file evidence is a relative path with a start line', () => {
+    const run = sarif().runs[0]!;
+    for (const r of run.results) assert.equal(run.tool.driver.rules[r.ruleIndex]?.id, r.ruleId);
+    const trust = run.results.find((r) => r.ruleId === 'GH-HBA-003')!;
+    assert.equal(trust.level, 'error');
+    assert.deepEqual(trust.locations[0]?.physicalLocation, {
+      artifactLocation: { uri: 'test/spec/inspector/fixtures/weak/pg_hba.conf' }, region: { startLine: 3 },
+    });
+    assert.match(trust.message.text, /^trust on a TCP line: .*\. Fix: Replace the line with: hostssl all all 10\.0\.0\.0\/8 scram-sha-256$/);
+    const ssl = run.results.find((r) => r.ruleId === 'GH-SSL-001')!;
+    assert.deepEqual(ssl.locations[0]?.physicalLocation?.region, { startLine: 5 });
+  });
+
+  test('no file: a setting at its default, a catalog row and a probe are logical locations; outside baseDir is a file: URI', () => {
+    const run = sarif().runs[0]!;
+    assert.deepEqual(run.results.find((r) => r.ruleId === 'GH-BAK-001')?.locations[0]?.logicalLocations, [{ name: 'archive_mode', kind: 'variable' }]);
+    assert.deepEqual(run.results.find((r) => r.ruleId === 'GH-ROLE-001')?.locations[0]?.logicalLocations, [{ name: 'pg_roles', kind: 'resource' }]);
+    assert.deepEqual(run.results.find((r) => r.ruleId === 'GH-PROBE-004')?.locations[0]?.logicalLocations, [{ name: 'db.example.com:5432', kind: 'resource' }]);
+    assert.equal(run.results.find((r) => r.ruleId === 'GH-HBA-002')?.locations[0]?.physicalLocation?.artifactLocation.uri, 'file:///etc/postgresql/18/main/pg_hba.conf');
+  });
+
+  test('fingerprints are stable across runs and line moves, and differ between findings', () => {
+    const a = sarif().runs[0]!.results;
+    const b = sarif().runs[0]!.results;
+    assert.deepEqual(a.map((r) => r.partialFingerprints), b.map((r) => r.partialFingerprints));
+    const moved = richReport();
+    const hba2 = moved.result.findings.find((f) => f.id === 'GH-HBA-002')!;
+    hba2.evidence = hba2.evidence.map((e) => (e.kind === 'file' ? { ...e, line: e.line + 7 } : e));
+    const c = sarif(moved).runs[0]!.results;
+    assert.deepEqual(c.map((r) => r.partialFingerprints), a.map((r) => r.partialFingerprints));
+    assert.equal(new Set(a.map((r) => r.partialFingerprints['gatehouseFinding/v1'])).size, a.length);
+  });
+
+  test('skipped checks and reading problems are tool execution notifications', () => {
+    const notes = sarif().runs[0]!.invocations[0]!.toolExecutionNotifications;
+    assert.deepEqual(notes.map((n) => n.level), ['warning', 'note', 'note']);
+    assert.equal(notes[1]?.message.text, 'skipped GH-AUTH-002 roles with md5 password hashes: needs superuser (pg_authid) in live mode');
+  });
+});
