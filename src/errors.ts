@@ -99,6 +99,7 @@ export const GH = {
   GH_UPSTREAM_TLS: 'upstream TLS verification failed',
   GH_AUTH_QUERY: 'auth_query failed',
   GH_LISTEN: 'could not listen',
+  GH_GUARD_STATE: 'guard state file could not be read or written',
 } as const;
 export type GHCode = keyof typeof GH;
 

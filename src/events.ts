@@ -56,8 +56,31 @@ export interface GatewayEventMap {
   'session.end': [SessionEndEvent];
   reload: [ReloadEvent];
   cancel: [CancelEvent];
-  /** A connection closed at accept time by a cap, before any byte was read. */
-  guard: [{ client: string; reason: string; limit: number }];
+  /** A connection closed at accept time by the guard (a list, a ban or a cap), before any byte was read. */
+  guard: [GuardRejectEvent];
+  /** A source (or `role:<name>`) was banned: by its failures, or by an admin. */
+  'guard.ban': [GuardBanEvent];
+  'guard.unban': [{ source: string; by: 'admin' | 'store' }];
+  /** The shared store (Redis) or the state file: `down` / `up` on transitions, `error` per failed operation. */
+  'guard.store': [{ state: 'up' | 'down' | 'error'; store: 'redis' | 'state_file'; error?: string }];
+}
+
+export interface GuardRejectEvent {
+  client: string;
+  /** denied, not allowed, banned, rate, connections, handshakes, global handshakes */
+  reason: string;
+  limit?: number;
+}
+
+export interface GuardBanEvent {
+  source: string;
+  reason: string;
+  failures: number;
+  /** epoch ms */
+  until: number;
+  /** 1 for a first ban, 2 for the next … */
+  offense: number;
+  by: 'failures' | 'admin' | 'store';
 }
 
 /** A typed EventEmitter. */

@@ -3,10 +3,13 @@
  * failure has the client ip:port, TLS version and cipher, user, database, the hba file:line that
  * decided, the method and the outcome. Secrets never reach an event; `redact` is a second guard.
  *
- * Failure lines have a stable shape for fail2ban: `"msg":"connection failed","client_ip":"<HOST>"`.
+ * Failure lines have a stable shape for fail2ban (docs/guard.md has the filter):
+ * `{…,"client_ip":"<HOST>",…,"failure":"auth|hba|protocol",…,"msg":"connection failed"}`.
+ * Security events (refusals at the door, bans, unbans, the store going down) are records too.
  */
 import pino, { type Logger } from 'pino';
 import type { GatewayEvents } from './events.js';
+import { classifyFailure } from './net/guard/classify.js';
 
 export function createLogger(level: string, destination: pino.DestinationStream | number = 1): Logger {
   return pino(
@@ -39,6 +42,7 @@ export function logEvents(events: GatewayEvents, log: Logger): void {
       hba: e.hba ? `${e.hba.file}:${e.hba.line}` : undefined,
       method: e.method,
       outcome: e.outcome,
+      failure: classifyFailure(e) ?? undefined,
       sqlstate: e.sqlstate,
       reason: e.reason,
       duration_ms: e.duration_ms,
@@ -51,6 +55,15 @@ export function logEvents(events: GatewayEvents, log: Logger): void {
     log.info({ session: e.session, client_ip: e.client.address, client_port: e.client.port, user: e.user, database: e.database,
       duration_ms: e.duration_ms, bytes_in: e.bytes_in, bytes_out: e.bytes_out, reason: e.reason }, 'disconnection'));
   events.on('reload', (e) => (e.ok ? log.info({ changed: e.changed }, 'configuration reloaded') : log.error({ error: e.error }, 'reload failed; keeping the previous configuration')));
-  events.on('guard', (e) => log.warn({ client_ip: e.client, reason: e.reason, limit: e.limit }, 'connection refused by guard'));
+  events.on('guard', (e) => log.warn({ event: 'guard.reject', client_ip: e.client, reason: e.reason, limit: e.limit }, 'connection refused by guard'));
+  events.on('guard.ban', (e) => log.warn({ event: 'guard.ban', client_ip: e.source, reason: e.reason, failures: e.failures,
+    banned_until: new Date(e.until).toISOString(), offense: e.offense, by: e.by }, 'source banned'));
+  events.on('guard.unban', (e) => log.info({ event: 'guard.unban', client_ip: e.source, by: e.by }, 'source unbanned'));
+  events.on('guard.store', (e) => {
+    if (e.state === 'up') log.info({ event: 'guard.store', store: e.store }, 'guard store reachable; resynchronising');
+    else if (e.state === 'down') log.warn({ event: 'guard.store', store: e.store, error: e.error }, 'guard store unreachable; using local state');
+    else if (e.store === 'state_file') log.error({ event: 'guard.store', store: e.store, error: e.error }, 'could not write the guard state file');
+    else log.debug({ event: 'guard.store', store: e.store, error: e.error }, 'guard store operation failed');
+  });
   events.on('cancel', (e) => log.info({ client_ip: e.client.address, forwarded: e.forwarded }, 'cancel request'));
 }

@@ -119,6 +119,7 @@ function resolvePaths(c: Config, base: string): Config {
     ident: opt(c.ident),
     auth: { ...c.auth, users: opt(c.auth.users) },
     databases,
+    guard: { ...c.guard, state_file: opt(c.guard.state_file) },
   });
 }
 

@@ -5,6 +5,7 @@
  * (`gatehouse config docs`) and a test keeps the two in step.
  */
 import { z } from 'zod';
+import { parseCidr } from '../net/guard/cidr.js';
 
 /** Metadata carried by every leaf key. */
 export interface KeyMeta {
@@ -29,6 +30,13 @@ export const duration = z.union([z.number().nonnegative(), z.string()]).transfor
 });
 
 const port = z.number().int().min(1).max(65535);
+
+/** A list of IPv4/IPv6 addresses and CIDR blocks (`10.0.0.0/8`, `2001:db8::/32`, `192.0.2.7`). */
+const cidrList = z.array(z.string()).superRefine((list, ctx) => {
+  for (const [i, e] of list.entries()) {
+    if (!parseCidr(e)) ctx.addIssue({ code: 'custom', path: [i], message: `"${e}" is not an IP address or CIDR block (such as 10.0.0.0/8 or 2001:db8::/32)` });
+  }
+});
 const sslmode = z.enum(['disable', 'prefer', 'require', 'verify-ca', 'verify-full']);
 
 const listen = z.strictObject({
@@ -45,6 +53,18 @@ const listen = z.strictObject({
     reloadable: false,
     description: 'Permissions of the Unix socket file, as octal (PostgreSQL\'s unix_socket_permissions).',
   }),
+  proxy_protocol: key(z.enum(['off', 'v1', 'v2']).default('off'), {
+    reloadable: false,
+    description: 'Expect a PROXY protocol header (HAProxy\'s v1 text or v2 binary) from peers in `proxy_trusted`; its source address is then the client\'s address for hba, bans and logs. A trusted peer must send one; from any other peer a PROXY header is a protocol violation.',
+  }),
+  proxy_trusted: key(cidrList.default([]), {
+    reloadable: true,
+    description: 'Addresses and CIDR blocks of the load balancers allowed to send a PROXY header. Required when `proxy_protocol` is on.',
+  }),
+}).superRefine((l, ctx) => {
+  if (l.proxy_protocol !== 'off' && l.proxy_trusted.length === 0) {
+    ctx.addIssue({ code: 'custom', path: ['proxy_trusted'], message: `required when proxy_protocol is ${l.proxy_protocol}: list the load balancers that send the header` });
+  }
 });
 
 const tls = z.strictObject({
@@ -96,9 +116,71 @@ const database = z.strictObject({
 });
 
 const guard = z.strictObject({
+  allow: key(cidrList.default([]), {
+    reloadable: true,
+    description: 'When not empty, only these addresses and CIDR blocks may connect; others are closed at accept time with no byte sent, like a firewall DROP.',
+  }),
+  deny: key(cidrList.default([]), {
+    reloadable: true,
+    description: 'Addresses and CIDR blocks closed at accept time with no byte sent (checked before `allow`).',
+  }),
   max_handshakes_per_source: key(z.number().int().min(1).default(64), {
     reloadable: true,
-    description: 'Concurrent unauthenticated connections (TLS, startup, authentication) one source address may hold. Over it, a new connection is closed at once, before any byte is read.',
+    description: 'Concurrent unauthenticated connections (TLS, startup, authentication) one source address may hold. Over it, a new connection gets 53300 and is closed, before any byte is read.',
+  }),
+  max_handshakes: key(z.number().int().min(1).default(1024), {
+    reloadable: true,
+    description: 'Concurrent unauthenticated connections over all sources. Over it, a new connection gets 53300 "sorry, too many clients already".',
+  }),
+  max_connections_per_source: key(z.number().int().min(0).default(0), {
+    reloadable: true,
+    description: 'Concurrent connections (handshakes and sessions) one source address may hold; 0 means no limit. Over it: 53300.',
+  }),
+  max_connections_per_second: key(z.number().min(0).default(0), {
+    reloadable: true,
+    description: 'New connections per second one source address may open (a token bucket); 0 means no limit. Over it: 53300. Shared across instances with a Redis `store`.',
+  }),
+  connection_burst: key(z.number().int().min(0).default(0), {
+    reloadable: true,
+    description: 'Size of that token bucket: how many connections a source may open at once after a quiet spell. 0 means the per-second rate.',
+  }),
+  maxretry: key(z.number().int().min(0).default(5), {
+    reloadable: true,
+    description: 'Failures from one source within `findtime` that ban it (fail2ban\'s maxretry); 0 turns bans off.',
+  }),
+  findtime: key(duration.prefault('10min'), { reloadable: true, description: 'The window in which failures are counted (fail2ban\'s findtime).' }),
+  bantime: key(duration.prefault('10min'), { reloadable: true, description: 'How long a first ban lasts, and the default for the admin console\'s BAN (fail2ban\'s bantime).' }),
+  bantime_increment: key(z.boolean().default(true), {
+    reloadable: true,
+    description: 'Repeat offenders are banned longer: bantime × bantime_factor^(earlier bans), up to bantime_max (fail2ban\'s bantime.increment). Earlier bans are remembered for a day after the last one ends.',
+  }),
+  bantime_factor: key(z.number().min(1).default(2), { reloadable: true, description: 'Multiplier per earlier ban when bantime_increment is on.' }),
+  bantime_max: key(duration.prefault('1d'), { reloadable: true, description: 'The longest ban that bantime_increment can reach (fail2ban\'s bantime.maxtime).' }),
+  count_auth_failures: key(z.boolean().default(true), {
+    reloadable: true,
+    description: 'Count failed authentications (28P01, failed cert/ident checks, SCRAM channel-binding failures). An unknown role counts as a wrong password.',
+  }),
+  count_protocol_violations: key(z.boolean().default(true), {
+    reloadable: true,
+    description: 'Count protocol violations before authentication (08P01, a bad startup packet, a failed TLS handshake, a PROXY header from an untrusted peer).',
+  }),
+  count_hba_rejections: key(z.boolean().default(true), { reloadable: true, description: 'Count connections that pg_hba.conf refused (28000 no entry / reject line).' }),
+  ignore: key(cidrList.default(['127.0.0.1', '::1']), {
+    reloadable: true,
+    description: 'Addresses and CIDR blocks that are never banned (fail2ban\'s ignoreip). Caps still apply to them.',
+  }),
+  lock_role_after: key(z.number().int().min(0).default(0), {
+    reloadable: true,
+    description: 'Lock a role name for `bantime` after this many failed authentications for it within `findtime`, from any source; 0 (the default) is off. It stops slow distributed guessing but lets anyone lock a real user out: see docs/guard.md.',
+  }),
+  state_file: key(z.string().optional(), {
+    reloadable: false,
+    description: 'JSON file where bans and repeat-offence counts are kept across restarts (written atomically). Unset: bans live in memory (and in the Redis store, if any).',
+  }),
+  store: key(z.string().regex(/^(?:memory|rediss?:\/\/.*)$/, 'must be "memory" or a redis:// or rediss:// URL').default('memory'), {
+    reloadable: false,
+    secret: true,
+    description: 'Where failure counts, bans and rate counters are shared: `memory` (this process only) or a `redis://[user:password@]host:port[/db]` URL shared by several gatehouse instances. Secret because the URL may hold a password.',
   }),
 });
 
@@ -108,7 +190,7 @@ const log = z.strictObject({
 
 /** The whole file. Unknown keys anywhere are errors. */
 export const configSchema = z.strictObject({
-  listen: listen.default({ addresses: ['127.0.0.1'], port: 6432, unix_socket_mode: '0777' }),
+  listen: listen.prefault({}),
   tls: tls.optional(),
   hba: key(z.string(), { reloadable: true, description: 'Path to the pg_hba.conf that decides who gets in. Required.' }),
   ident: key(z.string().optional(), { reloadable: true, description: 'Path to a pg_ident.conf for `map=` options.' }),
@@ -122,10 +204,11 @@ export const configSchema = z.strictObject({
     reloadable: true,
     description: 'Map from the client\'s database name to an upstream. A "*" entry is the fallback and keeps the client\'s database name.',
   }),
-  guard: guard.default({ max_handshakes_per_source: 64 }),
+  guard: guard.prefault({}),
   log: log.default({ level: 'info' }),
 });
 
 export type Config = z.output<typeof configSchema>;
 export type DatabaseEntry = z.output<typeof database>;
 export type SslMode = z.output<typeof sslmode>;
+export type GuardConfig = z.output<typeof guard>;

@@ -9,6 +9,10 @@ import { GatehouseError, wire, type WireError } from '../errors.js';
 import { GatewayEvents } from '../events.js';
 import { CancelRegistry } from '../session/cancel.js';
 import { serveConnection, type LiveSession, type SessionDeps } from '../session/session.js';
+import { Guard } from '../net/guard/guard.js';
+import { CidrList, canonicalSource } from '../net/guard/cidr.js';
+import { readProxyHeader } from '../net/guard/proxy-header.js';
+import { errorResponse } from '../protocol/backend/encode.js';
 import { describeChanges, loadRuntimeState, type RuntimeState } from './state.js';
 
 export interface ListenAddress {
@@ -26,13 +30,18 @@ export class Gateway {
   private current: RuntimeState;
   private sessionSeq = 0;
   private stopping = false;
-  /** Unauthenticated connections per source address (invariant 2). */
-  private readonly handshakesBySource = new Map<string, number>();
+  /** Allow/deny lists, bans and caps at accept time (invariant 2); the admin console's BAN/UNBAN. */
+  readonly guard: Guard;
+  private proxyTrusted: CidrList;
   private readonly sessionDeps: SessionDeps;
 
   /** Loads the config and every file it names; throws GatehouseError on any failure. */
   constructor(readonly configPath: string) {
     this.current = loadRuntimeState(configPath);
+    this.guard = new Guard(this.current.config.guard, this.events);
+    this.proxyTrusted = new CidrList(this.current.config.listen.proxy_trusted);
+    this.guard.configure(this.current.config.guard, this.proxyTrusted);
+    this.events.on('connection', (e) => this.guard.onConnection(e));
     this.sessionDeps = {
       state: () => this.current,
       events: this.events,
@@ -40,6 +49,7 @@ export class Gateway {
       live: this.live,
       handshaking: this.handshakes,
       nextId: () => ++this.sessionSeq,
+      roleLocked: (user) => this.guard.roleLocked(user),
     };
   }
 
@@ -51,11 +61,13 @@ export class Gateway {
   async listen(): Promise<ListenAddress[]> {
     const { listen } = this.current.config;
     const out: ListenAddress[] = [];
+    this.guard.start();
     try {
       for (const addr of listen.addresses) out.push(await this.listenTcp(addr, listen.port));
       if (listen.unix_socket_dir) out.push(await this.listenUnix(listen.unix_socket_dir, listen.port, listen.unix_socket_mode));
     } catch (e) {
       await this.closeListeners();
+      await this.guard.close();
       throw e;
     }
     return out;
@@ -70,6 +82,8 @@ export class Gateway {
       const next = loadRuntimeState(this.configPath, this.current);
       const changed = describeChanges(this.current, next);
       this.current = next;
+      this.proxyTrusted = new CidrList(next.config.listen.proxy_trusted);
+      this.guard.configure(next.config.guard, this.proxyTrusted);
       this.events.emit('reload', { ok: true, changed });
       return { ok: true };
     } catch (e) {
@@ -92,36 +106,54 @@ export class Gateway {
     this.terminateAll(wire.adminShutdown());
     await this.waitForSessions(2000);
     this.current.authQuery?.close();
+    await this.guard.close();
   }
 
   terminateAll(error?: WireError): void {
     for (const s of this.live) s.terminate(error);
   }
 
+  /**
+   * The guard runs before a byte is read (DESIGN.md "accept ─► guard"). Behind a trusted proxy the
+   * PROXY header is read first, because the client's address is in it.
+   */
   private accept(socket: Socket, isUnix: boolean): void {
-    if (this.stopping) {
+    socket.on('error', () => undefined);
+    if (this.stopping) return void socket.destroy();
+    const acceptedAt = Date.now();
+    if (isUnix) return this.admit(socket, true, { text: '[local]', addr: null }, { acceptedAt });
+    const peer = canonicalSource(socket.remoteAddress ?? '');
+    const version = this.current.config.listen.proxy_protocol;
+    if (version !== 'off' && this.proxyTrusted.has(peer.addr)) return void this.acceptProxied(socket, peer, version, acceptedAt);
+    const proxyRefusal = version === 'off' ? 'PROXY protocol header received but listen.proxy_protocol is off' : 'PROXY protocol header from an untrusted peer';
+    this.admit(socket, false, peer, { acceptedAt, proxyRefusal });
+  }
+
+  /** A trusted proxy must send the header (as HAProxy's accept-proxy requires); a missing or broken one closes the connection. */
+  private async acceptProxied(socket: Socket, peer: ReturnType<typeof canonicalSource>, version: 'v1' | 'v2', acceptedAt: number): Promise<void> {
+    this.handshakes.add(socket);
+    try {
+      const h = await readProxyHeader(socket, version, this.current.config.authentication_timeout);
+      const source = h.source ? canonicalSource(h.source.address) : peer;
+      const origin = { socket: 'tcp' as const, address: source.text, port: h.source?.port ?? socket.remotePort };
+      this.admit(socket, false, source, { acceptedAt, origin, head: h.rest });
+    } catch (e) {
+      const reason = e instanceof Error ? e.message : String(e);
+      this.events.emit('connection', {
+        session: ++this.sessionSeq, client: { socket: 'tcp', address: peer.text, port: socket.remotePort }, outcome: 'failure',
+        ...(reason.startsWith('timeout') ? {} : { sqlstate: '08P01' }), reason, duration_ms: Date.now() - acceptedAt,
+      });
       socket.destroy();
-      return;
+    } finally {
+      this.handshakes.delete(socket);
     }
-    const source = isUnix ? '[local]' : (socket.remoteAddress ?? '');
-    const n = this.handshakesBySource.get(source) ?? 0;
-    if (n >= this.current.config.guard.max_handshakes_per_source) {
-      // Before any parsing: a flood from one address must not starve the others.
-      this.events.emit('guard', { client: source, reason: 'handshake cap', limit: this.current.config.guard.max_handshakes_per_source });
-      socket.destroy();
-      return;
-    }
-    this.handshakesBySource.set(source, n + 1);
-    let counted = true;
-    const release = (): void => {
-      if (!counted) return;
-      counted = false;
-      const left = (this.handshakesBySource.get(source) ?? 1) - 1;
-      if (left <= 0) this.handshakesBySource.delete(source);
-      else this.handshakesBySource.set(source, left);
-    };
-    socket.once('close', release);
-    void serveConnection(socket, isUnix, { ...this.sessionDeps, admitted: release });
+  }
+
+  private admit(socket: Socket, isUnix: boolean, source: ReturnType<typeof canonicalSource>, extra: Partial<SessionDeps>): void {
+    const a = this.guard.admit(source.text, source.addr);
+    if (!a.ok) return refuse(socket, a.fatal);
+    socket.once('close', a.ticket.closed);
+    void serveConnection(socket, isUnix, { ...this.sessionDeps, ...extra, admitted: a.ticket.admitted });
   }
 
   private listenTcp(address: string, port: number): Promise<ListenAddress> {
@@ -162,6 +194,19 @@ export class Gateway {
     const until = Date.now() + ms;
     while (this.live.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/**
+ * A refused connection. Lists and bans: reset at once with no byte sent (an RST also leaves no
+ * TIME_WAIT behind under a flood). Caps: a 53300 FATAL, as PostgreSQL sends "sorry, too many
+ * clients already", without reading anything; libpq shows it in answer to its startup packet
+ * (or, newer libpq, reports an error response during SSL negotiation).
+ */
+function refuse(socket: Socket, fatal?: WireError): void {
+  if (!fatal) return void socket.resetAndDestroy();
+  socket.resume();
+  socket.end(errorResponse(fatal));
+  setTimeout(() => socket.destroy(), 1000).unref();
 }
 
 function socketInUse(path: string): Promise<boolean> {

@@ -36,7 +36,8 @@ export type NegotiateResult =
 
 /** Thrown when a FATAL should be sent to the client (on `socket`), then the connection closed. */
 export class HandshakeFatal extends Error {
-  constructor(readonly wire: WireError, readonly socket: Duplex) {
+  /** `log`: what the connection log records when it differs from what the client is told. */
+  constructor(readonly wire: WireError, readonly socket: Duplex, readonly log?: string) {
     super(wire.message);
   }
 }

@@ -22,6 +22,7 @@ import { HandshakeFatal, negotiate, type StartupMessagePacket, type TlsInfo } fr
 import { ConnectionClosedError } from './reader.js';
 import { startRelay, type RelayHandle } from './relay.js';
 import { parsePgBool } from '../pg-bool.js';
+import { looksLikeProxyHeader } from '../protocol/proxy.js';
 
 /** What a session needs from the gateway. */
 export interface SessionDeps {
@@ -36,6 +37,16 @@ export interface SessionDeps {
   /** Called once when the client is admitted (its handshake no longer counts against caps). */
   admitted?: () => void;
   nextId(): number;
+  /** The client's address from a trusted PROXY header (else the socket's peer). */
+  origin?: ClientOrigin;
+  /** Bytes already read after a PROXY header. */
+  head?: Buffer;
+  /** When the socket was accepted: authentication_timeout counts from here (a PROXY header read included). */
+  acceptedAt?: number;
+  /** A PROXY header from this peer is a protocol violation; the reason to log. */
+  proxyRefusal?: string;
+  /** guard.lock_role_after: the role name is locked; it fails as a wrong password would. */
+  roleLocked?: (user: string) => boolean;
 }
 
 /** A relaying session, as the gateway sees it. */
@@ -53,7 +64,7 @@ export interface LiveSession {
 export async function serveConnection(raw: Socket, isUnix: boolean, deps: SessionDeps): Promise<void> {
   const id = deps.nextId();
   const started = Date.now();
-  const origin = originOf(raw, isUnix);
+  const origin = deps.origin ?? originOf(raw, isUnix);
   raw.setNoDelay?.(true);
   raw.on('error', () => undefined);
   deps.handshaking.add(raw);
@@ -70,9 +81,13 @@ export async function serveConnection(raw: Socket, isUnix: boolean, deps: Sessio
     ev.sqlstate = '57014';
     raw.destroy();
     client.destroy();
-  }, state.config.authentication_timeout);
+  }, state.config.authentication_timeout - (started - (deps.acceptedAt ?? started)));
   try {
-    const first = await firstChunk(raw);
+    const first = deps.head?.length ? deps.head : await firstChunk(raw);
+    if (deps.proxyRefusal && looksLikeProxyHeader(first)) {
+      Object.assign(ev, { sqlstate: '08P01', reason: deps.proxyRefusal });
+      return void raw.destroy();
+    }
     const n = await negotiate(raw, first, state.tls, isUnix);
     if (n.kind === 'closed') {
       ev.reason = n.reason;
@@ -94,6 +109,7 @@ export async function serveConnection(raw: Socket, isUnix: boolean, deps: Sessio
     const rule = await decideHba(state, origin, n.tls, startup, client, isMember);
     ev.hba = { file: rule.file, line: rule.line };
     ev.method = rule.method;
+    if (deps.roleLocked?.(startup.user)) throw new HandshakeFatal(wire.passwordFailed(startup.user), client, 'role is locked (guard.lock_role_after)');
     const auth = await authenticateClient({
       socket: client,
       reader: n.reader,
@@ -263,7 +279,7 @@ function handleFailure(e: unknown, client: Duplex, ev: ConnectionEvent): Duplex 
 
 /** The FATAL to send for a failure, and what to log when it differs. */
 function toWire(e: unknown): { wire: WireError; log?: string } | null {
-  if (e instanceof HandshakeFatal) return { wire: e.wire };
+  if (e instanceof HandshakeFatal) return e.log ? { wire: e.wire, log: e.log } : { wire: e.wire };
   if (e instanceof ProtocolError) return { wire: e.wire };
   if (e instanceof UpstreamRefused) return { wire: e.wire, log: `server refused login: ${e.wire.code} ${e.wire.message}` };
   if (e instanceof WireError) return { wire: e };

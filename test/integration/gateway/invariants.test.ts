@@ -125,18 +125,23 @@ describe('security invariants (PostgreSQL 18)', () => {
   });
 
   test('2: concurrent handshakes per source address are capped; other sources are unaffected', async () => {
-    const open = (): Promise<{ socket: ReturnType<typeof connect>; closedWithin: (ms: number) => Promise<boolean> }> =>
+    const open = (): Promise<{ socket: ReturnType<typeof connect>; got: Buffer[]; closedWithin: (ms: number) => Promise<boolean> }> =>
       new Promise((resolve) => {
+        const got: Buffer[] = [];
         const socket = connect({ host: '127.0.0.1', port: gh.port, localAddress: '127.0.0.2' }, () => {
           let closed = false;
           socket.on('close', () => (closed = true));
           socket.on('error', () => undefined);
-          resolve({ socket, closedWithin: async (ms) => { await new Promise((r) => setTimeout(r, ms)); return closed; } });
+          socket.on('data', (d: Buffer) => got.push(d));
+          resolve({ socket, got, closedWithin: async (ms) => { await new Promise((r) => setTimeout(r, ms)); return closed; } });
         });
       });
     const held = [await open(), await open(), await open(), await open()];
     const fifth = await open();
     assert.equal(await fifth.closedWithin(300), true, 'the fifth handshake from 127.0.0.2 is closed at once');
+    const fatal = decodeErrorResponse(Buffer.concat(fifth.got).subarray(5));
+    assert.deepEqual([fatal.code, fatal.message], ['53300', 'too many unauthenticated connections from host "127.0.0.2"'],
+      'with a 53300 FATAL sent before reading anything, as PostgreSQL sends "sorry, too many clients already"');
     for (const h of held) assert.equal(await h.closedWithin(0), false, 'the first four are still open');
     const ok = await psql(`host=127.0.0.1 port=${gh.port} user=app dbname=postgres sslmode=disable`, 'select 1', { password: PW });
     assert.equal(ok.stdout, '1', '127.0.0.1 still gets in');
