@@ -29,6 +29,8 @@ export interface GatehouseOptions {
   clientCa?: boolean;
   unixSocket?: boolean;
   upstreamPort?: number;
+  /** extra YAML inside the `listen` mapping, e.g. `proxy_protocol: v1, proxy_trusted: [127.0.0.1]` */
+  listenYaml?: string;
 }
 
 export interface Gatehouse {
@@ -55,7 +57,7 @@ export async function startGatehouse(o: GatehouseOptions): Promise<Gatehouse> {
   if (o.ident !== undefined) await write('pg_ident.conf', o.ident);
   await write('users.txt', (o.users ?? []).join('\n') + '\n');
   const yaml = [
-    `listen: {addresses: [127.0.0.1], port: ${port}${o.unixSocket ? `, unix_socket_dir: ${dir}` : ''}}`,
+    `listen: {addresses: [127.0.0.1], port: ${port}${o.unixSocket ? `, unix_socket_dir: ${dir}` : ''}${o.listenYaml ? `, ${o.listenYaml}` : ''}}`,
     `tls: {cert: ${o.certs.serverCert}, key: ${o.certs.serverKey}${o.clientCa ? `, client_ca: ${o.certs.caCert}` : ''}}`,
     'hba: pg_hba.conf',
     ...(o.ident !== undefined ? ['ident: pg_ident.conf'] : []),
