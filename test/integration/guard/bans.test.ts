@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { connect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { startCluster, type Cluster } from '../../harness/pg.js';
 import { makeCertSet, type CertSet } from '../../harness/certs.js';
@@ -75,7 +76,9 @@ describe('guard on PostgreSQL 18', () => {
     assert.deepEqual([ssl.data.length, ssl.closed], [0, true]);
     const direct = await new Promise<{ bytes: number; error: string }>((resolve) => {
       let bytes = 0;
-      const t = tlsConnect({ host: '127.0.0.1', port: gh.port, localAddress: '127.0.0.7', rejectUnauthorized: false, ALPNProtocols: ['postgresql'] });
+      const raw = connect({ host: '127.0.0.1', port: gh.port, localAddress: '127.0.0.7' });
+      raw.on('error', () => undefined);
+      const t = tlsConnect({ socket: raw, rejectUnauthorized: false, ALPNProtocols: ['postgresql'] });
       t.on('data', (d: Buffer) => (bytes += d.length));
       t.on('error', (e) => resolve({ bytes, error: e.message }));
       t.on('secureConnect', () => resolve({ bytes, error: 'handshake completed' }));
