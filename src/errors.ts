@@ -82,6 +82,22 @@ export const wire = {
   cannotConnectNow: () => fatal('57P03', 'the database system is shutting down'),
   /** 53300: connection caps. */
   tooManyConnections: (what = 'too many connections') => fatal('53300', what),
+  /**
+   * 08P01, PgBouncer admin_post_login(): the role is in neither admin.users nor admin.stats_users
+   * (disconnect_client(…, "not allowed") sends it as a FATAL with the default SQLSTATE).
+   */
+  consoleNotAllowed: () => fatal('08P01', 'not allowed'),
+  /**
+   * An admin console command failed: PgBouncer's admin_error() sends ERROR with 08P01 (its
+   * send_pooler_error default) and ReadyForQuery; RELOAD's failure alone uses F0000.
+   */
+  consoleError: (message: string, code = '08P01') => new WireError('ERROR', code, message),
+  /** 08P01, PgBouncer KILL_CLIENT: the killed client's last message. */
+  adminForcedDisconnect: () => fatal('08P01', 'admin forced disconnect'),
+  /** 08P01, PgBouncer kill_pool(): clients of a database ended by KILL. */
+  databaseRemoved: () => fatal('08P01', 'database removed'),
+  /** 08P01, PgBouncer admin_handle_client(): anything but a simple Query or Terminate ends the console session. */
+  consoleBadPacket: () => fatal('08P01', 'bad packet'),
   /** XX000: an internal failure; never carries internals to the client. */
   internal: () => fatal('XX000', 'internal error in gatehouse'),
 } as const;
@@ -100,6 +116,7 @@ export const GH = {
   GH_AUTH_QUERY: 'auth_query failed',
   GH_LISTEN: 'could not listen',
   GH_GUARD_STATE: 'guard state file could not be read or written',
+  GH_METRICS_LISTEN: 'could not serve metrics',
 } as const;
 export type GHCode = keyof typeof GH;
 

@@ -3,6 +3,7 @@
  * step emits a typed event"). The core never imports a sink.
  */
 import { EventEmitter } from 'node:events';
+import type { SessionCounters } from './session/counters.js';
 
 /** Where a client came from. `address` is `[local]` for the Unix socket, as PostgreSQL prints it. */
 export interface ClientOrigin {
@@ -22,6 +23,8 @@ export interface ConnectionEvent {
   replication?: 'physical' | 'logical';
   hba?: { file: string; line: number };
   method?: string;
+  /** The client's authentication succeeded (a later step, such as the server login, may still fail). */
+  authenticated?: boolean;
   /** `abandoned`: the client hung up before its authentication finished (not a failure). */
   outcome: 'success' | 'failure' | 'abandoned' | 'cancel';
   sqlstate?: string;
@@ -38,6 +41,14 @@ export interface SessionEndEvent {
   bytes_in: number;
   bytes_out: number;
   reason: string;
+  /** The session's statistics, final (folded into the per-database totals). */
+  counters?: SessionCounters;
+}
+
+/** An ErrorResponse a server relayed to a client (counted by SQLSTATE class). */
+export interface ServerErrorEvent {
+  session: number;
+  sqlstate: string;
 }
 
 export interface ReloadEvent {
@@ -56,6 +67,9 @@ export interface GatewayEventMap {
   'session.end': [SessionEndEvent];
   reload: [ReloadEvent];
   cancel: [CancelEvent];
+  'server.error': [ServerErrorEvent];
+  /** The admin console refused a command or a message (an ERROR or FATAL it sent). */
+  'console.error': [{ session: number; sqlstate: string; message: string }];
   /** A connection closed at accept time by the guard (a list, a ban or a cap), before any byte was read. */
   guard: [GuardRejectEvent];
   /** A source (or `role:<name>`) was banned: by its failures, or by an admin. */

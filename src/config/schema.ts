@@ -184,6 +184,26 @@ const guard = z.strictObject({
   }),
 });
 
+const roleList = z.array(z.string().min(1)).default([]);
+const admin = z.strictObject({
+  users: key(roleList, {
+    reloadable: true,
+    description: 'Roles with full access to the admin console (the virtual databases `gatehouse` and `pgbouncer`), as PgBouncer\'s admin_users. They still pass pg_hba.conf and authentication. Empty: the console is closed.',
+  }),
+  stats_users: key(roleList, {
+    reloadable: true,
+    description: 'Roles that may log in to the admin console and run SHOW commands only, as PgBouncer\'s stats_users.',
+  }),
+});
+
+const hostPort = z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[^\s:[\]]+):\d{1,5}$/, 'must be host:port, such as 127.0.0.1:9127 or [::1]:9127');
+const metrics = z.strictObject({
+  listen: key(hostPort.optional(), {
+    reloadable: false,
+    description: 'Address (host:port) where Prometheus metrics are served at /metrics over plain HTTP. Off when unset. Keep it on a loopback or management address.',
+  }),
+});
+
 const log = z.strictObject({
   level: key(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'), { reloadable: true, description: 'Log level (pino).' }),
 });
@@ -205,6 +225,8 @@ export const configSchema = z.strictObject({
     description: 'Map from the client\'s database name to an upstream. A "*" entry is the fallback and keeps the client\'s database name.',
   }),
   guard: guard.prefault({}),
+  admin: admin.default({ users: [], stats_users: [] }),
+  metrics: metrics.default({}),
   log: log.default({ level: 'info' }),
 });
 

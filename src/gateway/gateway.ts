@@ -8,12 +8,18 @@ import { join } from 'node:path';
 import { GatehouseError, wire, type WireError } from '../errors.js';
 import { GatewayEvents } from '../events.js';
 import { CancelRegistry } from '../session/cancel.js';
-import { serveConnection, type LiveSession, type SessionDeps } from '../session/session.js';
 import { Guard } from '../net/guard/guard.js';
 import { CidrList, canonicalSource } from '../net/guard/cidr.js';
 import { readProxyHeader } from '../net/guard/proxy-header.js';
 import { errorResponse } from '../protocol/backend/encode.js';
+import { serveConnection, type ConsoleClient, type LiveSession, type SessionDeps } from '../session/session.js';
+import { SessionCounters } from '../session/counters.js';
+import { runConsole } from '../admin/console.js';
+import type { GatewayView } from '../admin/view.js';
 import { describeChanges, loadRuntimeState, type RuntimeState } from './state.js';
+import { AdmissionGate } from './admission.js';
+import { STATS_PERIOD_MS, StatsBook } from './stats.js';
+import { SessionModeView } from './view.js';
 
 export interface ListenAddress {
   kind: 'tcp' | 'unix';
@@ -25,6 +31,16 @@ export class Gateway {
   readonly events = new GatewayEvents();
   readonly cancels = new CancelRegistry();
   readonly live = new Set<LiveSession>();
+  /** PAUSE / KILL hold new clients here. */
+  readonly gate = new AdmissionGate();
+  /** Per-database statistics (SHOW STATS, metrics). */
+  readonly stats = new StatsBook();
+  /** What the admin console and the metrics see. */
+  readonly view: GatewayView = new SessionModeView(this);
+  /** Resolves once shutdown() has finished, whoever started it (a signal or the console's SHUTDOWN). */
+  readonly stopped: Promise<void>;
+  private resolveStopped!: () => void;
+  private readonly statsTimer: NodeJS.Timeout;
   private readonly handshakes = new Set<Socket>();
   private readonly servers: Server[] = [];
   private current: RuntimeState;
@@ -50,7 +66,22 @@ export class Gateway {
       handshaking: this.handshakes,
       nextId: () => ++this.sessionSeq,
       roleLocked: (user) => this.guard.roleLocked(user),
+      gate: this.gate,
+      console: (c) => this.serveConsole(c),
     };
+    this.stopped = new Promise((r) => (this.resolveStopped = r));
+    this.events.on('connection', (e) => {
+      if (e.outcome === 'success' && e.database !== undefined) this.stats.noteConnect(e.database, e.user ?? '');
+    });
+    this.events.on('session.end', (e) => {
+      if (e.counters) this.stats.fold(e.database, e.counters);
+    });
+    this.statsTimer = setInterval(() => this.stats.roll(this.stats.current(this.live)), STATS_PERIOD_MS).unref();
+  }
+
+  /** Connections still in their handshake. */
+  get handshakeCount(): number {
+    return this.handshakes.size;
   }
 
   get state(): RuntimeState {
@@ -104,14 +135,50 @@ export class Gateway {
     for (const s of this.handshakes) s.destroy();
     if (mode === 'smart') await this.waitForSessions(this.current.config.shutdown_timeout);
     this.terminateAll(wire.adminShutdown());
+    this.gate.reject(wire.adminShutdown());
     await this.waitForSessions(2000);
     this.current.authQuery?.close();
     await this.guard.close();
+    clearInterval(this.statsTimer);
+    this.resolveStopped();
   }
 
   terminateAll(error?: WireError): void {
     for (const s of this.live) s.terminate(error);
   }
+
+  /** An admin-console client: a live session without a server until it leaves. */
+  private async serveConsole(c: ConsoleClient): Promise<void> {
+    const key = this.cancels.issue();
+    const live: LiveSession = {
+      id: c.id, kind: 'console', origin: c.origin, user: c.user, database: c.database, startedAt: c.startedAt,
+      replication: 'none', applicationName: c.applicationName, tls: c.tls, local: { address: '', port: 0 },
+      counters: new SessionCounters(), server: null,
+      terminate: (error) => {
+        if (c.socket.destroyed) return;
+        if (error) c.socket.end(errorResponse(error));
+        else c.socket.end();
+        setTimeout(() => c.socket.destroy(), 1000).unref();
+      },
+    };
+    this.live.add(live);
+    try {
+      const reason = await runConsole({
+        socket: c.socket, leftover: c.leftover, user: c.user, database: c.database, view: this.view,
+        config: () => this.current.config, cancelKey: key,
+        onError: (e) => this.events.emit('console.error', { session: c.id, sqlstate: e.code, message: e.message }),
+      });
+      this.events.emit('session.end', {
+        session: c.id, client: c.origin, user: c.user, database: c.database, duration_ms: Date.now() - c.startedAt,
+        bytes_in: 0, bytes_out: 0, reason,
+      });
+    } finally {
+      this.live.delete(live);
+      this.cancels.release(key.pid);
+      if (!c.socket.destroyed) c.socket.end(() => c.socket.destroy());
+    }
+  }
+
 
   /**
    * The guard runs before a byte is read (DESIGN.md "accept ─► guard"). Behind a trusted proxy the

@@ -4,6 +4,7 @@
  * faster side. The pooled modes (issue 4) attach a scanner here to see message boundaries.
  */
 import type { Duplex } from 'node:stream';
+import type { SessionCounters } from './counters.js';
 
 export interface RelayStats {
   bytesIn: number;
@@ -18,8 +19,11 @@ export interface RelayHandle {
   readonly done: Promise<string>;
 }
 
-/** Starts relaying; `clientHead` and `serverHead` are bytes already read and not yet forwarded. */
-export function startRelay(client: Duplex, server: Duplex, clientHead?: Buffer, serverHead?: Buffer): RelayHandle {
+/**
+ * Starts relaying; `clientHead` and `serverHead` are bytes already read and not yet forwarded.
+ * `counters`, when given, sees every forwarded chunk (SHOW STATS, metrics).
+ */
+export function startRelay(client: Duplex, server: Duplex, clientHead?: Buffer, serverHead?: Buffer, counters?: SessionCounters): RelayHandle {
   const stats: RelayStats = { bytesIn: 0, bytesOut: 0 };
   let reason = '';
   let resolveDone!: (r: string) => void;
@@ -32,8 +36,14 @@ export function startRelay(client: Duplex, server: Duplex, clientHead?: Buffer, 
     if (++closed === 2) resolveDone(reason || 'closed');
   };
 
-  pump(client, server, (n) => (stats.bytesIn += n), () => finish('client closed'));
-  pump(server, client, (n) => (stats.bytesOut += n), () => finish('server closed'));
+  const fromClient = counters
+    ? (c: Buffer): void => { stats.bytesIn += c.length; counters.fromClient(c); }
+    : (c: Buffer): void => { stats.bytesIn += c.length; };
+  const fromServer = counters
+    ? (c: Buffer): void => { stats.bytesOut += c.length; counters.fromServer(c); }
+    : (c: Buffer): void => { stats.bytesOut += c.length; };
+  pump(client, server, fromClient, () => finish('client closed'));
+  pump(server, client, fromServer, () => finish('server closed'));
   client.once('close', () => {
     finish('client closed');
     server.destroy();
@@ -50,11 +60,11 @@ export function startRelay(client: Duplex, server: Duplex, clientHead?: Buffer, 
   server.on('error', () => finish('server error'));
 
   if (clientHead && clientHead.length > 0) {
-    stats.bytesIn += clientHead.length;
+    fromClient(clientHead);
     server.write(clientHead);
   }
   if (serverHead && serverHead.length > 0) {
-    stats.bytesOut += serverHead.length;
+    fromServer(serverHead);
     client.write(serverHead);
   }
   client.resume();
@@ -74,9 +84,9 @@ export function startRelay(client: Duplex, server: Duplex, clientHead?: Buffer, 
   };
 }
 
-function pump(from: Duplex, to: Duplex, count: (n: number) => void, onEnd: () => void): void {
+function pump(from: Duplex, to: Duplex, count: (chunk: Buffer) => void, onEnd: () => void): void {
   from.on('data', (chunk: Buffer) => {
-    count(chunk.length);
+    count(chunk);
     if (!to.write(chunk)) from.pause();
   });
   to.on('drain', () => from.resume());

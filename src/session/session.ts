@@ -23,6 +23,10 @@ import { ConnectionClosedError } from './reader.js';
 import { startRelay, type RelayHandle } from './relay.js';
 import { parsePgBool } from '../pg-bool.js';
 import { looksLikeProxyHeader } from '../protocol/proxy.js';
+import { SessionCounters } from './counters.js';
+import type { AdmissionGate } from '../gateway/admission.js';
+import { consoleAccess, isConsoleDatabase } from '../admin/access.js';
+import type { ConsoleAccess } from '../admin/commands/types.js';
 
 /** What a session needs from the gateway. */
 export interface SessionDeps {
@@ -47,16 +51,59 @@ export interface SessionDeps {
   proxyRefusal?: string;
   /** guard.lock_role_after: the role name is locked; it fails as a wrong password would. */
   roleLocked?: (user: string) => boolean;
+  /** PAUSE/KILL: holds new clients of a paused database before their server is opened. */
+  gate: AdmissionGate;
+  /** Serves an authenticated admin-console client until it leaves (src/admin/console.ts). */
+  console(client: ConsoleClient): Promise<void>;
 }
 
-/** A relaying session, as the gateway sees it. */
-export interface LiveSession {
+/** An authenticated client of the virtual database `gatehouse` or `pgbouncer`. */
+export interface ConsoleClient {
+  socket: Duplex;
+  /** Bytes the client sent after its authentication, not yet read. */
+  leftover: Buffer;
   id: number;
   origin: ClientOrigin;
   user: string;
   database: string;
+  access: ConsoleAccess;
   startedAt: number;
-  /** Sends a FATAL (if given) and closes the session. */
+  tls: string;
+  applicationName: string;
+}
+
+/** The server side of a relaying session (SHOW SERVERS). */
+export interface LinkedServer {
+  /** The role gatehouse logged in as upstream. */
+  user: string;
+  host: string;
+  port: number;
+  local: { address: string; port: number };
+  /** Backend pid from BackendKeyData, 0 when the server sent none. */
+  pid: number;
+  tls: string;
+  connectedAt: number;
+  /** RECONNECT / RELOAD: close it when released (in session mode, when the client leaves). */
+  closeNeeded: boolean;
+}
+
+/** A live client session, as the gateway sees it: relaying to a server, or on the admin console. */
+export interface LiveSession {
+  id: number;
+  kind: 'relay' | 'console';
+  origin: ClientOrigin;
+  user: string;
+  database: string;
+  startedAt: number;
+  replication: 'none' | 'logical' | 'physical';
+  applicationName: string;
+  /** TLS version and cipher, or ''. */
+  tls: string;
+  local: { address: string; port: number };
+  counters: SessionCounters;
+  /** Null on the admin console. */
+  server: LinkedServer | null;
+  /** Sends the error (if given) and closes the session. */
   terminate(error?: WireError): void;
 }
 
@@ -122,18 +169,37 @@ export async function serveConnection(raw: Socket, isUnix: boolean, deps: Sessio
       passwordEncryption: state.config.auth.password_encryption,
       certHash: state.tls?.certHash ?? null,
     });
+    ev.authenticated = true;
+    const access = consoleAccessOf(state, startup, client);
     client.write(be.authenticationOk);
+    const admit = (): void => {
+      authDone = true;
+      clearTimeout(deadline);
+      deps.handshaking.delete(raw);
+      deps.admitted?.();
+      ev.outcome = 'success';
+      ev.duration_ms = Date.now() - started;
+      deps.events.emit('connection', { ...ev });
+    };
+    const info = { id, origin, startedAt: started, tls: tlsText(n.tls), applicationName: startup.params.get('application_name') ?? '' };
+    if (access) {
+      admit();
+      return void (await deps.console({ ...info, socket: client, leftover: n.reader.detach(), user: startup.user, database: startup.database, access }));
+    }
     const target = resolveUpstream(state.config, startup.database, startup.user, client);
+    const waitStart = performance.now();
+    if (deps.gate.isPaused(startup.database)) {
+      clearTimeout(deadline);
+      await deps.gate.wait({ ...info, connectedAt: started, since: Date.now(), user: startup.user, database: startup.database,
+        local: localOf(raw, isUnix), replication: startup.replication }, client);
+    }
     const server = await loginServer(target, state, auth, startup);
-    authDone = true;
-    clearTimeout(deadline);
-    deps.handshaking.delete(raw);
-    deps.admitted?.();
+    admit();
+    const counters = new SessionCounters((sqlstate) => deps.events.emit('server.error', { session: id, sqlstate }));
+    counters.recordWait(performance.now() - waitStart);
     const leftover = n.reader.detach();
-    ev.outcome = 'success';
-    ev.duration_ms = Date.now() - started;
-    deps.events.emit('connection', { ...ev });
-    await runSession(client, server, target, leftover, startup, origin, id, started, deps);
+    const live = liveSession(info, startup, localOf(raw, isUnix), counters, linkedServer(target, server));
+    await runSession(client, server, target, leftover, live, deps);
   } catch (e) {
     const used = handleFailure(e, client, ev);
     // Like PostgreSQL, close right after the FATAL; the TLS layer does not close the socket it wraps.
@@ -218,10 +284,46 @@ async function loginServer(target: UpstreamTarget, state: RuntimeState, auth: Au
   return loginUpstream(target, secret, s.params);
 }
 
+/** Null for an ordinary database; for a console database, the role's access or the FATAL "not allowed". */
+function consoleAccessOf(state: RuntimeState, s: StartupInfo, client: Duplex): ConsoleAccess | null {
+  if (!isConsoleDatabase(s.database)) return null;
+  const access = consoleAccess(state.config, s.user);
+  if (!access) throw new HandshakeFatal(wire.consoleNotAllowed(), client);
+  return access;
+}
+
+function tlsText(tls: TlsInfo | null): string {
+  return tls ? `${tls.version}/${tls.cipher}` : '';
+}
+
+function localOf(raw: Socket, isUnix: boolean): { address: string; port: number } {
+  if (isUnix) return { address: 'unix', port: 0 };
+  const a = raw.localAddress ?? '';
+  return { address: a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a, port: raw.localPort ?? 0 };
+}
+
+function linkedServer(t: UpstreamTarget, s: ServerLogin): LinkedServer {
+  const sock = s.socket as Partial<Socket>;
+  return {
+    user: t.user, host: t.host, port: t.port, pid: s.backendKey?.pid ?? 0, tls: s.tls ? 'TLS' : '',
+    local: { address: sock.localAddress ?? (t.host.startsWith('/') ? 'unix' : ''), port: sock.localPort ?? 0 },
+    connectedAt: Date.now(), closeNeeded: false,
+  };
+}
+
+type SessionInfo = { id: number; origin: ClientOrigin; startedAt: number; tls: string; applicationName: string };
+
+function liveSession(info: SessionInfo, s: StartupInfo, local: LiveSession['local'], counters: SessionCounters, server: LinkedServer): LiveSession {
+  return {
+    ...info, kind: 'relay', user: s.user, database: s.database, replication: s.replication, local, counters, server,
+    terminate: () => undefined,
+  };
+}
+
 async function runSession(
-  client: Duplex, server: ServerLogin, target: UpstreamTarget, leftover: Buffer, s: StartupInfo,
-  origin: ClientOrigin, id: number, started: number, deps: SessionDeps,
+  client: Duplex, server: ServerLogin, target: UpstreamTarget, leftover: Buffer, live: LiveSession, deps: SessionDeps,
 ): Promise<void> {
+  const { id, origin, user, database, startedAt: started, counters } = live;
   const key = deps.cancels.issue();
   if (server.backendKey) deps.cancels.route(key.pid, { host: target.host, port: target.port, ...server.backendKey });
   const head: Buffer[] = [...server.notices];
@@ -229,20 +331,17 @@ async function runSession(
   head.push(be.backendKeyData(key.pid, key.key), be.readyForQueryIdle);
   client.write(Buffer.concat(head));
   let relay: RelayHandle | null = null;
-  const live: LiveSession = {
-    id, origin, user: s.user, database: s.database, startedAt: started,
-    terminate(error) {
-      if (error) client.write(be.errorResponse(error));
-      relay?.close();
-    },
+  live.terminate = (error) => {
+    if (error) client.write(be.errorResponse(error));
+    relay?.close();
   };
   deps.live.add(live);
   try {
-    relay = startRelay(client, server.socket, leftover);
+    relay = startRelay(client, server.socket, leftover, undefined, counters);
     const reason = await relay.done;
     deps.events.emit('session.end', {
-      session: id, client: origin, user: s.user, database: s.database,
-      duration_ms: Date.now() - started, bytes_in: relay.stats.bytesIn, bytes_out: relay.stats.bytesOut, reason,
+      session: id, client: origin, user, database,
+      duration_ms: Date.now() - started, bytes_in: relay.stats.bytesIn, bytes_out: relay.stats.bytesOut, reason, counters,
     });
   } finally {
     deps.live.delete(live);

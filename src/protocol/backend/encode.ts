@@ -103,8 +103,20 @@ export const commandComplete = (tag: string): Buffer => w.begin(B.CommandComplet
 const TEXT_OID = 25;
 /** RowDescription ('T') for text columns: name, no table (0, 0), type text, size -1, modifier -1, text format. */
 export function rowDescription(columns: readonly string[]): Buffer {
+  return typedRowDescription(columns.map((name) => ({ name, typeOid: TEXT_OID, typeSize: -1 })));
+}
+
+/** One column of a {@link typedRowDescription}: its type OID (pg_type.oid) and typlen (-1: varlena). */
+export interface ColumnType {
+  name: string;
+  typeOid: number;
+  typeSize: number;
+}
+
+/** RowDescription ('T') with a type per column; no table (0, 0), modifier -1, text format. */
+export function typedRowDescription(columns: readonly ColumnType[]): Buffer {
   w.begin(B.RowDescription).count(columns.length);
-  for (const name of columns) w.cstring(name).int32(0).int16(0).int32(TEXT_OID).int16(-1).int32(-1).int16(0);
+  for (const c of columns) w.cstring(c.name).int32(0).int16(0).int32(c.typeOid).int16(c.typeSize).int32(-1).int16(0);
   return w.end();
 }
 

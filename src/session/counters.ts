@@ -1,0 +1,129 @@
+/**
+ * Per-session statistics, kept on the session object and read by SHOW STATS and the metrics
+ * collector at scrape time: nothing is emitted per message. The server leg's chunks are walked by
+ * a StreamScanner that looks only at ReadyForQuery ('Z') and ErrorResponse ('E') headers, so the
+ * cost is a header read per message, as DESIGN.md's performance principles allow.
+ *
+ * What session mode counts (PgBouncer's definitions, as the relay can see them):
+ * - a query is one ReadyForQuery from the server (a simple Query, or an extended-protocol batch up
+ *   to Sync); its time runs from the first client chunk after the server was idle to that
+ *   ReadyForQuery, so pipelined queries share one measured duration;
+ * - a transaction ends with a ReadyForQuery 'I'; its time runs from the start of its first query;
+ * - wait time is the time from the end of the client's authentication to its server being ready
+ *   (a PAUSE wait plus the upstream connect and login).
+ */
+import { BackendCode } from '../protocol/codes.js';
+import { backendMessageCap } from '../protocol/codes.js';
+import { StreamScanner } from '../protocol/scanner.js';
+
+/** Histogram bucket upper bounds, in seconds (Prometheus `le`), shared with the metrics collector. */
+export const DURATION_BUCKETS: readonly number[] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+/** Non-cumulative bucket counts (the last slot is +Inf) plus sum and count. */
+export class Histogram {
+  readonly counts = new Float64Array(DURATION_BUCKETS.length + 1);
+  sum = 0;
+  count = 0;
+
+  observe(seconds: number): void {
+    let i = 0;
+    while (i < DURATION_BUCKETS.length && seconds > (DURATION_BUCKETS[i] as number)) i++;
+    this.counts[i] = (this.counts[i] as number) + 1;
+    this.sum += seconds;
+    this.count++;
+  }
+
+  add(other: Histogram): void {
+    for (let i = 0; i < this.counts.length; i++) this.counts[i] = (this.counts[i] as number) + (other.counts[i] as number);
+    this.sum += other.sum;
+    this.count += other.count;
+  }
+}
+
+const Z = BackendCode.ReadyForQuery;
+const E = BackendCode.ErrorResponse;
+const IDLE = 0x49; // 'I'
+
+/** Called for each ErrorResponse the server relays, with its SQLSTATE (rare: not the hot path). */
+export type ServerErrorHook = (sqlstate: string) => void;
+
+export class SessionCounters {
+  bytesIn = 0;
+  bytesOut = 0;
+  queries = 0;
+  xacts = 0;
+  /** Microseconds. */
+  queryTime = 0;
+  xactTime = 0;
+  waitTime = 0;
+  /** Epoch milliseconds of the last client chunk. */
+  lastRequest = Date.now();
+  readonly queryDurations = new Histogram();
+  readonly xactDurations = new Histogram();
+  readonly waitDurations = new Histogram();
+  /** performance.now() when the server went busy (0: idle) and when the open transaction began. */
+  #busySince = 0;
+  #xactSince = 0;
+  #scanner: StreamScanner | null = new StreamScanner([Z, E], backendMessageCap);
+  readonly #onMessage = (type: number, body: Buffer): void => this.#message(type, body);
+
+  constructor(private readonly onServerError?: ServerErrorHook) {}
+
+  /** The wait before the server was linked, in milliseconds. */
+  recordWait(ms: number): void {
+    this.waitTime += ms * 1000;
+    this.waitDurations.observe(ms / 1000);
+  }
+
+  /** A chunk forwarded from the client to the server. */
+  fromClient(chunk: Buffer): void {
+    this.bytesIn += chunk.length;
+    if (this.#busySince === 0) {
+      this.#busySince = performance.now();
+      this.lastRequest = Date.now();
+    }
+  }
+
+  /** A chunk forwarded from the server to the client. */
+  fromServer(chunk: Buffer): void {
+    this.bytesOut += chunk.length;
+    if (!this.#scanner) return;
+    try {
+      this.#scanner.scan(chunk, this.#onMessage);
+    } catch {
+      // A stream the scanner cannot follow is still relayed; only the counting stops.
+      this.#scanner = null;
+    }
+  }
+
+  #message(type: number, body: Buffer): void {
+    if (type === E) return this.#error(body);
+    const now = performance.now();
+    this.queries++;
+    const start = this.#busySince === 0 ? now : this.#busySince;
+    this.#busySince = 0;
+    const ms = now - start;
+    this.queryTime += ms * 1000;
+    this.queryDurations.observe(ms / 1000);
+    if (this.#xactSince === 0) this.#xactSince = start;
+    if (body[0] !== IDLE) return;
+    const xms = now - this.#xactSince;
+    this.#xactSince = 0;
+    this.xacts++;
+    this.xactTime += xms * 1000;
+    this.xactDurations.observe(xms / 1000);
+  }
+
+  /** ErrorResponse: the 'C' field holds the SQLSTATE. */
+  #error(body: Buffer): void {
+    if (!this.onServerError) return;
+    let pos = 0;
+    while (pos < body.length && body[pos] !== 0) {
+      const field = body[pos];
+      const end = body.indexOf(0, pos + 1);
+      if (end < 0) return;
+      if (field === 0x43) return this.onServerError(body.toString('latin1', pos + 1, end));
+      pos = end + 1;
+    }
+  }
+}
