@@ -6,10 +6,13 @@
 import type { Command } from 'commander';
 import { Gateway, type ListenAddress } from '../gateway/gateway.js';
 import { createLogger, logEvents } from '../log.js';
+import { createMetricsRegistry, serveMetrics, type MetricsServer } from '../metrics/index.js';
 
 export interface ServeHandle {
   gateway: Gateway;
   addresses: ListenAddress[];
+  /** The /metrics endpoint, when metrics.listen is set. */
+  metrics: MetricsServer | null;
   /** Resolves when the gateway has shut down. */
   stopped: Promise<void>;
 }
@@ -20,23 +23,38 @@ export async function startServe(configPath: string, opts: { signals?: boolean }
   const log = createLogger(gateway.state.config.log.level);
   logEvents(gateway.events, log);
   const addresses = await gateway.listen();
-  log.info({ listen: addresses.map((a) => a.where), hba: gateway.state.config.hba, rules: gateway.state.hba.rules.length }, 'gatehouse is ready');
-  let resolveStopped!: () => void;
-  const stopped = new Promise<void>((r) => (resolveStopped = r));
+  const metrics = await startMetrics(gateway);
+  log.info({ listen: addresses.map((a) => a.where), metrics: gateway.state.config.metrics.listen,
+    hba: gateway.state.config.hba, rules: gateway.state.hba.rules.length }, 'gatehouse is ready');
+  // Whoever stops the gateway (a signal or the console's SHUTDOWN), the process ends after it.
+  const stopped = gateway.stopped.then(async () => {
+    await metrics?.close();
+    log.info('gatehouse stopped');
+    log.flush();
+  });
   const stop = (mode: 'smart' | 'fast'): void => {
     log.info({ mode }, mode === 'smart' ? 'received SIGTERM: waiting for sessions to end' : 'received SIGINT: ending sessions');
-    void gateway.shutdown(mode).then(() => {
-      log.info('gatehouse stopped');
-      log.flush();
-      resolveStopped();
-    });
+    void gateway.shutdown(mode);
   };
   if (opts.signals !== false) {
     process.on('SIGHUP', () => gateway.reload());
     process.on('SIGTERM', () => stop('smart'));
     process.on('SIGINT', () => stop('fast'));
   }
-  return { gateway, addresses, stopped };
+  return { gateway, addresses, metrics, stopped };
+}
+
+/** Serves /metrics when metrics.listen is set (off by default); a failure to bind stops the start. */
+async function startMetrics(gateway: Gateway): Promise<MetricsServer | null> {
+  const listen = gateway.state.config.metrics.listen;
+  if (!listen) return null;
+  const { registry } = createMetricsRegistry(gateway.events, gateway.view);
+  try {
+    return await serveMetrics(listen, registry);
+  } catch (e) {
+    await gateway.shutdown('fast');
+    throw e;
+  }
 }
 
 /** Runs until a signal stops the gateway. */
