@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type { CertSet } from './certs.js';
 import {
-  type Registered, ensureTemplate, giveToServer, makeBaseDir, reachableByServer, register, run, runOk, serverEnv,
+  type Registered, ensureTemplate, giveToServer, makeBaseDir, reachableByServer, register, run, runOk, serverEnv, serverUser,
   sweepOrphansOnce, unregister,
 } from './pg-process.js';
 
@@ -111,6 +111,20 @@ export interface ClusterOptions {
   certs?: CertSet;
   /** Password of the `postgres` superuser. Default: random (see `Cluster.superuserPassword`). */
   superuserPassword?: string;
+  /**
+   * Runs the server in a network namespace of its own (`unshare -n`, root only), so a test can set
+   * listen_addresses = '*' without exposing it: the server is then reachable only through its Unix
+   * socket (`socketDir`). See {@link canIsolateNetwork}.
+   */
+  isolateNetwork?: boolean;
+}
+
+let isolation: Promise<boolean> | undefined;
+/** Whether {@link ClusterOptions.isolateNetwork} works here: root, unshare and setpriv, and the kernel lets us make a network namespace. */
+export function canIsolateNetwork(): Promise<boolean> {
+  isolation ??= serverUser() === null ? Promise.resolve(false)
+    : run('unshare', ['-n', '--', 'setpriv', '--help'], { timeoutMs: 10_000 }).then((r) => r.code === 0, () => false);
+  return isolation;
 }
 
 export interface CreateRoleOptions {
@@ -167,6 +181,8 @@ class RunningCluster implements Cluster {
   private readonly reg: Registered;
   private readonly conf = new Map<string, ConfValue>();
   private stopped = false;
+
+  isolated = false;
 
   constructor(readonly version: PgVersion, baseDir: string, password: string) {
     this.socketDir = baseDir;
@@ -234,6 +250,12 @@ class RunningCluster implements Cluster {
   }
 
   private pgCtl(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    const user = serverUser();
+    if (this.isolated && args[0] === 'start' && user) {
+      // The postmaster inherits the new network namespace: only its Unix socket is reachable.
+      return run('unshare', ['-n', '--', 'setpriv', `--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', this.reg.pgCtl, '-D', this.dataDir, ...args],
+        { env: serverEnv(), timeoutMs: 90_000 });
+    }
     return run(this.reg.pgCtl, ['-D', this.dataDir, ...args], { asServer: true, env: serverEnv(), timeoutMs: 90_000 });
   }
 
@@ -353,6 +375,10 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   const baseDir = await makeBaseDir(join(bin, 'pg_ctl'));
   const password = o.superuserPassword ?? randomBytes(18).toString('base64url');
   const cluster = new RunningCluster(o.version, baseDir, password);
+  if (o.isolateNetwork) {
+    if (!(await canIsolateNetwork())) throw new Error('isolateNetwork needs root and a kernel that allows `unshare -n` (see canIsolateNetwork())');
+    cluster.isolated = true;
+  }
   try {
     await cluster.prepare(o);
     await cluster.start();
