@@ -47,10 +47,83 @@ export interface Facts {
   serverVersionNum?: number;
   /** What an outside scanner saw (--probe). */
   probe?: ProbeFacts;
-  /** Catalog rows (live mode); each key is one query's result. */
-  catalog?: Record<string, Record<string, unknown>[]>;
+  /** What the catalog says (live mode); each part is absent when it could not be read. */
+  catalog?: CatalogFacts;
   /** Privileges the live connection had (to explain skipped checks). */
-  privileges?: { superuser: boolean; roles: string[] };
+  privileges?: { user: string; superuser: boolean; roles: string[] };
+  /** Where `settings` came from: files (offline: a setting they do not set has its default) or the server (live: a missing one is hidden from this role). */
+  settingsFrom?: 'files' | 'server';
+  /** Live mode: why a fact is missing, by fact name (`hba`, `secrets`, `certificate`, …): what reading it needs. */
+  unavailable?: Record<string, string>;
+  /** The release table the patching checks compare server_version_num with. */
+  releases?: ReleaseTable;
+  /** When the facts were collected (ISO); checks never read the clock. */
+  now?: string;
+}
+
+/** pg_roles, one row a role (pg_* predefined roles excluded). */
+export interface RoleFact {
+  name: string;
+  superuser: boolean;
+  createrole: boolean;
+  createdb: boolean;
+  canLogin: boolean;
+  replication: boolean;
+  bypassrls: boolean;
+  /** rolvaliduntil as text: null (never expires), 'infinity', or a timestamp. */
+  validUntil: string | null;
+  /** Roles it is a direct member of. */
+  memberOf: string[];
+  /** The bootstrap superuser (oid 10), made by initdb. */
+  bootstrap: boolean;
+}
+
+/** What kind of secret pg_authid holds for a role; the secret itself is never fetched. */
+export interface SecretFact {
+  role: string;
+  kind: 'none' | 'md5' | 'scram' | 'other';
+  /** SCRAM iteration count. */
+  iterations: number | null;
+}
+
+/** A count and the first few names (catalog results are aggregated on the server, never returned in bulk). */
+export interface Sample<T> {
+  count: number;
+  sample: T[];
+}
+
+export interface CatalogFacts {
+  /** The database the live connection audited (per-database facts come from it). */
+  database: string;
+  roles?: RoleFact[];
+  /** pg_authid (superuser only). */
+  secrets?: SecretFact[];
+  /** pg_extension of the audited database. */
+  extensions?: string[];
+  /** pg_stat_archiver (timestamps as ISO text). */
+  archiver?: { archivedCount: number; lastArchivedTime: string | null; failedCount: number; lastFailedTime: string | null; lastFailedWal: string | null };
+  /** Schemas of the audited database where PUBLIC has CREATE. */
+  publicCreateSchemas?: { schema: string; owner: string; acl: string | null }[];
+  /** Databases (not templates) and what PUBLIC may do there; acl null means PostgreSQL's default (PUBLIC has CONNECT and TEMP). */
+  databases?: { name: string; acl: string | null; publicConnect: boolean; publicTemp: boolean }[];
+  /** Tables, views and sequences in user schemas with privileges granted to PUBLIC. */
+  publicTables?: Sample<{ name: string; privileges: string }>;
+  /** SECURITY DEFINER functions in user schemas without `SET search_path` (extension members excluded). */
+  unpinnedDefiners?: Sample<{ name: string; owner: string; publicExecute: boolean }>;
+  /** Roles that own objects in the audited database (schemas, relations, functions) or own a database. */
+  owners?: { role: string; objects: number }[];
+  /** The server certificate (ssl_cert_file), when it could be read. */
+  certificate?: { file: string; subject: string; validTo: string };
+  /** ssl_key_file's mode bits, when the audit runs on the server's host and can stat it. */
+  keyFile?: { file: string; mode: number; ownerIsRoot: boolean };
+}
+
+/** The bundled (or --release-data) table of PostgreSQL majors. */
+export interface ReleaseTable {
+  /** The date the table was last checked against postgresql.org. */
+  asOf: string;
+  source: string;
+  majors: Record<string, { latestMinor: number; latestReleased: string; eol: string }>;
 }
 
 export type TlsVersion = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';

@@ -13,7 +13,7 @@ export const confErrors: Check = {
   id: ID,
   title: TITLE,
   run(facts) {
-    if (!facts.confErrors) return skip(ID, TITLE, NEEDS_CONF);
+    if (!facts.confErrors) return skip(ID, TITLE, facts.unavailable?.['confErrors'] ?? NEEDS_CONF);
     return found(facts.confErrors.map((e) => ({
       id: ID, title: `${TITLE}: ${e.message}`, severity: 'high', confidence: 'certain',
       evidence: [{ kind: 'file', file: e.file, line: e.line, text: e.message }],

@@ -15,10 +15,26 @@ export const found = (findings: Finding[]): CheckResult => ({ findings, skipped:
 export const NEEDS_CONF = 'postgresql.conf (--conf) or a live connection';
 export const NEEDS_HBA = 'pg_hba.conf (--hba) or a live connection with pg_hba_file_rules';
 
-/** A setting's value and evidence; `fallback` is PostgreSQL's built-in default when the file does not set it. */
+export const NEEDS_LIVE = 'a live connection (gatehouse audit CONNINFO)';
+const NEEDS_HIDDEN_SETTING = 'superuser or pg_read_all_settings (the setting is hidden from this role)';
+
+/** What a check needs when {@link setting} returned null: the files offline, more privilege live. */
+export const settingNeeds = (facts: Facts): string => (facts.settingsFrom === 'server' ? NEEDS_HIDDEN_SETTING : NEEDS_CONF);
+
+/** What a check needs when a live fact is missing: the reason the collector recorded, else a live connection. */
+export const factNeeds = (facts: Facts, key: string): string => facts.unavailable?.[key] ?? NEEDS_LIVE;
+
+/** The hba facts' reason for being missing. */
+export const hbaNeeds = (facts: Facts): string => facts.unavailable?.['hba'] ?? NEEDS_HBA;
+
+/**
+ * A setting's value and evidence; `fallback` is PostgreSQL's built-in default when the file does not
+ * set it. Null when there are no settings, or (live) when the server hides the setting from this role.
+ */
 export function setting(facts: Facts, name: string, fallback: string): { value: string; evidence: Evidence } | null {
   if (!facts.settings) return null;
   const s = facts.settings.get(name);
+  if (!s && facts.settingsFrom === 'server') return null;
   if (!s) return { value: fallback, evidence: { kind: 'setting', name, value: fallback, source: 'default' } };
   const evidence: Evidence = { kind: 'setting', name, value: s.value };
   if (s.file !== undefined) evidence.file = s.file;
@@ -84,7 +100,7 @@ export function ruleCheck(spec: RuleCheckSpec): Check {
     title: spec.title,
     run(facts) {
       const rules = hbaRules(facts);
-      if (rules === null) return skip(spec.id, spec.title, NEEDS_HBA);
+      if (rules === null) return skip(spec.id, spec.title, hbaNeeds(facts));
       const missing = spec.requires?.(facts) ?? null;
       if (missing !== null) return skip(spec.id, spec.title, missing);
       const findings: Finding[] = [];
@@ -100,3 +116,19 @@ export function ruleCheck(spec: RuleCheckSpec): Check {
     },
   };
 }
+
+export const SEED_LEAST_PRIVILEGE = 'gatehouse seed tip: least privilege';
+export const SEED_PATCHING = 'gatehouse seed tip: patching and backups';
+export const SEED_SINGLE_DOOR = 'gatehouse seed tip: port 5432 is the single door';
+
+/** A catalog row as evidence. */
+export const rowEvidence = (query: string, row: Record<string, unknown>): Evidence => ({ kind: 'row', query, row });
+
+/** "a, b, c and 17 more" for a sample of names. */
+export function nameList(names: readonly string[], total: number = names.length): string {
+  const more = total - names.length;
+  return `${names.join(', ')}${more > 0 ? ` and ${more} more` : ''}`;
+}
+
+/** SQL identifier quoting (quote_ident) for remediation text. */
+export const ident = (name: string): string => (/^[a-z_][a-z0-9_$]*$/.test(name) ? name : `"${name.replace(/"/g, '""')}"`);

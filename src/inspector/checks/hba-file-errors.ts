@@ -3,7 +3,7 @@
  * file on reload and keeps the old one; at start it does not start (hba.c load_hba).
  */
 import type { Check } from '../types.js';
-import { found, NEEDS_HBA, PG_HBA_DOC, skip } from './finding.js';
+import { found, hbaNeeds, PG_HBA_DOC, skip } from './finding.js';
 
 const ID = 'GH-HBA-015';
 const TITLE = 'pg_hba.conf error';
@@ -12,7 +12,7 @@ export const hbaFileErrors: Check = {
   id: ID,
   title: TITLE,
   run(facts) {
-    if (!facts.hba) return skip(ID, TITLE, NEEDS_HBA);
+    if (!facts.hba) return skip(ID, TITLE, hbaNeeds(facts));
     return found(facts.hba.result.errors.map((e) => ({
       id: ID, title: `${TITLE}: ${e.message}`, severity: 'high', confidence: 'certain',
       evidence: [{ kind: 'file', file: e.file, line: e.line, text: e.message }],

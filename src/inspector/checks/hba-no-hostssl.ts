@@ -1,6 +1,6 @@
 /** GH-HBA-014: no hostssl line at all, so no TCP client is ever required to use TLS (CIS 5.8, 6.8). */
 import type { Check } from '../types.js';
-import { cis, found, hbaRules, NEEDS_HBA, PG_HBA_DOC, remoteAllow, skip } from './finding.js';
+import { cis, found, hbaRules, hbaNeeds, PG_HBA_DOC, remoteAllow, skip } from './finding.js';
 
 const ID = 'GH-HBA-014';
 const TITLE = 'no hostssl line';
@@ -10,7 +10,7 @@ export const hbaNoHostssl: Check = {
   title: TITLE,
   run(facts) {
     const rules = hbaRules(facts);
-    if (rules === null || !facts.hba) return skip(ID, TITLE, NEEDS_HBA);
+    if (rules === null || !facts.hba) return skip(ID, TITLE, hbaNeeds(facts));
     if (rules.some((r) => r.type === 'hostssl' && r.method !== 'reject')) return found([]);
     if (!rules.some(remoteAllow)) return found([]); // nothing is reachable over the network anyway
     return found([{

@@ -4,7 +4,7 @@
  */
 import { lintHbaResult } from '../../hba/index.js';
 import type { Check } from '../types.js';
-import { found, isOn, NEEDS_HBA, PG_HBA_DOC, skip } from './finding.js';
+import { found, isOn, hbaNeeds, PG_HBA_DOC, skip } from './finding.js';
 
 const ID = 'GH-HBA-008';
 const TITLE = 'PostgreSQL warns about a pg_hba.conf line';
@@ -13,7 +13,7 @@ export const hbaNotes: Check = {
   id: ID,
   title: TITLE,
   run(facts) {
-    if (!facts.hba) return skip(ID, TITLE, NEEDS_HBA);
+    if (!facts.hba) return skip(ID, TITLE, hbaNeeds(facts));
     const ssl = facts.settings ? isOn(facts.settings.get('ssl')?.value ?? 'off') : true;
     const lint = lintHbaResult(facts.hba.result, { sslEnabled: ssl });
     return found(lint.warnings.filter((w) => w.id === ID).map((w) => ({

@@ -6,7 +6,7 @@
 import type { HbaRule } from '../../hba/index.js';
 import { covers } from '../../hba/shadow.js';
 import type { Finding } from '../types.js';
-import { found, NEEDS_HBA, PG_HBA_DOC, ruleEvidence, skip } from './finding.js';
+import { found, hbaNeeds, PG_HBA_DOC, ruleEvidence, skip } from './finding.js';
 import type { Check } from '../types.js';
 
 const ID = 'GH-HBA-011';
@@ -29,7 +29,7 @@ export const hbaPermissiveShadowing: Check = {
   id: ID,
   title: TITLE,
   run(facts) {
-    if (!facts.hba) return skip(ID, TITLE, NEEDS_HBA);
+    if (!facts.hba) return skip(ID, TITLE, hbaNeeds(facts));
     const rules = facts.hba.result.ruleSet.rules;
     const findings: Finding[] = [];
     rules.forEach((rule, i) => {

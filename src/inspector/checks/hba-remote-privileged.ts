@@ -9,8 +9,7 @@ import type { Facts } from '../types.js';
 import { cis, PG_HBA_DOC, prefixBits, remoteAllow, ruleCheck } from './finding.js';
 
 function superusers(facts: Facts): Set<string> {
-  const rows = facts.catalog?.['roles'] ?? [];
-  return new Set(rows.filter((r) => r['rolsuper'] === true).map((r) => String(r['rolname'])));
+  return new Set((facts.catalog?.roles ?? []).filter((r) => r.superuser).map((r) => r.name));
 }
 
 function privilegedUser(rule: HbaRule, facts: Facts): { who: string; confidence: 'certain' | 'possible' } | null {

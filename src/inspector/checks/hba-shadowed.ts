@@ -5,7 +5,7 @@
  */
 import { lintHbaResult } from '../../hba/index.js';
 import type { Check, Finding } from '../types.js';
-import { found, NEEDS_HBA, PG_HBA_DOC, skip } from './finding.js';
+import { found, hbaNeeds, PG_HBA_DOC, skip } from './finding.js';
 
 const ID = 'GH-HBA-001';
 const TITLE = 'shadowed rule';
@@ -14,7 +14,7 @@ export const hbaShadowed: Check = {
   id: ID,
   title: TITLE,
   run(facts) {
-    if (!facts.hba) return skip(ID, TITLE, NEEDS_HBA);
+    if (!facts.hba) return skip(ID, TITLE, hbaNeeds(facts));
     // Order alone, as if ssl were on: a hostssl line shadowed today stays shadowed once TLS is turned on
     // (with ssl off it cannot match at all, which GH-HBA-008 reports).
     const lint = lintHbaResult(facts.hba.result);

@@ -1,6 +1,6 @@
 /** GH-BAK-001: archive_mode = off: no WAL archive, so no point-in-time recovery (CIS 7.4). */
 import type { Check } from '../types.js';
-import { cis, found, isOn, NEEDS_CONF, setting, skip } from './finding.js';
+import { cis, found, isOn, settingNeeds, setting, skip } from './finding.js';
 
 const ID = 'GH-BAK-001';
 const TITLE = 'WAL archiving off';
@@ -10,7 +10,7 @@ export const archiveMode: Check = {
   title: TITLE,
   run(facts) {
     const s = setting(facts, 'archive_mode', 'off');
-    if (s === null) return skip(ID, TITLE, NEEDS_CONF);
+    if (s === null) return skip(ID, TITLE, settingNeeds(facts));
     const v = s.value.trim().toLowerCase();
     if (v === 'always' || isOn(v)) return found([]);
     return found([{

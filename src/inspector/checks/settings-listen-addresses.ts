@@ -5,14 +5,14 @@
  */
 import type { Check } from '../types.js';
 import type { HbaRule } from '../../hba/index.js';
-import { cis, found, hbaRules, NEEDS_CONF, prefixBits, setting, skip, wideOpen } from './finding.js';
+import { cis, found, hbaRules, settingNeeds, prefixBits, setting, skip, wideOpen } from './finding.js';
 
 const ID = 'GH-NET-001';
 const TITLE = 'listening on every interface';
 const ANY = new Set(['*', '0.0.0.0', '::']);
 
 /** Any address, or a range GH-HBA-012 calls very wide (IPv4 shorter than /16, IPv6 shorter than /48). */
-function wide(r: HbaRule): boolean {
+export function veryWide(r: HbaRule): boolean {
   if (wideOpen(r)) return true;
   const bits = prefixBits(r);
   if (r.type === 'local' || r.method === 'reject' || r.address?.kind !== 'ip' || bits === null) return false;
@@ -24,10 +24,10 @@ export const listenAddresses: Check = {
   title: TITLE,
   run(facts) {
     const s = setting(facts, 'listen_addresses', 'localhost');
-    if (s === null) return skip(ID, TITLE, NEEDS_CONF);
+    if (s === null) return skip(ID, TITLE, settingNeeds(facts));
     const any = s.value.split(',').map((a) => a.trim()).some((a) => ANY.has(a));
     if (!any) return found([]);
-    const open = (hbaRules(facts) ?? []).filter(wide);
+    const open = (hbaRules(facts) ?? []).filter(veryWide);
     const evidence = [s.evidence, ...open.map((r) => ({ kind: 'file' as const, file: r.file, line: r.line, text: r.text.trim() }))];
     return found([{
       id: ID, title: `${TITLE}: listen_addresses = '${s.value}'${open.length ? ' and pg_hba.conf admits very wide ranges' : ''}`,

@@ -4,7 +4,7 @@
  * list is off, and `on` still means receipt,authentication,authorization.
  */
 import type { Check, Evidence } from '../types.js';
-import { cis, found, isOn, NEEDS_CONF, setting, skip } from './finding.js';
+import { cis, found, isOn, settingNeeds, setting, skip } from './finding.js';
 
 const ID = 'GH-LOG-001';
 const TITLE = 'connection logging off';
@@ -24,7 +24,7 @@ export const logConnections: Check = {
   run(facts) {
     const conn = setting(facts, 'log_connections', 'off');
     const disc = setting(facts, 'log_disconnections', 'off');
-    if (conn === null || disc === null) return skip(ID, TITLE, NEEDS_CONF);
+    if (conn === null || disc === null) return skip(ID, TITLE, settingNeeds(facts));
     const off: Evidence[] = [];
     if (!logsConnections(conn.value)) off.push(conn.evidence);
     if (!isOn(disc.value)) off.push(disc.evidence);

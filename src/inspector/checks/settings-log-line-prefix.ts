@@ -1,6 +1,6 @@
 /** GH-LOG-002: log_line_prefix without %h (client host) or %u (user) cannot attribute log lines (CIS 3.1.24). */
 import type { Check } from '../types.js';
-import { cis, found, NEEDS_CONF, setting, skip } from './finding.js';
+import { cis, found, settingNeeds, setting, skip } from './finding.js';
 
 const ID = 'GH-LOG-002';
 const TITLE = 'log_line_prefix lacks client host or user';
@@ -11,7 +11,7 @@ export const logLinePrefix: Check = {
   run(facts) {
     // Default '%m [%p] ' since PostgreSQL 10.
     const s = setting(facts, 'log_line_prefix', '%m [%p] ');
-    if (s === null) return skip(ID, TITLE, NEEDS_CONF);
+    if (s === null) return skip(ID, TITLE, settingNeeds(facts));
     const missing = ['%h', '%u'].filter((esc) => !s.value.includes(esc) && !(esc === '%h' && s.value.includes('%r')));
     if (missing.length === 0) return found([]);
     return found([{

@@ -3,7 +3,7 @@
  * CREATE/ALTER ROLE ... PASSWORD '...' in clear text (runtime-config-logging.html, log_statement note).
  */
 import type { Check } from '../types.js';
-import { cis, found, NEEDS_CONF, setting, skip } from './finding.js';
+import { cis, found, settingNeeds, setting, skip } from './finding.js';
 
 const ID = 'GH-LOG-003';
 const TITLE = 'log_statement can log passwords';
@@ -13,7 +13,7 @@ export const logStatement: Check = {
   title: TITLE,
   run(facts) {
     const s = setting(facts, 'log_statement', 'none');
-    if (s === null) return skip(ID, TITLE, NEEDS_CONF);
+    if (s === null) return skip(ID, TITLE, settingNeeds(facts));
     if (!['ddl', 'mod', 'all'].includes(s.value.trim().toLowerCase())) return found([]);
     return found([{
       id: ID, title: `${TITLE}: log_statement = '${s.value}' logs ALTER ROLE ... PASSWORD in clear text`, severity: 'low', confidence: 'certain',

@@ -1,6 +1,6 @@
 /** GH-AUD-001: pgaudit is not in shared_preload_libraries, so no session or object audit log (CIS 3.2, STIG). */
 import type { Check } from '../types.js';
-import { cis, found, NEEDS_CONF, setting, skip } from './finding.js';
+import { cis, found, settingNeeds, setting, skip } from './finding.js';
 
 const ID = 'GH-AUD-001';
 const TITLE = 'pgaudit not loaded';
@@ -15,7 +15,7 @@ export const pgauditLoaded: Check = {
   title: TITLE,
   run(facts) {
     const s = setting(facts, 'shared_preload_libraries', '');
-    if (s === null) return skip(ID, TITLE, NEEDS_CONF);
+    if (s === null) return skip(ID, TITLE, settingNeeds(facts));
     if (preloadLibraries(s.value).some((l) => l.toLowerCase() === 'pgaudit')) return found([]);
     return found([{
       id: ID, title: `${TITLE}: shared_preload_libraries does not include pgaudit`, severity: 'medium', confidence: 'certain',

@@ -3,7 +3,7 @@
  * value is a list of classes, `all`, and `-class` exclusions (pgaudit.c check_pgaudit_log).
  */
 import type { Check } from '../types.js';
-import { cis, found, NEEDS_CONF, setting, skip } from './finding.js';
+import { cis, found, settingNeeds, setting, skip } from './finding.js';
 import { preloadLibraries } from './settings-pgaudit-loaded.js';
 
 const ID = 'GH-AUD-002';
@@ -30,8 +30,9 @@ export const pgauditLog: Check = {
   run(facts) {
     const libs = setting(facts, 'shared_preload_libraries', '');
     const s = setting(facts, 'pgaudit.log', 'none');
-    if (libs === null || s === null) return skip(ID, TITLE, NEEDS_CONF);
+    if (libs === null) return skip(ID, TITLE, settingNeeds(facts));
     if (!preloadLibraries(libs.value).some((l) => l.toLowerCase() === 'pgaudit')) return found([]); // GH-AUD-001 says it
+    if (s === null) return skip(ID, TITLE, settingNeeds(facts));
     const on = pgauditClasses(s.value);
     const missing = REQUIRED.filter((c) => !on.has(c));
     if (missing.length === 0) return found([]);

@@ -1,6 +1,6 @@
 /** GH-SSL-002: ssl_min_protocol_version below TLSv1.2 admits deprecated TLS 1.0/1.1 (RFC 8996; CIS 6.8). */
 import type { Check } from '../types.js';
-import { cis, found, NEEDS_CONF, setting, skip } from './finding.js';
+import { cis, found, settingNeeds, setting, skip } from './finding.js';
 
 const ID = 'GH-SSL-002';
 const TITLE = 'ssl_min_protocol_version below TLSv1.2';
@@ -12,7 +12,7 @@ export const sslMinProtocol: Check = {
   run(facts) {
     // Default TLSv1.2 since PostgreSQL 13; an empty value means "any version".
     const s = setting(facts, 'ssl_min_protocol_version', 'TLSv1.2');
-    if (s === null) return skip(ID, TITLE, NEEDS_CONF);
+    if (s === null) return skip(ID, TITLE, settingNeeds(facts));
     if (!WEAK.has(s.value.trim().toLowerCase())) return found([]);
     return found([{
       id: ID, title: `${TITLE}: ${s.value || 'any version'} is accepted`, severity: 'high', confidence: 'certain',

@@ -1,6 +1,6 @@
 /** GH-SSL-001: ssl = off, so no connection can be encrypted (CIS 6.8). The default is off. */
 import type { Check } from '../types.js';
-import { cis, found, isOn, NEEDS_CONF, setting, skip } from './finding.js';
+import { cis, found, isOn, settingNeeds, setting, skip } from './finding.js';
 
 const ID = 'GH-SSL-001';
 const TITLE = 'ssl is off';
@@ -10,7 +10,7 @@ export const sslOff: Check = {
   title: TITLE,
   run(facts) {
     const s = setting(facts, 'ssl', 'off');
-    if (s === null) return skip(ID, TITLE, NEEDS_CONF);
+    if (s === null) return skip(ID, TITLE, settingNeeds(facts));
     if (isOn(s.value)) return found([]);
     return found([{
       id: ID, title: `${TITLE}: passwords and data cross the network unencrypted`, severity: 'high', confidence: 'certain',

@@ -1,6 +1,6 @@
 /** GH-BAK-002: wal_level = minimal rules out archiving, replication and PITR (CIS 7.5). */
 import type { Check } from '../types.js';
-import { cis, found, NEEDS_CONF, setting, skip } from './finding.js';
+import { cis, found, settingNeeds, setting, skip } from './finding.js';
 
 const ID = 'GH-BAK-002';
 const TITLE = 'wal_level is minimal';
@@ -11,7 +11,7 @@ export const walLevel: Check = {
   run(facts) {
     // Default replica since PostgreSQL 10.
     const s = setting(facts, 'wal_level', 'replica');
-    if (s === null) return skip(ID, TITLE, NEEDS_CONF);
+    if (s === null) return skip(ID, TITLE, settingNeeds(facts));
     if (s.value.trim().toLowerCase() !== 'minimal') return found([]);
     return found([{
       id: ID, title: `${TITLE}: the WAL cannot be archived or replicated`, severity: 'medium', confidence: 'certain',

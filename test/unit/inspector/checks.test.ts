@@ -13,6 +13,7 @@ import { logConnections, logsConnections } from '../../../src/inspector/checks/s
 import { pgauditClasses, pgauditLog } from '../../../src/inspector/checks/settings-pgaudit-log.js';
 import { sslMinProtocol } from '../../../src/inspector/checks/settings-ssl-min-protocol.js';
 import type { Facts } from '../../../src/inspector/types.js';
+import { role } from './facts.js';
 
 const settings = (o: Record<string, string>): Facts['settings'] => new Map(Object.entries(o).map(([k, v]) => [k, { value: v }]));
 const hba = (text: string): NonNullable<Facts['hba']> => ({ path: 'pg_hba.conf', result: compileHbaText(text, 'pg_hba.conf') });
@@ -41,7 +42,7 @@ describe('hba checks', () => {
   test('GH-HBA-013: loopback lines and narrow replication are not remote; catalog superusers are certain', () => {
     const facts: Facts = {
       hba: hba('host all all 127.0.0.1/32 trust\nhostssl replication rep 192.0.2.7/32 scram-sha-256\nhostssl app admin 192.0.2.0/24 scram-sha-256\n'),
-      catalog: { roles: [{ rolname: 'admin', rolsuper: true }] },
+      catalog: { database: 'postgres', roles: [role('admin', { superuser: true })] },
     };
     const r = hbaRemotePrivileged.run(facts);
     assert.deepEqual(r.findings.map((f) => [f.confidence, f.evidence[0]?.kind === 'file' ? f.evidence[0].line : 0]), [['certain', 3]]);
