@@ -1,4 +1,4 @@
-/** `gatehouse audit` offline: exit codes, --fail-on, --format json, the refusal of live mode, and --probe target parsing. */
+/** `gatehouse audit` offline: exit codes, --fail-on, --format json, refused arguments, --release-data, and --probe target parsing. */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,7 +28,7 @@ describe('gatehouse audit (offline)', () => {
     assert.match(io.stdout, /^CRITICAL \(1\)\n {2}CRITICAL GH-HBA-003 /m);
     assert.match(io.stdout, /at .*weak\/pg_hba\.conf:3: host {4}all/);
     assert.match(io.stdout, /at .*weak\/postgresql\.conf:5: ssl = 'off'/);
-    assert.match(io.stdout, /^Summary: 1 critical, \d+ high, \d+ medium, 2 low, 0 info; 0 checks skipped$/m);
+    assert.match(io.stdout, /^Summary: 1 critical, \d+ high, \d+ medium, 2 low, 1 info; 0 checks skipped$/m);
     assert.doesNotMatch(io.stdout, /\x1b\[/);
   });
   test('colour only on a TTY', async () => {
@@ -99,13 +99,32 @@ describe('gatehouse audit (offline)', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
-  test('live mode is refused as not yet implemented; a malformed --probe target is refused', async () => {
+  test('a malformed CONNINFO, a malformed --probe target and nothing to audit are refused (exit 2)', async () => {
     const io = capture();
-    assert.equal(await runAudit('postgres://localhost/db', opts('weak'), io), 2);
-    assert.match(io.stderr, /live mode \(CONNINFO\) is not yet implemented/);
+    assert.equal(await runAudit("host=db port='5432", opts('weak'), io), 2);
+    assert.equal(io.stderr, 'gatehouse audit: invalid connection string: unterminated quoted string in connection info string\n');
     const io2 = capture();
     assert.equal(await runAudit(undefined, opts('weak', { probe: 'db:99999' }), io2), 2);
     assert.match(io2.stderr, /--probe db:99999: expected HOST:PORT or \[IPv6\]:PORT/);
+    const io3 = Object.assign(capture(), { env: {} });
+    assert.equal(await runAudit(undefined, { format: 'text', failOn: 'high' }, io3), 2);
+    assert.match(io3.stderr, /nothing to audit; give a CONNINFO/);
+  });
+  test('--release-data: a bad file is exit 2 naming the file and the field, before any connection', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gh-audit-'));
+    try {
+      const file = join(dir, 'releases.json');
+      writeFileSync(file, JSON.stringify({ asOf: '2026-11-01', source: 'x', majors: { 15: { latestMinor: 20, latestReleased: '2026-11-12', eol: '11/11/2027' } } }));
+      const io = capture();
+      assert.equal(await runAudit('host=192.0.2.1 port=1', { format: 'text', failOn: 'high', releaseData: file }, io), 2);
+      assert.equal(io.stderr, `gatehouse audit: --release-data ${file}: majors.15.eol: expected a date YYYY-MM-DD\n`);
+      writeFileSync(file, '{"asOf": "2026-11-01", "majors": {}');
+      const io2 = capture();
+      assert.equal(await runAudit('host=192.0.2.1 port=1', { format: 'text', failOn: 'high', releaseData: file }, io2), 2);
+      assert.match(io2.stderr, /--release-data .*releases\.json: not JSON: /);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
   test('--probe targets: HOST:PORT, [IPv6]:PORT, HOST alone is port 5432', () => {
     assert.deepEqual(parseProbeTarget('db.example.com:6432'), { host: 'db.example.com', port: 6432 });
