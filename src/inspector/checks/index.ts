@@ -27,6 +27,28 @@ import { pgauditLog } from './settings-pgaudit-log.js';
 import { sslMinProtocol } from './settings-ssl-min-protocol.js';
 import { sslOff } from './settings-ssl.js';
 import { walLevel } from './settings-wal-level.js';
+import { sslCiphers } from './settings-ssl-ciphers.js';
+import { defaultPort } from './settings-default-port.js';
+import { md5Secrets } from './auth-md5-secrets.js';
+import { scramIterations } from './auth-scram-iterations.js';
+import { noPassword } from './auth-no-password.js';
+import { passwordExpiry } from './auth-password-expiry.js';
+import { extraSuperusers } from './role-superusers.js';
+import { rolePowers } from './role-powers.js';
+import { remoteOwners } from './role-remote-owners.js';
+import { leastPrivilegeSummary } from './role-summary.js';
+import { publicCreateSchema } from './priv-public-schema.js';
+import { publicDatabase } from './priv-public-database.js';
+import { publicTables } from './priv-public-tables.js';
+import { definerSearchPath } from './priv-definer-search-path.js';
+import { certExpiry } from './tls-cert-expiry.js';
+import { keyFileMode } from './tls-key-file.js';
+import { patchEol } from './patch-eol.js';
+import { patchMinor } from './patch-minor.js';
+import { archiverFailing } from './backup-archiver-failing.js';
+import { archiveStale } from './backup-archive-stale.js';
+import { restoreTest } from './backup-restore-test.js';
+import { pgauditExtension } from './settings-pgaudit-extension.js';
 import { check as probePlaintext } from './probe-plaintext.js';
 import { check as probeLegacyTls } from './probe-legacy-tls.js';
 import { check as probeNoTls } from './probe-no-tls.js';
@@ -42,8 +64,15 @@ import { check as probeScramNoPlus } from './probe-scram-no-plus.js';
 export const CHECKS: readonly Check[] = Object.freeze([
   hbaFileErrors, hbaTrustHost, hbaTrustLocal, hbaPasswordCleartext, hbaMd5, hbaIdentTcp, hbaOpenAddress, hbaWidePrefix,
   hbaRemotePrivileged, hbaHostWithoutSsl, hbaNoHostssl, hbaShadowed, hbaPermissiveShadowing, hbaNotes,
-  confErrors, passwordEncryption, sslOff, sslMinProtocol, listenAddresses,
+  confErrors, passwordEncryption, sslOff, sslMinProtocol, sslCiphers, listenAddresses, defaultPort,
   logConnections, logLinePrefix, logStatement, pgauditLoaded, pgauditLog, archiveMode, walLevel,
+]);
+
+/** The checks over catalog facts (live mode only, so an offline audit does not list them as skipped). */
+export const LIVE_CHECKS: readonly Check[] = Object.freeze([
+  md5Secrets, scramIterations, noPassword, passwordExpiry, extraSuperusers, rolePowers, remoteOwners,
+  publicCreateSchema, publicDatabase, publicTables, definerSearchPath, certExpiry, keyFileMode,
+  patchEol, patchMinor, pgauditExtension, archiverFailing, archiveStale, restoreTest, leastPrivilegeSummary,
 ]);
 
 /** The outside-in checks, over what `--probe` saw (kept apart so an offline audit does not list them as skipped). */

@@ -38,6 +38,7 @@ describe('weak fixture', () => {
     'GH-AUTH-001': ['high certain 4'],
     'GH-SSL-001': ['high certain 5'],
     'GH-NET-001': ['high certain 2,3,4'],
+    'GH-NET-002': ['info certain 3,3,4'],
     'GH-LOG-001': ['medium certain 6,0'],
     'GH-LOG-002': ['medium certain 7'],
     'GH-LOG-003': ['low certain 9'],
