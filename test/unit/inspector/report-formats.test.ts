@@ -30,7 +30,7 @@ describe('text report', () => {
       '  replicator                 host 198.51.100.7/32 (password)       replication',
     ].join('\n');
     assert.ok(text.includes(table), text);
-    assert.match(text, /\nSummary: 1 critical, 10 high, 11 medium, 2 low, 0 info; 2 checks skipped\n  skipped GH-AUTH-002 roles with md5 password hashes: needs superuser \(pg_authid\) in live mode\n  skipped GH-PATCH-001 .*\n$/);
+    assert.match(text, /\nSummary: 1 critical, 10 high, 11 medium, 2 low, 1 info; 2 checks skipped\n  skipped GH-AUTH-002 roles with md5 password hashes: needs superuser \(pg_authid\) in live mode\n  skipped GH-PATCH-001 .*\n$/);
     assert.ok(text.indexOf('Least privilege') > text.indexOf('GH-LOG-003'), 'tables come after the findings');
   });
 });
@@ -63,7 +63,7 @@ describe('Markdown report', () => {
   test('summary table, findings by severity with evidence and fenced fixes, tables, skipped list', () => {
     const md = out('markdown');
     assert.match(md, /^# gatehouse audit\n\nAudited `[^`]*weak\/postgresql\.conf`, /);
-    assert.match(md, /\| Severity \| Findings \|\n\|---\|---\|\n\| critical \| 1 \|\n\| high \| 10 \|\n\| medium \| 11 \|\n\| low \| 2 \|\n\| info \| 0 \|\n\| skipped checks \| 2 \|/);
+    assert.match(md, /\| Severity \| Findings \|\n\|---\|---\|\n\| critical \| 1 \|\n\| high \| 10 \|\n\| medium \| 11 \|\n\| low \| 2 \|\n\| info \| 1 \|\n\| skipped checks \| 2 \|/);
     assert.match(md, /### critical \(1\)\n\n#### GH-HBA-003: trust on a TCP line: host line admits its clients without any password\n\n- `[^`]*weak\/pg_hba\.conf:3`: `host    all          all       10\.0\.0\.0\/8 +trust`\n\nFix:\n\n```\nReplace the line with: hostssl all all 10\.0\.0\.0\/8 scram-sha-256\n```\n\nReferences: CIS PostgreSQL 17 Benchmark v1\.0\.0 5\.4; STIG V-261892; https:\/\/www\.postgresql\.org/);
     // Hostile text: the role name is escaped in prose, literal in code; `|` never splits a table row.
     assert.match(md, /#### GH-ROLE-001: extra login superuser: \\<script\\>alert\(1\)\\<\/script\\> \\\| can log in and is superuser/);
@@ -101,7 +101,7 @@ describe('HTML report', () => {
     const html = out('html');
     assert.match(html, /<dt>Release data<\/dt><dd>2026-11-13 /);
     assert.match(html, /<div class="count sev-critical"><b>1<\/b><span>Critical<\/span><\/div><div class="count sev-high"><b>10<\/b>/);
-    assert.match(html, /<div class="count sev-info zero"><b>0<\/b><span>Info<\/span><\/div><div class="count sev-info"><b>2<\/b><span>Skipped<\/span>/);
+    assert.match(html, /<div class="count sev-info"><b>1<\/b><span>Info<\/span><\/div><div class="count sev-info"><b>2<\/b><span>Skipped<\/span>/);
     assert.match(html, /<article class="finding sev-critical" id="finding-1">\n<h4><span class="badge">Critical<\/span> <span class="fid">GH-HBA-003<\/span> trust on a TCP line: /);
     assert.match(html, /<pre class="fix">Replace the line with: hostssl all all 10\.0\.0\.0\/8 scram-sha-256<\/pre>/);
     assert.match(html, /GH-HBA-002<\/span> shadowed rule: `\+admins` may cover this line \| group membership is unknown offline <span class="possible"/);
