@@ -275,9 +275,10 @@ export function formatConfIssue(issue: ConfIssue): string {
   return issue.line > 0 ? `${issue.file}:${issue.line}: ${issue.message}` : `${issue.file}: ${issue.message}`;
 }
 
-// guc.c memory_unit_conversion_table / time_unit_conversion_table; unit names are case-sensitive.
-const MEMORY_UNITS: Readonly<Record<string, number>> = { B: 1, kB: 1024, MB: 1024 ** 2, GB: 1024 ** 3, TB: 1024 ** 4 };
-const TIME_UNITS: Readonly<Record<string, number>> = { us: 0.001, ms: 1, s: 1000, min: 60_000, h: 3_600_000, d: 86_400_000 };
+// guc.c memory_unit_conversion_table / time_unit_conversion_table, largest unit first; unit names
+// are case-sensitive.
+const MEMORY_UNITS: readonly (readonly [string, number])[] = [['TB', 1024 ** 4], ['GB', 1024 ** 3], ['MB', 1024 ** 2], ['kB', 1024], ['B', 1]];
+const TIME_UNITS: readonly (readonly [string, number])[] = [['d', 86_400_000], ['h', 3_600_000], ['min', 60_000], ['s', 1000], ['ms', 1], ['us', 0.001]];
 
 /** A GUC's base unit: what a bare number means (shared_buffers is 8kB, work_mem kB, …). */
 export type MemoryBase = 'B' | 'kB' | '8kB' | 'MB';
@@ -285,25 +286,56 @@ export type TimeBase = 'us' | 'ms' | 's' | 'min';
 
 /** guc.c parse_int with a memory unit: the value in bytes, or an error in PostgreSQL's words. */
 export function parseMemoryUnits(value: string, base: MemoryBase): { bytes: number } | { error: string } {
-  const baseBytes = base === '8kB' ? 8192 : MEMORY_UNITS[base] ?? 1;
+  const baseBytes = base === '8kB' ? 8192 : MEMORY_UNITS.find(([u]) => u === base)?.[1] ?? 1;
   const r = parseWithUnit(value, MEMORY_UNITS, baseBytes, 'Valid units for this parameter are "B", "kB", "MB", "GB", and "TB".');
   return 'error' in r ? r : { bytes: r.amount };
 }
 
 /** guc.c parse_int with a time unit: the value in milliseconds, or an error in PostgreSQL's words. */
 export function parseTimeUnits(value: string, base: TimeBase): { ms: number } | { error: string } {
-  const r = parseWithUnit(value, TIME_UNITS, TIME_UNITS[base] ?? 1, 'Valid units for this parameter are "us", "ms", "s", "min", "h", and "d".');
+  const baseMs = TIME_UNITS.find(([u]) => u === base)?.[1] ?? 1;
+  const r = parseWithUnit(value, TIME_UNITS, baseMs, 'Valid units for this parameter are "us", "ms", "s", "min", "h", and "d".');
   return 'error' in r ? r : { ms: r.amount };
 }
 
-function parseWithUnit(value: string, units: Readonly<Record<string, number>>, base: number, hint: string): { amount: number } | { error: string } {
-  const m = /^\s*([-+]?(?:0x[0-9a-fA-F]+|[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?))\s*([A-Za-z]*)\s*$/.exec(value);
-  if (!m) return { error: `invalid value "${value}"` };
-  const num = Number(m[1]);
-  const unit = m[2] ?? '';
-  if (unit === '') return { amount: num * base };
-  const factor = units[unit];
-  if (factor === undefined) return { error: `invalid value "${value}": ${hint}` };
-  // guc.c converts to the base unit and rounds to the nearest integer (rint).
-  return { amount: Math.round((num * factor) / base) * base };
+/** C rint() in the default rounding mode: halves go to the even neighbour (2.5 → 2, 90.5 → 90). */
+export function rint(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/**
+ * guc.c parse_int's number: strtol(…, 0), so `0x1538` is hex and `010` octal; when a `.` or an
+ * exponent follows, the whole number is read again with strtod. Returns the number and the rest.
+ */
+function strtolThenStrtod(text: string): { num: number; rest: string } | null {
+  const int = /^\s*([-+]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)/.exec(text);
+  const after = int ? text.slice(int[0].length) : text;
+  if (int && !/^[.eE]/.test(after)) {
+    const digits = int[2]!;
+    const radix = /^0[xX]/.test(digits) ? 16 : digits.length > 1 && digits.startsWith('0') ? 8 : 10;
+    const n = parseInt(radix === 16 ? digits.slice(2) : digits, radix);
+    return { num: int[1] === '-' ? -n : n, rest: after };
+  }
+  const real = /^\s*[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?/.exec(text);
+  return real ? { num: Number(real[0]), rest: text.slice(real[0].length) } : null;
+}
+
+/**
+ * guc.c parse_int + convert_to_base_unit: a number, optional blanks, an optional unit. A value
+ * with a unit is first rounded to a whole number of the next smaller unit ("30.1GB"), then, like a
+ * bare number, to a whole number of the base unit, both with rint(). Returns base units × `base`.
+ */
+function parseWithUnit(value: string, units: readonly (readonly [string, number])[], base: number, hint: string): { amount: number } | { error: string } {
+  const parsed = strtolThenStrtod(value);
+  const m = parsed ? /^\s*([A-Za-z]*)\s*$/.exec(parsed.rest) : null;
+  if (!parsed || !m) return { error: `invalid value "${value}"` };
+  const unit = m[1] ?? '';
+  if (unit === '') return { amount: rint(parsed.num) * base };
+  const i = units.findIndex(([u]) => u === unit);
+  if (i < 0) return { error: `invalid value "${value}": ${hint}` };
+  let inBase = (parsed.num * units[i]![1]) / base;
+  const next = units[i + 1];
+  if (next) inBase = (rint((inBase * base) / next[1]) * next[1]) / base;
+  return { amount: rint(inBase) * base };
 }
