@@ -23,6 +23,12 @@
  *   lines (printed once per pass; start-up reads the files twice) must equal our notes (the
  *   server's own postgresql.auto.conf, absent here, is left out).
  *
+ * - **Every line, raw:** a running server's `pg_file_settings` re-reads its postgresql.conf on each
+ *   query. With a case's files written into its data directory, the view's rows (file, line, name,
+ *   de-escaped value, in reading order, overridden lines included) must equal our list of every
+ *   setting line; for a refused file, its first error row must sit at our first error's file:line
+ *   (the view stops reading a file at its first syntax error).
+ *
  * Out of scope, on purpose: ours is a reader, not the GUC catalogue, so it does not refuse an
  * unknown plain parameter name or a value out of range (`work_mem = 1kB`); the corpus uses real
  * GUCs with valid values, and custom `ext.name` placeholders for arbitrary strings.
@@ -31,11 +37,12 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { after, before, describe, test } from 'node:test';
 import { parseConfFile, parseMemoryUnits, parseTimeUnits, type ConfParseResult } from '../../../src/inspector/collect/conf.js';
 import { parsePgBool } from '../../../src/pg-bool.js';
 import { giveToServer, run, serverEnv } from '../../harness/pg-process.js';
-import { availableVersions, pgBinDir, type PgVersion } from '../../harness/pg.js';
+import { availableVersions, pgBinDir, startCluster, type Cluster, type PgVersion } from '../../harness/pg.js';
 import { GUCS, HAND_CASES, generateCase, type ConfCorpusCase } from './conf-differential-corpus.js';
 
 const versions = await availableVersions();
@@ -134,6 +141,55 @@ for (const v of versions) {
           const want = expectedOutput(s.name, s.value);
           const [a, b] = want.caseInsensitive ? [theirs.value.toLowerCase(), want.value.toLowerCase()] : [theirs.value, want.value];
           assert.equal(a, b, `${s.name}: ours ${JSON.stringify(s.value)} (${s.file}:${s.line}) means ${JSON.stringify(want.value)}, PostgreSQL ${v} prints ${JSON.stringify(theirs.value)}\n${context}`);
+        }
+      });
+    });
+  });
+}
+
+interface FileSettingRow { sourcefile: string | null; sourceline: number | null; name: string | null; setting: string | null; error: string | null }
+
+for (const v of versions) {
+  describe(`postgresql.conf: ours vs PostgreSQL ${v} (pg_file_settings, every line)`, () => {
+    let cluster: Cluster;
+    let original: string;
+    const mainConf = (): string => join(cluster.dataDir, 'postgresql.conf');
+    before(async () => {
+      cluster = await startCluster({ version: v });
+      original = await readFile(mainConf(), 'utf8');
+    });
+    after(async () => {
+      await writeFile(mainConf(), original);
+      await cluster.stop();
+    });
+
+    CORPUS.forEach((c) => {
+      test(c.name, async () => {
+        const written = Object.keys(c.files).map((rel) => rel.split('/')[0]!).filter((top) => top !== 'postgresql.conf');
+        try {
+          for (const [rel, text] of Object.entries(c.files)) {
+            mkdirSync(dirname(join(cluster.dataDir, rel)), { recursive: true, mode: 0o755 });
+            writeFileSync(join(cluster.dataDir, rel), text, { mode: 0o644 });
+          }
+          const ours = parseConfFile(mainConf());
+          const rows = (await cluster.query<FileSettingRow>('SELECT sourcefile, sourceline, name, setting, error FROM pg_file_settings ORDER BY seqno'))
+            // Rows without a file are about the running server (a postmaster setting the file no longer sets).
+            .filter((r) => r.sourcefile !== null && !r.sourcefile.endsWith('/postgresql.auto.conf'));
+          // The view shows names as written; guc.c (and ours) compare them case-insensitively.
+          const settingRows = rows.filter((r) => r.name !== null).map((r) => `${r.sourcefile}:${r.sourceline} ${r.name!.toLowerCase()}=${JSON.stringify(r.setting)}`);
+          const errorRows = rows.filter((r) => r.name === null).map((r) => `${r.sourcefile ?? ''}:${r.sourceline ?? 0}`);
+          const context = `files:\n${JSON.stringify(c.files, null, 1)}\nserver rows:\n${JSON.stringify(rows, null, 1)}`;
+          if (ours.errors.length === 0) {
+            assert.deepEqual(ours.all.map((s) => `${s.file}:${s.line} ${s.name}=${JSON.stringify(s.value)}`), settingRows, context);
+            assert.deepEqual(errorRows, [], context);
+          } else {
+            // The view parses at DEBUG3, and guc-file.l gives up on a file at its first syntax error
+            // below DEBUG1 (a server start or reload, at LOG, reports up to 100): only the first
+            // error is comparable here; the postgres -C run above compares them all.
+            assert.equal(errorRows[0], `${ours.errors[0]!.file}:${ours.errors[0]!.line}`, context);
+          }
+        } finally {
+          for (const top of new Set(written)) await rm(join(cluster.dataDir, top), { recursive: true, force: true });
         }
       });
     });
