@@ -5,6 +5,7 @@
  * a file that names an unknown plain parameter.
  */
 import type { MemoryBase, TimeBase } from '../../../src/inspector/collect/conf.js';
+import { prng } from '../../support/prng.js';
 
 /** How `postgres -C` prints a GUC: memory and time in the GUC's base unit without the unit, bools on/off, enums by canonical name. */
 export type GucKind =
@@ -105,18 +106,6 @@ export const HAND_CASES: readonly ConfCorpusCase[] = [
   { name: 'error: a file that includes itself', files: { 'postgresql.conf': "port = 1\ninclude 'postgresql.conf'\n" } },
   { name: 'error: nesting deeper than 10', files: includeChain(11) },
 ];
-
-/** A small deterministic PRNG (mulberry32), so a failing generated file can be reproduced by its seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const VALUES: Readonly<Record<string, readonly string[]>> = {
   shared_buffers: ['128MB', "'1GB'", '16384', "'256 MB'", '4096kB'],
