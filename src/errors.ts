@@ -98,6 +98,12 @@ export const wire = {
   databaseRemoved: () => fatal('08P01', 'database removed'),
   /** 08P01, PgBouncer admin_handle_client(): anything but a simple Query or Terminate ends the console session. */
   consoleBadPacket: () => fatal('08P01', 'bad packet'),
+  /**
+   * 08P01: PgBouncer's pooler errors (send_pooler_error), in its words: "query_wait_timeout",
+   * "server conn crashed?", "no more connections allowed (max_client_conn)", "client_idle_timeout",
+   * "transaction blocks not allowed in statement pooling mode", …
+   */
+  poolerError: (message: string) => fatal('08P01', message),
   /** XX000: an internal failure; never carries internals to the client. */
   internal: () => fatal('XX000', 'internal error in gatehouse'),
 } as const;

@@ -62,7 +62,28 @@ export interface CancelEvent {
   forwarded: boolean;
 }
 
+/** A pooled server connection opened, closed, failed to log in, or refused a parameter SET. */
+export interface PoolServerEvent {
+  database: string;
+  user: string;
+  /** Server id (0 when none was opened). */
+  server: number;
+  event: 'login' | 'close' | 'login_failed' | 'set_failed';
+  reason: string;
+}
+
+/** A transaction-mode client created session state (on_session_state decides the action). */
+export interface SessionStateEvent {
+  session: number;
+  user: string;
+  database: string;
+  hazards: string[];
+  action: 'pin' | 'warn' | 'reject';
+}
+
 export interface GatewayEventMap {
+  'pool.server': [PoolServerEvent];
+  'pool.session_state': [SessionStateEvent];
   connection: [ConnectionEvent];
   'session.end': [SessionEndEvent];
   reload: [ReloadEvent];

@@ -65,5 +65,15 @@ export function logEvents(events: GatewayEvents, log: Logger): void {
     else if (e.store === 'state_file') log.error({ event: 'guard.store', store: e.store, error: e.error }, 'could not write the guard state file');
     else log.debug({ event: 'guard.store', store: e.store, error: e.error }, 'guard store operation failed');
   });
+  events.on('pool.server', (e) => {
+    const rec = { database: e.database, user: e.user, server: e.server, reason: e.reason || undefined };
+    if (e.event === 'login') log.debug(rec, 'server connection opened');
+    else if (e.event === 'close') log.info(rec, 'server connection closed');
+    else if (e.event === 'login_failed') log.warn(rec, 'server login failed');
+    else log.warn(rec, 'could not apply client parameters on the server connection');
+  });
+  events.on('pool.session_state', (e) =>
+    log.warn({ session: e.session, user: e.user, database: e.database, hazards: e.hazards, action: e.action },
+      `session state in transaction pooling mode: ${e.hazards.join(', ')} (${e.action})`));
   events.on('cancel', (e) => log.info({ client_ip: e.client.address, forwarded: e.forwarded }, 'cancel request'));
 }

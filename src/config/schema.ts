@@ -104,6 +104,101 @@ const auth = z.strictObject({
   }),
 });
 
+/** A pool key: `full` carries the default and the meta (for `pool`), `bare` neither (for overrides). */
+function field<T extends z.ZodType>(schema: T, how: 'default' | 'prefault', dflt: unknown, meta: KeyMeta): { full: T; bare: T } {
+  const full = (how === 'default' ? (schema as unknown as z.ZodAny).default(dflt) : (schema as unknown as z.ZodAny).prefault(dflt)) as unknown as T;
+  return { full: key(full, meta), bare: schema };
+}
+
+/**
+ * Pooling keys, with PgBouncer's names, meanings and defaults (pgbouncer.ini [pgbouncer] section).
+ * `pool` holds the defaults; `databases.<name>.pool` and `users.<name>.pool` override any of them
+ * (a user's setting wins over its database's, as in PgBouncer). Durations of 0 turn a timeout off.
+ */
+const poolFields = {
+  mode: field(z.enum(['session', 'transaction', 'statement']), 'default', 'session', {
+    reloadable: true,
+    description: 'pool_mode. `session`: the client keeps its own server connection until it disconnects. `transaction`: a server connection is held only for the length of a transaction. `statement`: only for one statement; transaction blocks are refused. Replication connections always use session mode.',
+  }),
+  default_pool_size: field(z.number().int().min(1), 'default', 20, {
+    reloadable: true, description: 'Server connections per (database, user) pool in transaction and statement mode.',
+  }),
+  min_pool_size: field(z.number().int().min(0), 'default', 0, {
+    reloadable: true, description: 'Keep at least this many server connections open in each pool once it has credentials (after its first client logged in).',
+  }),
+  reserve_pool_size: field(z.number().int().min(0), 'default', 0, {
+    reloadable: true, description: 'Extra server connections a pool may open when a client has waited longer than `reserve_pool_timeout`.',
+  }),
+  reserve_pool_timeout: field(duration, 'prefault', 5, {
+    reloadable: true, description: 'How long a client waits before the reserve pool is used.',
+  }),
+  max_client_conn: field(z.number().int().min(1), 'default', 100, {
+    reloadable: true, description: 'Authenticated clients gatehouse serves at once (all modes). Over it a client gets PgBouncer\'s `08P01 no more connections allowed (max_client_conn)`. Global only.',
+  }),
+  max_db_connections: field(z.number().int().min(0), 'default', 0, {
+    reloadable: true, description: 'Server connections per database, summed over its pools (0: no limit). Pooled modes only.',
+  }),
+  max_user_connections: field(z.number().int().min(0), 'default', 0, {
+    reloadable: true, description: 'Server connections per user, summed over its pools (0: no limit). Pooled modes only.',
+  }),
+  server_idle_timeout: field(duration, 'prefault', 600, {
+    reloadable: true, description: 'An idle server connection unused for this long is closed (0: never).',
+  }),
+  server_lifetime: field(duration, 'prefault', 3600, {
+    reloadable: true, description: 'A server connection older than this is closed when it is next released (0: never).',
+  }),
+  server_connect_timeout: field(duration, 'prefault', 15, {
+    reloadable: true, description: 'Connect and login timeout for pooled server connections (session mode uses `databases.<name>.connect_timeout`).',
+  }),
+  server_login_retry: field(duration, 'prefault', 15, {
+    reloadable: true, description: 'After a failed server login, clients that need a new server connection get the failure at once for this long instead of a new attempt.',
+  }),
+  query_wait_timeout: field(duration, 'prefault', 120, {
+    reloadable: true, description: 'How long a client may wait for a server connection before it gets PgBouncer\'s `08P01 query_wait_timeout` (0: forever).',
+  }),
+  client_idle_timeout: field(duration, 'prefault', 0, {
+    reloadable: true, description: 'A pooled client idle (between transactions) for this long is disconnected with `08P01 client_idle_timeout` (0: never).',
+  }),
+  idle_transaction_timeout: field(duration, 'prefault', 0, {
+    reloadable: true, description: 'A pooled client idle inside a transaction for this long is disconnected with `08P01 idle transaction timeout` and its server connection closed (0: never).',
+  }),
+  query_timeout: field(duration, 'prefault', 0, {
+    reloadable: true, description: 'A query running longer than this is cancelled and its client disconnected with `08P01 query timeout` (0: never). Pooled modes only.',
+  }),
+  server_reset_query: field(z.string(), 'default', 'DISCARD ALL', {
+    reloadable: true, description: 'Sent when a server connection is returned after a session. In transaction and statement mode only with `server_reset_query_always`. Empty: none.',
+  }),
+  server_reset_query_always: field(z.boolean(), 'default', false, {
+    reloadable: true, description: 'Also run `server_reset_query` after every transaction in transaction and statement mode.',
+  }),
+  server_check_query: field(z.string(), 'default', 'select 1', {
+    reloadable: true, description: 'Sent to a server connection that has been idle longer than `server_check_delay` before a client gets it. Empty: no check.',
+  }),
+  server_check_delay: field(duration, 'prefault', 30, {
+    reloadable: true, description: 'Idle time after which a server connection is checked with `server_check_query` before reuse.',
+  }),
+  track_extra_parameters: field(z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_.]*$/, 'must be a parameter name')), 'default', [], {
+    reloadable: true, description: 'Parameters tracked and re-applied besides application_name, DateStyle, TimeZone, IntervalStyle, standard_conforming_strings, search_path and client_encoding.',
+  }),
+  max_prepared_statements: field(z.number().int().min(0), 'default', 200, {
+    reloadable: true, description: 'Protocol-level prepared statements kept per server connection in transaction and statement mode (an LRU; evicted ones are closed). 0 forwards Parse/Bind/Describe/Close untouched.',
+  }),
+  on_session_state: field(z.enum(['pin', 'warn', 'reject']), 'default', 'pin', {
+    reloadable: true, description: 'What a transaction-mode client that creates session state (plain SET/RESET, session advisory locks, SQL PREPARE, LISTEN, temp tables without ON COMMIT DROP, WITH HOLD cursors, LOAD) gets: `pin` keeps its server connection until the state is gone, `warn` logs and counts only, `reject` refuses the statement with 0A000.',
+  }),
+};
+
+type Fields = typeof poolFields;
+const poolSection = z.strictObject(Object.fromEntries(Object.entries(poolFields).map(([k, f]) => [k, f.full])) as { [K in keyof Fields]: Fields[K]['full'] });
+/** The same keys with no defaults (only what is written overrides); max_client_conn is global only. */
+const { max_client_conn: _global, ...overridable } = poolFields;
+const poolOverride = z.strictObject(Object.fromEntries(Object.entries(overridable).map(([k, f]) => [k, f.bare.optional()])) as
+  { [K in keyof typeof overridable]: z.ZodOptional<(typeof overridable)[K]['bare']> });
+
+const userEntry = z.strictObject({
+  pool: key(poolOverride.optional(), { reloadable: true, description: 'Overrides of `pool` keys for this user (wins over its database\'s).' }),
+});
+
 const database = z.strictObject({
   host: key(z.string(), { reloadable: true, description: 'Upstream host name, IP address or Unix socket directory (starting with /).' }),
   port: key(port.default(5432), { reloadable: true, description: 'Upstream port.' }),
@@ -113,6 +208,7 @@ const database = z.strictObject({
   sslmode: key(sslmode.default('prefer'), { reloadable: true, description: 'Upstream TLS, as libpq\'s sslmode. verify-full checks the chain and the host name.' }),
   sslrootcert: key(z.string().optional(), { reloadable: true, description: 'CA bundle (PEM) for verify-ca / verify-full. Default: the system store.' }),
   connect_timeout: key(duration.prefault(10), { reloadable: true, description: 'Upstream connect and login timeout.' }),
+  pool: key(poolOverride.optional(), { reloadable: true, description: 'Overrides of `pool` keys for clients of this entry.' }),
 });
 
 const guard = z.strictObject({
@@ -227,6 +323,10 @@ export const configSchema = z.strictObject({
   guard: guard.prefault({}),
   admin: admin.default({ users: [], stats_users: [] }),
   metrics: metrics.default({}),
+  pool: poolSection.prefault({} as never),
+  users: key(z.record(z.string(), userEntry).default({}), {
+    reloadable: true, description: 'Per-user settings, keyed by the client\'s user name.',
+  }),
   log: log.default({ level: 'info' }),
 });
 
@@ -234,3 +334,5 @@ export type Config = z.output<typeof configSchema>;
 export type DatabaseEntry = z.output<typeof database>;
 export type SslMode = z.output<typeof sslmode>;
 export type GuardConfig = z.output<typeof guard>;
+export type PoolSettings = z.output<typeof poolSection>;
+export type PoolOverride = z.output<typeof poolOverride>;

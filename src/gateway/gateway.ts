@@ -16,6 +16,7 @@ import { serveConnection, type ConsoleClient, type LiveSession, type SessionDeps
 import { SessionCounters } from '../session/counters.js';
 import { runConsole } from '../admin/console.js';
 import type { GatewayView } from '../admin/view.js';
+import { PoolManager } from '../pool/manager.js';
 import { describeChanges, loadRuntimeState, type RuntimeState } from './state.js';
 import { AdmissionGate } from './admission.js';
 import { STATS_PERIOD_MS, StatsBook } from './stats.js';
@@ -41,6 +42,8 @@ export class Gateway {
   readonly stopped: Promise<void>;
   private resolveStopped!: () => void;
   private readonly statsTimer: NodeJS.Timeout;
+  /** Pools of transaction- and statement-mode clients, and the max_client_conn count. */
+  readonly pools: PoolManager;
   private readonly handshakes = new Set<Socket>();
   private readonly servers: Server[] = [];
   private current: RuntimeState;
@@ -58,7 +61,9 @@ export class Gateway {
     this.proxyTrusted = new CidrList(this.current.config.listen.proxy_trusted);
     this.guard.configure(this.current.config.guard, this.proxyTrusted);
     this.events.on('connection', (e) => this.guard.onConnection(e));
+    this.pools = new PoolManager(this.events, this.cancels);
     this.sessionDeps = {
+      pools: this.pools,
       state: () => this.current,
       events: this.events,
       cancels: this.cancels,
@@ -137,6 +142,7 @@ export class Gateway {
     this.terminateAll(wire.adminShutdown());
     this.gate.reject(wire.adminShutdown());
     await this.waitForSessions(2000);
+    this.pools.close();
     this.current.authQuery?.close();
     await this.guard.close();
     clearInterval(this.statsTimer);

@@ -28,12 +28,19 @@ import type { AdmissionGate } from '../gateway/admission.js';
 import { consoleAccess, isConsoleDatabase } from '../admin/access.js';
 import type { ConsoleAccess } from '../admin/commands/types.js';
 
+import type { PoolManager } from '../pool/manager.js';
+import type { Pool } from '../pool/pool.js';
+import type { PooledClient } from '../pool/client.js';
+import { effectivePoolSettings } from '../pool/settings.js';
+
 /** What a session needs from the gateway. */
 export interface SessionDeps {
   /** The current runtime state; a session takes one snapshot when its startup packet arrives. */
   state(): RuntimeState;
   events: GatewayEvents;
   cancels: CancelRegistry;
+  /** Pools for transaction and statement mode, and the max_client_conn count. */
+  pools: PoolManager;
   /** Live sessions, for shutdown and (later) the admin console. */
   live: Set<LiveSession>;
   /** Sockets still in their handshake (not yet admitted); shutdown closes these outright. */
@@ -119,6 +126,7 @@ export async function serveConnection(raw: Socket, isUnix: boolean, deps: Sessio
   // The state this connection is judged by: a reload during its handshake does not change it.
   const state = deps.state();
   let authDone = false;
+  let admitted = false;
   let client: Duplex = raw;
   // authentication_timeout bounds the whole handshake. PostgreSQL sends nothing to the client
   // when it fires during authentication (postgres.c sets whereToSendOutput = DestNone).
@@ -152,6 +160,11 @@ export async function serveConnection(raw: Socket, isUnix: boolean, deps: Sessio
     if (n.startup.minor > 0 || n.startup.protocolOptions.length > 0) {
       client.write(be.negotiateProtocolVersion(0, n.startup.protocolOptions));
     }
+    // PgBouncer checks max_client_conn right after the startup packet (client.c decide_startup_pool).
+    if (!deps.pools.admit(state.config.pool.max_client_conn)) {
+      throw new HandshakeFatal(wire.poolerError('no more connections allowed (max_client_conn)'), client);
+    }
+    admitted = true;
     const isMember = await membershipOf(state, startup.user);
     const rule = await decideHba(state, origin, n.tls, startup, client, isMember);
     ev.hba = { file: rule.file, line: rule.line };
@@ -193,6 +206,15 @@ export async function serveConnection(raw: Socket, isUnix: boolean, deps: Sessio
       await deps.gate.wait({ ...info, connectedAt: started, since: Date.now(), user: startup.user, database: startup.database,
         local: localOf(raw, isUnix), replication: startup.replication }, client);
     }
+    const settings = effectivePoolSettings(state.config, startup.database, startup.user);
+    if (settings.mode !== 'session' && startup.replication === 'none') {
+      rejectUnpoolableParams(startup, client);
+      const pool = deps.pools.poolFor(startup.database, target, settings, await chooseUpstreamSecret(state, target, auth));
+      admit();
+      const counters = new SessionCounters((sqlstate) => deps.events.emit('server.error', { session: id, sqlstate }));
+      const live = liveSession(info, startup, localOf(raw, isUnix), counters, null);
+      return void (await runPooledSession(client, pool, n.reader.detach(), startup, live, deps));
+    }
     const server = await loginServer(target, state, auth, startup);
     admit();
     const counters = new SessionCounters((sqlstate) => deps.events.emit('server.error', { session: id, sqlstate }));
@@ -211,6 +233,7 @@ export async function serveConnection(raw: Socket, isUnix: boolean, deps: Sessio
     }
   } finally {
     clearTimeout(deadline);
+    if (admitted) deps.pools.leave();
     deps.handshaking.delete(raw);
     if (ev.outcome === 'failure' || ev.outcome === 'abandoned') {
       ev.duration_ms = Date.now() - started;
@@ -313,7 +336,7 @@ function linkedServer(t: UpstreamTarget, s: ServerLogin): LinkedServer {
 
 type SessionInfo = { id: number; origin: ClientOrigin; startedAt: number; tls: string; applicationName: string };
 
-function liveSession(info: SessionInfo, s: StartupInfo, local: LiveSession['local'], counters: SessionCounters, server: LinkedServer): LiveSession {
+function liveSession(info: SessionInfo, s: StartupInfo, local: LiveSession['local'], counters: SessionCounters, server: LinkedServer | null): LiveSession {
   return {
     ...info, kind: 'relay', user: s.user, database: s.database, replication: s.replication, local, counters, server,
     terminate: () => undefined,
@@ -347,6 +370,44 @@ async function runSession(
     deps.live.delete(live);
     deps.cancels.release(key.pid);
   }
+}
+
+/** PgBouncer refuses `options` in pooled modes: its -c settings could not be re-applied per transaction. */
+function rejectUnpoolableParams(s: StartupInfo, client: Duplex): void {
+  if (s.params.has('options')) throw new HandshakeFatal(wire.poolerError('unsupported startup parameter: options'), client);
+}
+
+/** A transaction- or statement-mode client: its server is whichever one it holds right now (SHOW SERVERS). */
+async function runPooledSession(client: Duplex, pool: Pool, leftover: Buffer, s: StartupInfo, live: LiveSession, deps: SessionDeps): Promise<void> {
+  const key = deps.cancels.issue();
+  const c = deps.pools.serve({
+    id: live.id, socket: client, user: s.user, database: s.database, address: live.origin.address, port: live.origin.port,
+    cancelPid: key.pid, cancelKey: key.key, startupParams: s.params, counters: live.counters,
+  }, pool, leftover);
+  Object.defineProperty(live, 'server', { get: () => pooledServer(pool, c), enumerable: true });
+  live.terminate = (error) => c.fail(error ?? wire.adminShutdown());
+  deps.live.add(live);
+  try {
+    const reason = await c.done;
+    deps.events.emit('session.end', {
+      session: live.id, client: live.origin, user: s.user, database: s.database,
+      duration_ms: Date.now() - live.startedAt, bytes_in: c.bytesIn, bytes_out: c.bytesOut, reason, counters: live.counters,
+    });
+  } finally {
+    deps.live.delete(live);
+    deps.cancels.release(key.pid);
+  }
+}
+
+function pooledServer(pool: Pool, c: PooledClient): LinkedServer | null {
+  const srv = c.server;
+  if (!srv) return null;
+  const sock = srv.socket as Partial<Socket>;
+  return {
+    user: pool.user, host: srv.addr.host, port: srv.addr.port, pid: srv.backendKey?.pid ?? 0, tls: srv.tls ? 'TLS' : '',
+    local: { address: sock.localAddress ?? (srv.addr.host.startsWith('/') ? 'unix' : ''), port: sock.localPort ?? 0 },
+    connectedAt: srv.connectTime, closeNeeded: srv.generation !== pool.generation,
+  };
 }
 
 async function handleCancel(pid: number, key: Buffer, origin: ClientOrigin, deps: SessionDeps, raw: Socket): Promise<void> {

@@ -1,0 +1,570 @@
+/**
+ * A client in transaction or statement mode. It holds a server connection only from its first
+ * message until the ReadyForQuery 'I' that ends its transaction (PgBouncer's model): the server goes
+ * back when its output is forwarded, its status is idle, nothing is outstanding and no COPY is
+ * open. On the way in, Query and Parse text is checked for session state, and prepared-statement
+ * names are mapped to the server-side ones (src/pool/prepared.ts); everything else is forwarded as
+ * the chunks came.
+ */
+import type { Duplex } from 'node:stream';
+import { wire, type WireError } from '../errors.js';
+import type { PoolSettings } from '../config/schema.js';
+import { FrontendCode as F, frontendMessageCap } from '../protocol/codes.js';
+import * as be from '../protocol/backend/encode.js';
+import { ProtocolError } from '../protocol/errors.js';
+import type { CancelRegistry } from '../session/cancel.js';
+import type { SessionCounters } from '../session/counters.js';
+import { MessageWalker, Walk, type WalkHandler } from './walker.js';
+import { Req } from './requests.js';
+import { noopClose, noopParse, type PreparedStatement } from './prepared.js';
+import { detectHazards, hazardNames } from './hazards.js';
+import type { ServerClient, ServerConn } from './server.js';
+import type { Pool } from './pool.js';
+
+/** PgBouncer's client states (SHOW CLIENTS `state`): active (linked or idle between transactions), waiting, login. */
+export type ClientState = 'login' | 'idle' | 'waiting' | 'active' | 'closed';
+
+export interface PooledClientInfo {
+  id: number;
+  socket: Duplex;
+  user: string;
+  database: string;
+  address: string;
+  port: number | undefined;
+  /** The client's own cancel key (gatehouse's), routed to whatever server it holds. */
+  cancelPid: number;
+  cancelKey: Buffer;
+  /** Startup parameters to apply (user, database, replication removed). */
+  startupParams: ReadonlyMap<string, string>;
+  /** The session's SHOW STATS / metrics counters, fed the forwarded chunks of both legs. */
+  counters?: SessionCounters;
+}
+
+const STATUS_IDLE = 0x49;
+const CANONICAL: Record<string, string> = { datestyle: 'DateStyle', timezone: 'TimeZone', intervalstyle: 'IntervalStyle' };
+
+export class PooledClient implements WalkHandler, ServerClient {
+  readonly socket: Duplex;
+  readonly connectTime = Date.now();
+  state: ClientState = 'login';
+  server: ServerConn | null = null;
+  /** In the pool's FIFO. */
+  waiting = false;
+  waitSince = 0;
+  /** Last client or server activity. */
+  requestTime = Date.now();
+  /** The client's parameter values; null: the server default. */
+  readonly vars = new Map<string, string | null>();
+  /** Client statement name → server statement. */
+  readonly statements = new Map<string, PreparedStatement>();
+  /** Session state (Hazard bits) that pins the client to its server. */
+  hazards = 0;
+  bytesIn = 0;
+  bytesOut = 0;
+  readonly counters: SessionCounters | undefined;
+  #pending: Buffer | null = null;
+  /** Extended-protocol messages sent since the last Sync: the server is mid-batch. */
+  #unsynced = false;
+  /** The server is in copy-in mode and the client has not sent CopyDone/CopyFail: its Syncs are ignored. */
+  #dropSyncs = false;
+  #statementModeViolation = false;
+  #internalPending = false;
+  #xactStart = 0;
+  #queryStart = 0;
+  #endReason = '';
+  readonly #walker = new MessageWalker(frontendMessageCap);
+  readonly #staged: Buffer[] = [];
+  readonly #done: Promise<string>;
+  #resolveDone!: (reason: string) => void;
+  readonly #onData = (chunk: Buffer): void => this.#data(chunk);
+
+  constructor(
+    readonly info: PooledClientInfo,
+    readonly pool: Pool,
+    readonly cancels: CancelRegistry,
+  ) {
+    this.socket = info.socket;
+    this.counters = info.counters;
+    this.#done = new Promise((r) => (this.#resolveDone = r));
+  }
+
+  /** Resolves with the reason once the client is gone. */
+  get done(): Promise<string> {
+    return this.#done;
+  }
+
+  get pinned(): boolean {
+    return this.hazards !== 0;
+  }
+
+  /** Starts: waits for a server to learn the parameters, sends the welcome, then serves. */
+  start(leftover: Buffer): void {
+    this.#initVars();
+    if (leftover.length > 0) this.#pending = leftover;
+    this.socket.pause();
+    this.socket.on('data', this.#onData);
+    this.socket.on('drain', () => this.server?.socket.resume());
+    this.socket.on('error', () => undefined);
+    this.socket.once('close', () => this.#closed());
+    this.pool.clients.add(this);
+    this.pool.enqueue(this);
+  }
+
+  /** Called by the pool: `s` is ours until the transaction ends. */
+  link(s: ServerConn): void {
+    if (this.state === 'closed') {
+      this.pool.release(s);
+      return;
+    }
+    this.server = s;
+    s.client = this;
+    this.#xactStart = Date.now();
+    if (s.backendKey) this.cancels.route(this.info.cancelPid, { host: s.addr.host, port: s.addr.port, ...s.backendKey });
+    const sets = this.#setsFor(s);
+    if (sets) {
+      this.#internalPending = true;
+      s.sendInternal(sets, (b) => s.socket.write(b));
+    }
+    if (this.state === 'login') {
+      if (!this.#internalPending) this.#welcome();
+      return;
+    }
+    this.state = 'active';
+    this.#drainPending();
+  }
+
+  /** The client is failed with a FATAL (PgBouncer's disconnect_client) and closed. */
+  fail(w: WireError): void {
+    if (this.state === 'closed') return;
+    this.#endReason ||= w.message;
+    if (!this.socket.destroyed) this.socket.end(be.errorResponse(w));
+    setTimeout(() => this.socket.destroy(), 1000).unref();
+    this.#closed();
+  }
+
+  /** Timeouts, run by the janitor with the pool's settings. */
+  janitor(now: number, st: PoolSettings): void {
+    const s = this.server;
+    if (this.waiting) {
+      if (st.query_wait_timeout > 0 && now - this.waitSince > st.query_wait_timeout) this.fail(wire.poolerError('query_wait_timeout'));
+      return;
+    }
+    if (!s) {
+      if (this.state === 'idle' && st.client_idle_timeout > 0 && now - this.requestTime > st.client_idle_timeout) this.fail(wire.poolerError('client_idle_timeout'));
+      return;
+    }
+    const idleInTx = s.queue.length === 0 && s.status !== STATUS_IDLE;
+    const last = Math.max(this.requestTime, s.requestTime);
+    if (idleInTx && st.idle_transaction_timeout > 0 && now - last > st.idle_transaction_timeout) this.fail(wire.poolerError('idle transaction timeout'));
+    else if (s.queue.rfqPending > 0 && st.query_timeout > 0 && now - this.#queryStart > st.query_timeout) this.fail(wire.poolerError('query timeout'));
+    else if (!s.clean && s.queue.length === 0 && st.client_idle_timeout > 0 && now - last > st.client_idle_timeout) this.fail(wire.poolerError('client_idle_timeout'));
+  }
+
+  // ServerClient
+  onReadyForQuery(status: number): boolean {
+    this.pool.counters.query_count++;
+    if (this.server && this.server.queue.rfqPending === 0) this.pool.counters.query_time += (Date.now() - this.#queryStart) * 1000;
+    if (status !== STATUS_IDLE && this.pool.settings.mode === 'statement') {
+      this.#statementModeViolation = true;
+      return false;
+    }
+    return true;
+  }
+
+  onParameterStatus(name: string, value: string): void {
+    if (this.pool.tracked.has(name)) this.vars.set(name, value);
+  }
+
+  onStatementsDropped(): void {
+    this.statements.clear();
+  }
+
+  dropSyncsUntilCopyEnd(): void {
+    this.#dropSyncs = true;
+  }
+
+  onInternalDone(failed: string | null): void {
+    this.#internalPending = false;
+    if (failed) this.pool.manager.parameterSetFailed(this, failed);
+    if (this.state === 'login') this.#welcome();
+  }
+
+  afterServerChunk(): void {
+    const s = this.server;
+    if (!s) return;
+    if (this.#statementModeViolation) {
+      this.fail(wire.poolerError('transaction blocks not allowed in statement pooling mode'));
+      return;
+    }
+    if (s.clean && !this.#unsynced && !this.#internalPending && this.hazards === 0 && this.state !== 'login') this.#release();
+  }
+
+  /** The server connection died under us: PgBouncer's "server conn crashed?". */
+  onServerLost(): void {
+    this.server = null;
+    this.cancels.route(this.info.cancelPid, null);
+    this.fail(wire.poolerError('server conn crashed?'));
+  }
+
+  // WalkHandler, client → server
+  onHeader(type: number): number {
+    switch (type) {
+      case F.Query:
+      case F.Parse:
+        return Walk.Read;
+      case F.Bind:
+      case F.Describe:
+      case F.Close:
+        this.#unsynced = true;
+        if (this.pool.settings.max_prepared_statements > 0) return Walk.Read;
+        if (type === F.Close) this.server!.queue.push(Req.Close);
+        return Walk.Pass;
+      case F.Execute:
+        this.#unsynced = true;
+        return Walk.Pass;
+      case F.Sync:
+        if (this.#dropSyncs) return Walk.Pass;
+        this.#startQuery();
+        this.server!.queue.push(Req.Sync);
+        this.#unsynced = false;
+        return Walk.Pass;
+      case F.FunctionCall:
+        this.#startQuery();
+        this.server!.queue.push(Req.Query);
+        return Walk.Pass;
+      case F.CopyDone:
+      case F.CopyFail:
+        if (this.#dropSyncs) this.#dropSyncs = false;
+        else this.server!.queue.push(Req.CopyEnd);
+        return Walk.Pass;
+      case F.Terminate:
+        this.#endReason = 'client close request';
+        this.socket.end();
+        return Walk.Drop;
+      default:
+        return Walk.Pass;
+    }
+  }
+
+  onMessage(type: number, m: Buffer): boolean {
+    switch (type) {
+      case F.Query:
+        return this.#query(m);
+      case F.Parse:
+        return this.#parse(m);
+      case F.Bind:
+        return this.#bind(m);
+      case F.Describe:
+        return this.#describe(m);
+      case F.Close:
+        return this.#close(m);
+      default:
+        return true;
+    }
+  }
+
+  emit(bytes: Buffer): void {
+    const s = this.server;
+    if (s && !s.socket.write(bytes)) this.socket.pause();
+  }
+
+  emitStaged(): void {
+    for (const b of this.#staged) this.emit(b);
+    this.#staged.length = 0;
+  }
+
+  #query(m: Buffer): boolean {
+    this.#startQuery();
+    const s = this.server!;
+    if (this.#sessionState(m, 5, m.length - 1)) {
+      this.#staged.push(rejectQuery(this.#rejected));
+      s.queue.push(Req.Query);
+      return false;
+    }
+    // A simple Query destroys the unnamed statement (protocol-flow "Extended Query").
+    this.statements.delete('');
+    s.queue.push(Req.Query);
+    return true;
+  }
+
+  #parse(m: Buffer): boolean {
+    this.#unsynced = true;
+    const s = this.server!;
+    const nameEnd = m.indexOf(0, 5);
+    const queryEnd = m.indexOf(0, nameEnd + 1);
+    if (nameEnd < 0 || queryEnd < 0) throw new ProtocolError(wire.protocolViolation('invalid string in message'));
+    if (this.#sessionState(m, nameEnd + 1, queryEnd)) {
+      return this.#parse(parseMessage(m.subarray(5, nameEnd + 1), rejectSql(this.#rejected)));
+    }
+    const max = this.pool.settings.max_prepared_statements;
+    if (max === 0) {
+      s.queue.push(Req.Parse);
+      return true;
+    }
+    const stmt = this.pool.manager.statements.forParse(m.subarray(5), nameEnd - 5);
+    this.statements.set(m.toString('utf8', 5, nameEnd), stmt);
+    if (s.statements.has(stmt)) {
+      s.statements.touch(stmt);
+      this.#staged.push(noopParse);
+      s.queue.push(Req.Parse);
+      return false;
+    }
+    this.#stageEviction(s.statements.add(stmt, max));
+    this.#staged.push(stmt.parse);
+    s.queue.push(Req.Parse, stmt.id);
+    return false;
+  }
+
+  #bind(m: Buffer): boolean {
+    const portalEnd = m.indexOf(0, 5);
+    const nameEnd = m.indexOf(0, portalEnd + 1);
+    if (portalEnd < 0 || nameEnd < 0) throw new ProtocolError(wire.protocolViolation('invalid string in message'));
+    const stmt = this.statements.get(m.toString('utf8', portalEnd + 1, nameEnd));
+    // Unknown to us: the server answers 26000 "prepared statement … does not exist" itself.
+    if (!stmt) return true;
+    this.#ensurePrepared(stmt);
+    const head = portalEnd + 1;
+    const out = Buffer.allocUnsafe(head + stmt.name.length + (m.length - nameEnd));
+    m.copy(out, 0, 0, head);
+    out.write(stmt.name, head, 'latin1');
+    m.copy(out, head + stmt.name.length, nameEnd);
+    out.writeInt32BE(out.length - 1, 1);
+    this.#staged.push(out);
+    return false;
+  }
+
+  #describe(m: Buffer): boolean {
+    if (m[5] !== 0x53 /* S */) return true;
+    const stmt = this.statements.get(m.toString('utf8', 6, m.length - 1));
+    if (!stmt) return true;
+    // Re-prepare before a standalone Describe too (Supavisor #1174 forgot this one).
+    this.#ensurePrepared(stmt);
+    this.#staged.push(describeStatement(stmt.name));
+    return false;
+  }
+
+  #close(m: Buffer): boolean {
+    const s = this.server!;
+    s.queue.push(Req.Close);
+    if (m[5] !== 0x53 /* S */) return true;
+    // Answered by the server closing nothing: the statement stays for other clients.
+    this.statements.delete(m.toString('utf8', 6, m.length - 1));
+    this.#staged.push(noopClose);
+    return false;
+  }
+
+  #ensurePrepared(stmt: PreparedStatement): void {
+    const s = this.server!;
+    if (s.statements.has(stmt)) {
+      s.statements.touch(stmt);
+      return;
+    }
+    this.#stageEviction(s.statements.add(stmt, this.pool.settings.max_prepared_statements));
+    this.#staged.push(stmt.parse);
+    s.queue.push(Req.ParseInjected, stmt.id);
+  }
+
+  #stageEviction(evicted: PreparedStatement | null): void {
+    if (!evicted) return;
+    this.#staged.push(evicted.close);
+    this.server!.queue.push(Req.CloseInjected);
+  }
+
+  #rejected = '';
+
+  /** Checks SQL for session state; true when the statement is to be refused (on_session_state: reject). */
+  #sessionState(m: Buffer, start: number, end: number): boolean {
+    const s = this.server!;
+    const r = detectHazards(m, start, end, (name) => this.#trackedReported(name, s));
+    if (r === 0) return false;
+    const created = r & 0xff;
+    const cleared = (r >> 8) & 0xff;
+    if (created === 0) {
+      this.hazards &= ~cleared;
+      return false;
+    }
+    const action = this.pool.settings.on_session_state;
+    this.pool.counters.session_state_events++;
+    this.pool.manager.sessionState(this, hazardNames(created), action);
+    if (action === 'reject') {
+      this.#rejected = hazardNames(created).join(', ');
+      return true;
+    }
+    if (action === 'pin') this.hazards = (this.hazards | created) & ~(cleared & ~created);
+    return false;
+  }
+
+  /** SET of a parameter the server reports is harmless: its ParameterStatus updates our copy. */
+  #trackedReported(lowerName: string, s: ServerConn): boolean {
+    for (const name of this.pool.tracked) if (name.toLowerCase() === lowerName) return s.reported.has(name);
+    return false;
+  }
+
+  #startQuery(): void {
+    if (this.server!.queue.rfqPending === 0) this.#queryStart = Date.now();
+  }
+
+  #data(chunk: Buffer): void {
+    this.requestTime = Date.now();
+    if (this.state === 'closed') return;
+    if (!this.server) {
+      this.#pending = this.#pending ? Buffer.concat([this.#pending, chunk]) : chunk;
+      this.socket.pause();
+      if (!this.waiting && this.state === 'idle') {
+        if (isTerminate(this.#pending)) {
+          this.#endReason = 'client close request';
+          this.socket.end();
+          return;
+        }
+        this.state = 'waiting';
+        this.pool.enqueue(this);
+      }
+      return;
+    }
+    this.#forward(chunk);
+  }
+
+  #forward(chunk: Buffer): void {
+    const s = this.server!;
+    this.bytesIn += chunk.length;
+    this.counters?.fromClient(chunk);
+    this.pool.counters.bytes_received += chunk.length;
+    s.socket.cork();
+    try {
+      this.#walker.walk(chunk, this);
+    } catch (e) {
+      s.socket.uncork();
+      this.fail(e instanceof ProtocolError ? e.wire : wire.internal());
+      return;
+    }
+    s.socket.uncork();
+  }
+
+  #drainPending(): void {
+    const p = this.#pending;
+    this.#pending = null;
+    if (p) this.#forward(p);
+    if (this.state !== 'closed') this.socket.resume();
+    // A chunk that carried only an answered-at-once message (or nothing) leaves the server free.
+    this.afterServerChunk();
+  }
+
+  /** The first server fixed the parameters: ParameterStatus for each, BackendKeyData, ReadyForQuery. */
+  #welcome(): void {
+    const s = this.server!;
+    const head: Buffer[] = [];
+    for (const name of s.reported) {
+      const v = s.vars.get(name);
+      if (v === null || v === undefined) continue;
+      head.push(be.parameterStatus(name, v));
+      if (this.pool.tracked.has(name)) this.vars.set(name, v);
+    }
+    head.push(be.backendKeyData(this.info.cancelPid, this.info.cancelKey), be.readyForQueryIdle);
+    this.socket.write(Buffer.concat(head));
+    this.state = 'active';
+    this.pool.manager.clientReady(this);
+    this.#drainPending();
+  }
+
+  #release(): void {
+    const s = this.server!;
+    this.server = null;
+    this.cancels.route(this.info.cancelPid, null);
+    this.pool.counters.xact_count++;
+    this.pool.counters.xact_time += (Date.now() - this.#xactStart) * 1000;
+    this.state = 'idle';
+    s.socket.resume();
+    this.pool.release(s);
+  }
+
+  #closed(): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.socket.destroy();
+    if (this.waiting) this.pool.forget(this);
+    const s = this.server;
+    this.server = null;
+    if (s) {
+      this.cancels.route(this.info.cancelPid, null);
+      // Session state or an open transaction must not reach the next client (invariant 8).
+      if (s.clean && !this.#unsynced && !this.#internalPending && this.hazards === 0) this.pool.release(s);
+      else this.pool.discard(s);
+    }
+    this.pool.clients.delete(this);
+    this.#resolveDone(this.#endReason || 'client closed');
+  }
+
+  /** Every tracked parameter: the client's startup value, else the pool's default. */
+  #initVars(): void {
+    for (const [raw, value] of this.info.startupParams) {
+      const name = CANONICAL[raw.toLowerCase()] ?? raw;
+      this.pool.tracked.add(name);
+      this.vars.set(name, value);
+    }
+    const d = this.pool.defaults;
+    for (const name of this.pool.tracked) if (!this.vars.has(name)) this.vars.set(name, d?.get(name) ?? null);
+  }
+
+  /** SET statements that make `s` match this client's parameters, or ''. */
+  #setsFor(s: ServerConn): string {
+    let sql = '';
+    for (const name of this.pool.tracked) {
+      const want = this.vars.get(name) ?? this.pool.defaults?.get(name) ?? null;
+      const have = s.vars.get(name) ?? null;
+      if (want === have) continue;
+      sql += `SET ${quoteIdent(name)} TO ${want === null ? 'DEFAULT' : quoteLiteral(want)};`;
+      // Parameters the server does not report keep the value we set; reported ones are overwritten by their ParameterStatus.
+      s.vars.set(name, want);
+    }
+    return sql;
+  }
+}
+
+const quoteIdent = (s: string): string => `"${s.replace(/"/g, '""')}"`;
+/** E'' literals mean the same whatever standard_conforming_strings is. */
+const quoteLiteral = (s: string): string => `E'${s.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
+
+function isTerminate(b: Buffer): boolean {
+  return b.length === 5 && b[0] === F.Terminate;
+}
+
+/** The refusal runs on the server, so it lands in order and aborts an open transaction as PostgreSQL would. */
+function rejectSql(what: string): string {
+  const msg = `${what} is not allowed in transaction pooling mode`.replace(/'/g, "''");
+  return `DO $gatehouse$BEGIN RAISE EXCEPTION USING ERRCODE = '0A000', MESSAGE = '${msg}', `
+    + `HINT = 'Session state would leak to other clients of this server connection; use session pooling, SET LOCAL or pg_advisory_xact_lock.'; END$gatehouse$`;
+}
+
+function rejectQuery(what: string): Buffer {
+  const sql = rejectSql(what);
+  const len = Buffer.byteLength(sql);
+  const b = Buffer.allocUnsafe(6 + len);
+  b[0] = F.Query;
+  b.writeInt32BE(5 + len, 1);
+  b.write(sql, 5, 'utf8');
+  b[5 + len] = 0;
+  return b;
+}
+
+/** Parse with the given name bytes (with their zero) and SQL, no parameter types. */
+function parseMessage(nameZ: Buffer, sql: string): Buffer {
+  const len = Buffer.byteLength(sql);
+  const b = Buffer.allocUnsafe(1 + 4 + nameZ.length + len + 1 + 2);
+  b[0] = F.Parse;
+  b.writeInt32BE(b.length - 1, 1);
+  nameZ.copy(b, 5);
+  b.write(sql, 5 + nameZ.length, 'utf8');
+  b[5 + nameZ.length + len] = 0;
+  b.writeInt16BE(0, b.length - 2);
+  return b;
+}
+
+function describeStatement(name: string): Buffer {
+  const b = Buffer.allocUnsafe(1 + 4 + 1 + name.length + 1);
+  b[0] = F.Describe;
+  b.writeInt32BE(b.length - 1, 1);
+  b[5] = 0x53;
+  b.write(name, 6, 'latin1');
+  b[b.length - 1] = 0;
+  return b;
+}

@@ -1,0 +1,85 @@
+/**
+ * Shared set-up for the pooling tests: a cluster with role `app`, gatehouse in front of it with
+ * SCRAM passthrough (the auth file holds app's verifier, never its password) and a `pool:` section.
+ */
+import { spawn } from 'node:child_process';
+import { connect } from 'node:net';
+import pg from 'pg';
+import { clientBin, startCluster, type Cluster, type PgVersion } from '../../harness/pg.js';
+import { makeCertSet } from '../../harness/certs.js';
+import { startGatehouse, verifierOf, type Gatehouse } from '../gateway/fixture.js';
+import * as fe from '../../../src/protocol/frontend/encode.js';
+
+export const PW = 'pool-test-pw';
+
+export interface PoolSetup {
+  cluster: Cluster;
+  gh: Gatehouse;
+  stop(): Promise<void>;
+}
+
+/** `poolYaml` is the body of the `pool:` mapping, e.g. `{mode: transaction, default_pool_size: 4}`. */
+export async function startPoolSetup(version: PgVersion, poolYaml: string, extraYaml = ''): Promise<PoolSetup> {
+  const certs = await makeCertSet();
+  const cluster = await startCluster({ version, certs, conf: { max_connections: 60 } });
+  await cluster.createRole('app', { password: PW });
+  await cluster.query('GRANT CREATE ON SCHEMA public TO app');
+  const gh = await startGatehouse({
+    cluster, certs,
+    hba: 'host all all 127.0.0.1/32 scram-sha-256\n',
+    users: [`"app" "${await verifierOf(cluster, 'app')}"`],
+    extraYaml: `pool: ${poolYaml}\n${extraYaml}`,
+  });
+  return {
+    cluster, gh,
+    async stop() {
+      await gh.stop();
+      await cluster.stop();
+    },
+  };
+}
+
+export function client(gh: Gatehouse, o: Partial<pg.ClientConfig> = {}): pg.Client {
+  return new pg.Client({ host: '127.0.0.1', port: gh.port, user: 'app', password: PW, database: 'postgres', ssl: false, ...o });
+}
+
+/** Backends of role app on the server (what the pool really holds). */
+export async function appBackends(cluster: Cluster): Promise<number> {
+  const r = await cluster.query<{ n: string }>("select count(*) as n from pg_stat_activity where usename = 'app'");
+  return Number(r[0]!.n);
+}
+
+export function pgbench(gh: Gatehouse, args: string[]): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(clientBin('pgbench'), ['-h', '127.0.0.1', '-p', String(gh.port), '-U', 'app', ...args, 'postgres'],
+      { env: { PATH: process.env.PATH, PGPASSWORD: PW, PGSSLMODE: 'disable', LC_ALL: 'C' } });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d));
+    child.stderr.on('data', (d: Buffer) => (out += d));
+    child.on('close', (code) => resolve({ code: code ?? -1, out }));
+  });
+}
+
+/** Sends a CancelRequest for a pg client's key (what libpq's PQcancel does). */
+export function cancel(gh: Gatehouse, c: pg.Client): Promise<void> {
+  const { processID, secretKey } = c as unknown as { processID: number; secretKey: number };
+  const key = Buffer.alloc(4);
+  key.writeInt32BE(secretKey);
+  return new Promise((resolve) => {
+    const s = connect({ host: '127.0.0.1', port: gh.port }, () => s.end(fe.cancelRequest(processID, key)));
+    s.on('close', () => resolve());
+    s.on('error', () => resolve());
+  });
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** The SQLSTATE and message of a rejected promise. */
+export async function errorOf(p: Promise<unknown>): Promise<{ code?: string; message: string }> {
+  try {
+    await p;
+  } catch (e) {
+    return { code: (e as { code?: string }).code, message: (e as Error).message };
+  }
+  throw new Error('expected an error');
+}
