@@ -295,6 +295,65 @@ for (const version of await availableVersions()) {
       }
     });
 
+    test('PAUSE returns once the database\'s sessions have ended; RECONNECT marks servers close_needed and WAIT_CLOSE waits for them', async () => {
+      const app = new pg.Client({ host: '127.0.0.1', port: gh.port, user: 'app', password: APP_PW, database: 'postgres' });
+      await app.connect();
+      try {
+        assert.equal((await admin('RECONNECT postgres')).stderr, '');
+        const servers = byName(await admin('SHOW SERVERS')).filter((r) => r.database === 'postgres');
+        assert.deepEqual(servers.map((r) => r.close_needed), ['1']);
+        const waitClose = psqlBackground(conn('admin1'), 'WAIT_CLOSE postgres', ADMIN_PW);
+        const pause = psqlBackground(conn('admin1'), 'PAUSE postgres', ADMIN_PW);
+        let settled = false;
+        void Promise.all([waitClose.done, pause.done]).then(() => (settled = true));
+        // Both commands are in the console (their clients are listed) and neither has answered.
+        await eventually(async () => byName(await admin('SHOW CLIENTS')).filter((r) => r.database === 'gatehouse').length >= 3);
+        assert.equal(settled, false, 'WAIT_CLOSE and PAUSE wait while the session holds its server');
+        await app.end();
+        const [w, p] = await Promise.all([waitClose.done, pause.done]);
+        assert.deepEqual([w.code, w.stderr, p.code, p.stderr], [0, '', 0, '']);
+      } finally {
+        await app.end().catch(() => undefined);
+        await admin('RESUME');
+      }
+    });
+
+    test('a role dropped from the lists by RELOAD loses its open console session at the next command', async () => {
+      const { readFile, writeFile } = await import('node:fs/promises');
+      const original = await readFile(gh.configPath, 'utf8');
+      const c = await consoleClient(gh.port, 'stats1', STATS_PW);
+      try {
+        await c.query('SHOW VERSION');
+        await writeFile(gh.configPath, original.replace(configYaml('stats1'), configYaml('')));
+        assert.equal((await admin('RELOAD')).stderr, '');
+        await assert.rejects(c.query('SHOW VERSION'), { code: '08P01', message: 'not allowed' });
+      } finally {
+        await writeFile(gh.configPath, original);
+        await admin('RELOAD');
+        await c.end().catch(() => undefined);
+      }
+    });
+
+    test('SHOW HELP is a NOTICE; SET of a driver parameter is ignored, any other SET refused', async () => {
+      const help = await psqlTable(conn('admin1'), 'SHOW HELP', ADMIN_PW);
+      assert.equal(help.code, 0);
+      assert.match(help.stderr, /^NOTICE:  Console usage\nDETAIL:  \n\tSHOW HELP\|CONFIG/);
+      const c = await consoleClient(gh.port, 'stats1', STATS_PW);
+      const notices: string[] = [];
+      c.on('notice', (n) => notices.push(n.message ?? ''));
+      try {
+        const r = await c.query('SET extra_float_digits = 3');
+        assert.equal(r.command, 'SET');
+        assert.deepEqual(notices, ['SET ignored']);
+        await assert.rejects(c.query("SET log_level = 'debug'"), { code: '08P01', message: 'admin access needed' });
+      } finally {
+        await c.end();
+      }
+      const a = await consoleClient(gh.port, 'admin1', ADMIN_PW);
+      await assert.rejects(a.query("SET log_level = 'debug'"), { code: '08P01', message: 'SET failed' });
+      await a.end();
+    });
+
     test('pgbouncer_exporter\'s queries, as it sends them through lib/pq (simple protocol)', async () => {
       const c = await consoleClient(gh.port, 'stats1', STATS_PW, 'pgbouncer');
       try {
