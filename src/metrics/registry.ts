@@ -3,7 +3,7 @@
  * it ({@link registerMetrics}). The core never imports this folder: metrics subscribe to the
  * gateway's events and read its {@link GatewayView} at scrape time (DESIGN.md).
  */
-import { Registry } from 'prom-client';
+import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { GatewayEvents } from '../events.js';
 import type { GatewayView } from '../admin/view.js';
 import { addEventMetrics } from './event-metrics.js';
@@ -27,6 +27,8 @@ export function registerMetrics(plugin: MetricsPlugin): void {
 /** A registry fed by `events` and `view`, with every registered plugin applied. `dispose()` detaches it. */
 export function createMetricsRegistry(events: GatewayEvents, view: GatewayView): { registry: Registry; dispose(): void } {
   const registry = new Registry();
+  // Process CPU, memory, file descriptors, event-loop lag and GC, prefixed gatehouse_.
+  collectDefaultMetrics({ register: registry, prefix: 'gatehouse_' });
   const detach = addEventMetrics(registry, events);
   addViewMetrics(registry, view);
   const entry = { registry, events, view };

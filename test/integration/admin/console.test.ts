@@ -79,6 +79,9 @@ for (const version of await availableVersions()) {
         assert.deepEqual(t.columns, ['version']);
         assert.match(t.rows[0]![0]!, /^gatehouse \d+\.\d+\.\d+$/);
       }
+      const overTls = await psqlTable(conn('admin1').replace('sslmode=disable', 'sslmode=require'), 'SHOW CLIENTS', ADMIN_PW);
+      assert.equal(overTls.stderr, '');
+      assert.match(byName(overTls).find((r) => r.user === 'admin1')?.tls ?? '', /^TLSv1\.[23]\//);
     });
 
     test('SHOW POOLS, CLIENTS and SERVERS show a live session with PgBouncer\'s columns and types', async () => {

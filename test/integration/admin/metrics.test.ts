@@ -100,6 +100,7 @@ for (const version of versions) {
       // A scrape while the run is going: the gauges and counters are read live.
       const during = await scrape();
       assert.match(during, /^# TYPE gatehouse_clients gauge$/m);
+      assert.match(during, /^gatehouse_process_resident_memory_bytes \d+/m);
       const r = await bench;
       assert.equal(r.code, 0, r.stderr);
       const processed = /number of transactions actually processed: (\d+)\/(\d+)/.exec(r.stdout);
