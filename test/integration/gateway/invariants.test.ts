@@ -287,6 +287,16 @@ describe('security invariants (PostgreSQL 18)', () => {
     assert.match(outcome, /^error/);
   });
 
+  test('7: the admin console is closed by default: an authenticated role gets FATAL 08P01 "not allowed", and nothing reaches a server', async () => {
+    assert.deepEqual(gh.gateway.state.config.admin, { users: [], stats_users: [] });
+    proxy.reset();
+    for (const database of ['gatehouse', 'pgbouncer']) {
+      const c = new pg.Client({ host: '127.0.0.1', port: gh.port, user: 'app', password: PW, database, ssl: false });
+      await assert.rejects(c.connect(), { code: '08P01', message: 'not allowed', severity: 'FATAL' });
+    }
+    assert.equal(proxy.conns, 0, 'no server connection was opened');
+  });
+
   test('7: pg over TLS still works after all that (and with sslmode=require)', async () => {
     const c = new pg.Client({ host: 'localhost', port: gh.port, user: 'app', password: PW, database: 'postgres', ssl: { ca: await readFile(certs.caCert, 'utf8') } });
     await c.connect();
