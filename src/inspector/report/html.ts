@@ -43,7 +43,10 @@ th,td{text-align:left;vertical-align:top;padding:6px 10px;border-bottom:1px soli
 th{background:#eef1f5;font-weight:600}
 table.index{font-size:13px}table.index td{padding:4px 10px}
 table.index td:nth-child(-n+2),table.index td:last-child{white-space:nowrap}
-td{overflow-wrap:anywhere}
+table.index td:last-child{max-width:240px;overflow:hidden;text-overflow:ellipsis}
+td{overflow-wrap:break-word}
+table.data td:first-child{font-weight:600}
+table.skips td:nth-child(2){min-width:200px}
 table.index a{color:inherit}
 article.finding{background:#fff;border:1px solid var(--line);border-left:6px solid var(--c);border-radius:6px;padding:14px 18px;margin:0 0 14px;break-inside:avoid}
 article.finding h4{margin:0 0 8px;font-size:16px;display:flex;flex-wrap:wrap;align-items:baseline;gap:8px}
@@ -122,7 +125,8 @@ function shortWhere(e: Evidence | undefined): string {
   if (!e) return '';
   const full = evidenceWhere(e);
   const isPath = e.kind === 'file' || (e.kind === 'setting' && e.file !== undefined);
-  const short = isPath ? full.replace(/^.*\/(?=[^/]+$)/, '') : full;
+  // A catalog row's "where" is its query: the relation it reads is enough here.
+  const short = isPath ? full.replace(/^.*\/(?=[^/]+$)/, '') : e.kind === 'row' ? full.split(/\s/)[0]! : full;
   return short === full ? esc(full) : `<span title="${esc(full)}">${esc(short)}</span>`;
 }
 
@@ -153,7 +157,7 @@ export function renderHtml(report: AuditReport): string {
   const groups = bySeverity(result.findings).map((g) => `<h3 class="sev sev-${g.severity}"><span class="badge">${LABEL[g.severity]}</span> ${g.findings.length} finding${g.findings.length === 1 ? '' : 's'}</h3>
 ${g.findings.map((f) => finding(f, numbered.get(f)!)).join('\n')}`);
   const skipped = result.skipped.length === 0 ? '<p class="none">Every check ran.</p>'
-    : `<table><thead><tr><th>Check</th><th>What it checks</th><th>Needs</th></tr></thead><tbody>
+    : `<table class="skips"><thead><tr><th>Check</th><th>What it checks</th><th>Needs</th></tr></thead><tbody>
 ${result.skipped.map((s) => `<tr><td class="fid">${esc(s.id)}</td><td>${esc(s.title)}</td><td>${esc(s.needs)}</td></tr>`).join('\n')}
 </tbody></table>`;
   const title = `gatehouse audit${context.targets.length > 0 ? `: ${context.targets.join(', ')}` : ''}`;
