@@ -103,6 +103,9 @@ describe('HTML report', () => {
     assert.match(html, /<div class="count sev-critical"><b>1<\/b><span>Critical<\/span><\/div><div class="count sev-high"><b>10<\/b>/);
     assert.match(html, /<div class="count sev-info"><b>1<\/b><span>Info<\/span><\/div><div class="count sev-info"><b>2<\/b><span>Skipped<\/span>/);
     assert.match(html, /<article class="finding sev-critical" id="finding-1">\n<h4><span class="badge">Critical<\/span> <span class="fid">GH-HBA-003<\/span> trust on a TCP line: /);
+    // The index names where each finding is, briefly: a file's base name and line, a row's relation.
+    assert.match(html, /<td class="fid">GH-ROLE-001<\/td><td><a href="#finding-\d+">extra login superuser: &lt;script&gt;.*<\/a><\/td><td class="fid"><span title="pg_roles WHERE rolsuper AND rolcanlogin">pg_roles<\/span><\/td>/);
+    assert.match(html, /<td class="fid"><span title="[^"]*weak\/pg_hba\.conf:3">pg_hba\.conf:3<\/span><\/td>/);
     assert.match(html, /<pre class="fix">Replace the line with: hostssl all all 10\.0\.0\.0\/8 scram-sha-256<\/pre>/);
     assert.match(html, /GH-HBA-002<\/span> shadowed rule: `\+admins` may cover this line \| group membership is unknown offline <span class="possible"/);
     assert.match(html, /<h2>Least privilege: who can log in from where, with which powers<\/h2>\n<table class="data"><thead><tr><th>Role<\/th><th>Can log in from<\/th><th>Powers<\/th><\/tr>/);

@@ -40,7 +40,7 @@ export function richReport(): AuditReport {
         ...weak.result.findings,
         {
           id: 'GH-ROLE-001', title: `extra login superuser: ${EVIL_ROLE} | can log in and is superuser`, severity: 'high', confidence: 'certain',
-          evidence: [{ kind: 'row', query: 'pg_roles', row: { rolname: EVIL_ROLE, rolsuper: true, rolcanlogin: true } }],
+          evidence: [{ kind: 'row', query: 'pg_roles WHERE rolsuper AND rolcanlogin', row: { rolname: EVIL_ROLE, rolsuper: true, rolcanlogin: true } }],
           remediation: `ALTER ROLE "${EVIL_ROLE}" NOSUPERUSER;\n-- and grant only what it needs, e.g.:\nGRANT app_rw TO "${EVIL_ROLE}";`,
           references: ['CIS PostgreSQL 17 Benchmark v1.0.0 4.3', 'https://www.postgresql.org/docs/current/role-attributes.html'],
         },

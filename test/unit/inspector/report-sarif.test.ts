@@ -90,7 +90,7 @@ describe('SARIF report', () => {
   test('no file: a setting at its default, a catalog row and a probe are logical locations; outside baseDir is a file: URI', () => {
     const run = sarif().runs[0]!;
     assert.deepEqual(run.results.find((r) => r.ruleId === 'GH-BAK-001')?.locations[0]?.logicalLocations, [{ name: 'archive_mode', kind: 'variable' }]);
-    assert.deepEqual(run.results.find((r) => r.ruleId === 'GH-ROLE-001')?.locations[0]?.logicalLocations, [{ name: 'pg_roles', kind: 'resource' }]);
+    assert.deepEqual(run.results.find((r) => r.ruleId === 'GH-ROLE-001')?.locations[0]?.logicalLocations, [{ name: 'pg_roles WHERE rolsuper AND rolcanlogin', kind: 'resource' }]);
     assert.deepEqual(run.results.find((r) => r.ruleId === 'GH-PROBE-004')?.locations[0]?.logicalLocations, [{ name: 'db.example.com:5432', kind: 'resource' }]);
     assert.equal(run.results.find((r) => r.ruleId === 'GH-HBA-002')?.locations[0]?.physicalLocation?.artifactLocation.uri, 'file:///etc/postgresql/18/main/pg_hba.conf');
   });
