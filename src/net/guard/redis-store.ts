@@ -36,7 +36,11 @@ export interface StoreSink {
   fleetLimit(source: string, until: number): void;
 }
 
-type Message = { op: 'ban'; ban: Ban; from: string } | { op: 'unban'; source: string; at: number; from: string };
+type Message =
+  | { op: 'ban'; ban: Ban; from: string }
+  | { op: 'unban'; source: string; at: number; from: string }
+  /** A source went over the fleet-wide rate; refuse it until `until` (the end of that second). */
+  | { op: 'rate'; source: string; until: number; from: string };
 
 export class RedisGuardStore {
   private readonly id = randomUUID();
@@ -152,7 +156,13 @@ export class RedisGuardStore {
       const r = (await pipe.exec()) ?? [];
       entries.forEach(([source, { second }], i) => {
         const total = r[i * 2]?.[1];
-        if (typeof total === 'number' && total > limit) this.sink.fleetLimit(source, (second + 1) * 1000);
+        if (typeof total !== 'number' || total <= limit) return;
+        // The instance whose increment crossed the limit tells the others, which may have added theirs earlier.
+        const until = (second + 1) * 1000;
+        this.sink.fleetLimit(source, until);
+        if (total - batch.get(source)!.n <= limit) {
+          this.cmd.publish(CHANNEL, JSON.stringify({ op: 'rate', source, until, from: this.id } satisfies Message)).catch((e) => this.failed(e));
+        }
       });
     } catch (e) {
       this.failed(e);
@@ -169,6 +179,7 @@ export class RedisGuardStore {
     if (m.from === this.id) return;
     if (m.op === 'ban' && this.sink.mergeBan(m.ban)) this.announceBan(m.ban);
     if (m.op === 'unban' && this.sink.dropBan(m.source, m.at)) this.events.emit('guard.unban', { source: m.source, by: 'store' });
+    if (m.op === 'rate') this.sink.fleetLimit(m.source, m.until);
   }
 
   private announceBan(b: Ban): void {

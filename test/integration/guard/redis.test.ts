@@ -14,6 +14,10 @@ import { makeCertSet, type CertSet } from '../../harness/certs.js';
 import { REDIS_SERVER, startRedis, type RedisServer } from '../../harness/redis.js';
 import { startGatehouse, verifierOf, type Gatehouse } from '../gateway/fixture.js';
 import { loginFrom, type DoorResult } from './client.js';
+import { parseConfig } from '../../../src/config/load.js';
+import { GatewayEvents } from '../../../src/events.js';
+import { Guard } from '../../../src/net/guard/guard.js';
+import { canonicalSource } from '../../../src/net/guard/cidr.js';
 
 const PW = 'redis-test-pw';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -105,5 +109,36 @@ describe('bans shared through Redis by two gatehouse processes', { skip: REDIS_S
     assert.ok(dropped(await eventually(() => login(a.port, '127.0.0.4'), dropped, 8000)), 'after the restart, the other instance\'s ban arrives');
     assert.ok(dropped(await login(a.port, '127.0.0.2')));
     assert.ok(a.logs.some((l) => l.includes('guard store reachable; resynchronising')));
+  });
+});
+
+describe('connection rates coordinated through Redis', { skip: REDIS_SERVER ? false : 'redis-server is not installed (apt-get install redis-server)' }, () => {
+  test('two guards under one per-source rate: each allows its own burst, the fleet total refuses the rest of that second', async () => {
+    const redis = await startRedis();
+    const clock = { t: 1_700_000_000_500 };
+    const cfg = parseConfig(`hba: x\nguard: {max_connections_per_second: 4, store: "${redis.url}"}\n`, '/g.yaml').guard;
+    const guards = [new Guard(cfg, new GatewayEvents(), () => clock.t), new Guard(cfg, new GatewayEvents(), () => clock.t)];
+    const up: boolean[] = [];
+    try {
+      for (const g of guards) g.start();
+      guards.forEach((g, i) => (g as unknown as { events: GatewayEvents }).events.on('guard.store', (e) => { if (e.state === 'up') up[i] = true; }));
+      assert.ok(await waitFor(() => up[0] === true && up[1] === true), 'both reached Redis');
+      const src = canonicalSource('192.0.2.50');
+      for (const g of guards) for (let i = 0; i < 3; i++) assert.equal(g.admit(src.text, src.addr).ok, true, 'within each local bucket');
+      const refused = async (g: Guard): Promise<boolean> => {
+        const a = g.admit(src.text, src.addr);
+        if (a.ok) a.ticket.closed();
+        return !a.ok && a.reason === 'rate';
+      };
+      // 6 in this second across the fleet > 4: once the counters are flushed, both refuse.
+      await sleep(600);
+      assert.equal(await refused(guards[0]!), true);
+      assert.equal(await refused(guards[1]!), true);
+      clock.t += 1000;
+      assert.equal(await refused(guards[0]!), false, 'a new second, a new count');
+    } finally {
+      for (const g of guards) await g.close();
+      await redis.stop();
+    }
   });
 });
