@@ -55,7 +55,12 @@ export function logEvents(events: GatewayEvents, log: Logger): void {
     log.info({ session: e.session, client_ip: e.client.address, client_port: e.client.port, user: e.user, database: e.database,
       duration_ms: e.duration_ms, bytes_in: e.bytes_in, bytes_out: e.bytes_out, reason: e.reason }, 'disconnection'));
   events.on('reload', (e) => (e.ok ? log.info({ changed: e.changed }, 'configuration reloaded') : log.error({ error: e.error }, 'reload failed; keeping the previous configuration')));
-  events.on('guard', (e) => log.warn({ event: 'guard.reject', client_ip: e.client, reason: e.reason, limit: e.limit }, 'connection refused by guard'));
+  const refusals = new RefusalLogLimiter();
+  events.on('guard', (e) => {
+    const suppressed = refusals.admit(`${e.client} ${e.reason}`, Date.now());
+    if (suppressed === null) return;
+    log.warn({ event: 'guard.reject', client_ip: e.client, reason: e.reason, limit: e.limit, ...(suppressed > 0 ? { suppressed } : {}) }, 'connection refused by guard');
+  });
   events.on('guard.ban', (e) => log.warn({ event: 'guard.ban', client_ip: e.source, reason: e.reason, failures: e.failures,
     banned_until: new Date(e.until).toISOString(), offense: e.offense, by: e.by }, 'source banned'));
   events.on('guard.unban', (e) => log.info({ event: 'guard.unban', client_ip: e.source, by: e.by }, 'source unbanned'));
@@ -76,4 +81,26 @@ export function logEvents(events: GatewayEvents, log: Logger): void {
     log.warn({ session: e.session, user: e.user, database: e.database, hazards: e.hazards, action: e.action },
       `session state in transaction pooling mode: ${e.hazards.join(', ')} (${e.action})`));
   events.on('cancel', (e) => log.info({ client_ip: e.client.address, forwarded: e.forwarded }, 'cancel request'));
+}
+
+/**
+ * A flood must not become a log flood: the guard's refusals are logged once per source and reason
+ * every {@link RefusalLogLimiter.WINDOW_MS}; the next line says how many were left out. Metrics
+ * still count every one.
+ */
+export class RefusalLogLimiter {
+  static readonly WINDOW_MS = 10_000;
+  private readonly seen = new Map<string, { until: number; suppressed: number }>();
+
+  /** null: do not log; otherwise log, with how many were suppressed since the last line. */
+  admit(key: string, now: number): number | null {
+    const s = this.seen.get(key);
+    if (s && s.until > now) {
+      s.suppressed++;
+      return null;
+    }
+    if (this.seen.size >= 10_000) this.seen.clear();
+    this.seen.set(key, { until: now + RefusalLogLimiter.WINDOW_MS, suppressed: 0 });
+    return s?.suppressed ?? 0;
+  }
 }

@@ -53,6 +53,13 @@ export class CidrList {
  * becomes IPv4 and IPv6 is compressed. Ban keys, logs and hba all use it.
  */
 export function canonicalSource(text: string): { text: string; addr: IpAddress | null } {
+  const hit = recent.get(text);
+  if (hit) return hit;
   const addr = clientAddress(text);
-  return addr ? { text: formatIp(addr), addr } : { text, addr: null };
+  const out = Object.freeze(addr ? { text: formatIp(addr), addr } : { text, addr: null });
+  // A flood comes from few addresses: remember the last few thousand spellings (cleared, not LRU: cheap and bounded).
+  if (recent.size >= 4096) recent.clear();
+  recent.set(text, out);
+  return out;
 }
+const recent = new Map<string, { text: string; addr: IpAddress | null }>();

@@ -145,3 +145,13 @@ test('config: lists must be addresses or CIDR blocks; PROXY protocol needs trust
   assert.match(bad('guard: {store: "mysql://x"}'), /guard\.store: must be "memory" or a redis:\/\/ or rediss:\/\/ URL/);
   assert.equal(bad('listen: {proxy_protocol: v1, proxy_trusted: [10.0.0.0/8]}'), 'accepted');
 });
+
+test('refusals are logged once per source and reason per window, then with the count left out', async () => {
+  const { RefusalLogLimiter } = await import('../../../src/log.js');
+  const l = new RefusalLogLimiter();
+  assert.equal(l.admit('a banned', 0), 0);
+  assert.equal(l.admit('a banned', 1), null);
+  assert.equal(l.admit('a banned', 2), null);
+  assert.equal(l.admit('a rate', 3), 0, 'another reason is another line');
+  assert.equal(l.admit('a banned', RefusalLogLimiter.WINDOW_MS), 2);
+});
