@@ -59,6 +59,8 @@ export class Guard {
   private store: RedisGuardStore | null = null;
   private timer: NodeJS.Timeout | null = null;
   private dirty = false;
+  /** The state file is written only between start() and close(): a guard that never loaded it must not overwrite it. */
+  private started = false;
 
   constructor(cfg: GuardConfig, private readonly events: GatewayEvents, private readonly now: () => number = Date.now) {
     this.book = new BanBook(policyOf(cfg));
@@ -80,6 +82,7 @@ export class Guard {
 
   /** Loads the state file (throws GH_GUARD_STATE when it is damaged) and connects the store. */
   start(): void {
+    if (this.started) return;
     if (this.cfg.state_file) {
       const now = this.now();
       const state = readStateFile(this.cfg.state_file);
@@ -98,6 +101,7 @@ export class Guard {
     }
     this.timer = setInterval(() => this.housekeeping(), 1000);
     this.timer.unref();
+    this.started = true;
   }
 
   /** Writes the state file one last time and disconnects the store. */
@@ -105,7 +109,9 @@ export class Guard {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     this.persist(true);
+    this.started = false;
     await this.store?.close();
+    this.store = null;
   }
 
   /** Handshakes in progress, for the concurrency gauge. */
@@ -250,7 +256,7 @@ export class Guard {
   }
 
   private persist(force: boolean): void {
-    if (!this.cfg.state_file || (!this.dirty && !force)) return;
+    if (!this.started || !this.cfg.state_file || (!this.dirty && !force)) return;
     this.dirty = false;
     const now = this.now();
     try {

@@ -14,10 +14,15 @@ export interface ProxyHeader {
   rest: Buffer;
 }
 
-/** Resolves with the header or rejects (ProtocolError for a bad header, Error for a timeout or hang-up). */
+/**
+ * Resolves with the header and at least one byte after it, or rejects (ProtocolError for a bad
+ * header, Error for a timeout or hang-up). Waiting for that byte here means the session starts
+ * with bytes in hand, on a socket left paused with nothing lost.
+ */
 export function readProxyHeader(socket: Socket, version: ProxyVersion, timeoutMs: number): Promise<ProxyHeader> {
   return new Promise((resolve, reject) => {
     let buf: Buffer = Buffer.alloc(0);
+    let header: { source: ProxySource | null; length: number } | null = null;
     const done = (err: Error | null, value?: ProxyHeader): void => {
       clearTimeout(timer);
       socket.off('data', onData);
@@ -30,13 +35,17 @@ export function readProxyHeader(socket: Socket, version: ProxyVersion, timeoutMs
     const onData = (chunk: Buffer): void => {
       buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
       try {
-        const r = parseProxyHeader(buf, version);
-        if (r.kind === 'header') done(null, { source: r.source, rest: buf.subarray(r.length) });
+        if (!header) {
+          const r = parseProxyHeader(buf, version);
+          if (r.kind === 'header') header = { source: r.source, length: r.length };
+        }
+        if (header && buf.length > header.length) done(null, { source: header.source, rest: buf.subarray(header.length) });
       } catch (e) {
         done(e as Error);
       }
     };
-    const onEnd = (): void => done(violation('connection closed before the PROXY protocol header was complete'));
+    const onEnd = (): void => done(header ? new Error('connection closed after the PROXY protocol header')
+      : violation('connection closed before the PROXY protocol header was complete'));
     const timer = setTimeout(() => done(new Error('timeout waiting for the PROXY protocol header')), Math.max(0, timeoutMs));
     socket.on('data', onData);
     socket.once('end', onEnd);

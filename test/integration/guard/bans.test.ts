@@ -34,10 +34,11 @@ describe('guard on PostgreSQL 18', () => {
     certs = await makeCertSet();
     cluster = await startCluster({ version: 18 });
     await cluster.createRole('app', { password: PW });
+    await cluster.createRole('lockme', { password: PW });
     gh = await startGatehouse({
       cluster, certs,
-      hba: 'host all app 127.0.0.0/8 scram-sha-256\n',
-      users: [`"app" "${await verifierOf(cluster, 'app')}"`],
+      hba: 'host all app,lockme 127.0.0.0/8 scram-sha-256\n',
+      users: [`"app" "${await verifierOf(cluster, 'app')}"`, `"lockme" "${await verifierOf(cluster, 'lockme')}"`],
       extraYaml: guardYaml('3s'),
     });
   });
@@ -119,6 +120,26 @@ describe('guard on PostgreSQL 18', () => {
     assert.ok(took >= 4500 && took < 8000, `closed after ${took} ms with authentication_timeout 5s (still sending)`);
   });
 
+  test('lock_role_after locks a role name after failures from several sources; the right password then fails as a wrong one', async () => {
+    const yaml = readFileSync(gh.configPath, 'utf8');
+    await gh.write('gatehouse.yaml', yaml.replace('state_file: bans.json}', 'state_file: bans.json, lock_role_after: 2}'));
+    assert.deepEqual(gh.gateway.reload(), { ok: true });
+    const as = (from: string, password: string) => loginFrom({ port: gh.port, from, user: 'lockme', password });
+    assert.equal((await as('127.0.0.8', 'wrong')).kind, 'error');
+    assert.equal((await as('127.0.0.9', 'wrong')).kind, 'error');
+    await sleep(50);
+    const locked = await as('127.0.0.3', PW);
+    assert.deepEqual(locked.kind === 'error' && [locked.code, locked.message], ['28P01', 'password authentication failed for user "lockme"']);
+    assert.ok(gh.logs.some((l) => l.includes('"reason":"role is locked (guard.lock_role_after)"') && l.includes('"user":"lockme"')));
+    assert.deepEqual(await login('127.0.0.3', PW), { kind: 'ok', value: '1' }, 'other roles are not affected');
+    assert.ok(gh.gateway.guard.bans().some((b) => b.source === 'role:lockme'));
+    assert.equal(gh.gateway.guard.unban('role:lockme'), true);
+    assert.deepEqual(await as('127.0.0.3', PW), { kind: 'ok', value: '1' });
+    await gh.write('gatehouse.yaml', yaml);
+    assert.deepEqual(gh.gateway.reload(), { ok: true });
+  });
+
+  // Last: it stops the fixture's gateway.
   test('bans survive a restart (the state file)', async () => {
     await gh.write('gatehouse.yaml', readFileSync(gh.configPath, 'utf8').replace(guardYaml('3s'), guardYaml('1min')));
     assert.deepEqual(gh.gateway.reload(), { ok: true });
@@ -140,4 +161,5 @@ describe('guard on PostgreSQL 18', () => {
       await rm(join(gh.dir, 'bans.json'), { force: true });
     }
   });
+
 });

@@ -20,6 +20,8 @@ export interface LoginOptions {
   password: string;
   /** Bytes sent first (a PROXY header). */
   prefix?: Buffer;
+  /** Wait this long after the prefix, so that it arrives alone. */
+  prefixDelayMs?: number;
   query?: string;
 }
 
@@ -42,6 +44,7 @@ export async function loginFrom(o: LoginOptions): Promise<DoorResult> {
   const conn = new WireConn(sock);
   try {
     if (o.prefix) sock.write(o.prefix);
+    if (o.prefixDelayMs) await new Promise((r) => setTimeout(r, o.prefixDelayMs));
     const r = await scramLogin(conn, o.user, (mechs) => new ScramClient({ password: o.password }, { serverMechanisms: mechs }));
     if (!r.ok) return { kind: 'error', code: r.error.C ?? '', message: r.error.M ?? '', fields: r.error };
     conn.write(query(o.query ?? 'select 1'));

@@ -53,6 +53,9 @@ describe('PROXY protocol on PostgreSQL 18', () => {
       assert.deepEqual(await login(v1('2001:DB8::77')), { kind: 'ok', value: '1' });
       const ok = records(gh).filter((r) => r.msg === 'connection authorized');
       assert.deepEqual(ok.map((r) => [r.client_ip, r.client_port]), [['192.0.2.10', 51000], ['2001:db8::77', 40000]]);
+
+      assert.deepEqual(await loginFrom({ port: gh.port, from: '127.0.0.1', user: 'app', password: PW, prefix: v1('192.0.2.11'), prefixDelayMs: 200 }),
+        { kind: 'ok', value: '1' }, 'a header that arrives alone, the startup packet later');
       const unknown = await login(Buffer.from('PROXY UNKNOWN\r\n'));
       assert.deepEqual(unknown.kind === 'error' && [unknown.code, unknown.message], ['28000',
         'pg_hba.conf rejects connection for host "127.0.0.1", user "app", database "postgres", no encryption'], 'UNKNOWN: the proxy\'s own address');
