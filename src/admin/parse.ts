@@ -10,6 +10,11 @@ const WORD = '("(?:[^"]|"")+"|[0-9a-z_]+)';
 const STRING = "('(?:[^']|'')*')";
 
 const normalRx = new RegExp(`^${WS0}${WORD}(?:${WS1}${WORD})?${WS0}(?:;${WS0})?$`, 'i');
+/**
+ * gatehouse's BAN/UNBAN take an address (dots and colons are not WORD characters) and a duration:
+ * `BAN 192.0.2.7 10min`, `UNBAN 2001:db8::7`, `UNBAN "role:alice"`.
+ */
+const banRx = new RegExp(`^${WS0}(ban|unban)${WS1}("(?:[^"]|"")+"|[0-9a-f.:]+)(?:${WS1}([0-9]+(?:\\.[0-9]+)?[a-z]*))?${WS0}(?:;${WS0})?$`, 'i');
 const setWordRx = new RegExp(`^${WS0}set${WS1}${WORD}${WS0}(?:=|to)${WS0}${WORD}${WS0}(?:;${WS0})?$`, 'i');
 const setStringRx = new RegExp(`^${WS0}set${WS1}${WORD}${WS0}(?:=|to)${WS0}${STRING}${WS0}(?:;${WS0})?$`, 'i');
 
@@ -35,6 +40,12 @@ function unquote(raw: string | undefined, quote: string, max: number): string | 
 }
 
 export function parseCommand(query: string): ParsedCommand {
+  const guard = banRx.exec(query);
+  if (guard) {
+    const source = unquote(guard[2], '"', MAX_ARG);
+    if (source === null) return { kind: 'bad-arguments' };
+    return { kind: 'command', name: guard[1]!, arg: guard[3] ? `${source} ${guard[3]}` : source };
+  }
   const normal = normalRx.exec(query);
   if (normal) {
     const name = unquote(normal[1], '"', MAX_CMD);

@@ -170,6 +170,28 @@ export interface DurationRow {
 }
 
 /** A refused console command: sent as ERROR with this text and SQLSTATE (PgBouncer's admin_error). */
+/** SHOW BANS row (docs/guard.md): a banned address, or a role locked by lock_role_after as `role:<name>`. */
+export interface BanRow {
+  source: string;
+  /** What led to the ban: `admin`, or the kind and message of the last failure. */
+  reason: string;
+  /** Failures counted when the ban was made. */
+  failures: number;
+  /** Epoch milliseconds. */
+  banned_until: number;
+}
+
+/** The guard as the console and the metrics see it (src/net/guard/guard.ts implements it). */
+export interface GuardControl {
+  bans(): BanRow[];
+  /** BAN: `source` is an address or `role:<name>`; throws an Error naming the problem otherwise. */
+  ban(source: string, durationMs?: number): BanRow;
+  /** UNBAN: false when the source was not banned. */
+  unban(source: string): boolean;
+  /** Unauthenticated connections in progress (the handshake concurrency gauge). */
+  readonly handshakesInProgress: number;
+}
+
 export class ConsoleError extends Error {
   constructor(message: string, readonly sqlstate = '08P01') {
     super(message);
@@ -208,4 +230,6 @@ export interface GatewayView {
   reload(): void;
   /** Stops the gateway: 'immediate' ends everything now, the others wait as PgBouncer's modes do. */
   shutdown(mode: 'immediate' | 'wait_for_servers' | 'wait_for_clients'): void;
+  /** The guard at the door: SHOW BANS, BAN, UNBAN and its gauges. */
+  guard(): GuardControl;
 }

@@ -13,7 +13,7 @@
  *   pauses it until RESUME.
  */
 import type {
-  ConfigRow, DatabaseRow, DurationHistogram, DurationRow, GatewayView, ListRow, PoolRow, SocketRow, StatsRow, UserRow,
+  ConfigRow, DatabaseRow, DurationHistogram, DurationRow, GatewayView, GuardControl, ListRow, PoolRow, SocketRow, StatsRow, UserRow,
 } from '../admin/view.js';
 import { ConsoleError } from '../admin/view.js';
 import { CONSOLE_DATABASES } from '../admin/access.js';
@@ -215,6 +215,10 @@ export class SessionModeView implements GatewayView {
 
   async waitClose(db?: string): Promise<void> {
     await this.until(() => !this.relays(db).some((s) => s.server?.closeNeeded));
+  }
+
+  guard(): GuardControl {
+    return this.gw.guard;
   }
 
   reload(): void {

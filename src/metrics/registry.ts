@@ -8,6 +8,7 @@ import type { GatewayEvents } from '../events.js';
 import type { GatewayView } from '../admin/view.js';
 import { addEventMetrics } from './event-metrics.js';
 import { addViewMetrics } from './view-metrics.js';
+import { addGuardMetrics } from './guard-metrics.js';
 
 /** Adds metrics to a gateway's registry: create them with `registers: [registry]`, feed them from `events` or `view`. */
 export type MetricsPlugin = (registry: Registry, events: GatewayEvents, view: GatewayView) => void;
@@ -30,6 +31,7 @@ export function createMetricsRegistry(events: GatewayEvents, view: GatewayView):
   // Process CPU, memory, file descriptors, event-loop lag and GC, prefixed gatehouse_.
   collectDefaultMetrics({ register: registry, prefix: 'gatehouse_' });
   const detach = addEventMetrics(registry, events);
+  const detachGuard = addGuardMetrics(registry, events, view);
   addViewMetrics(registry, view);
   const entry = { registry, events, view };
   live.add(entry);
@@ -38,6 +40,7 @@ export function createMetricsRegistry(events: GatewayEvents, view: GatewayView):
     registry,
     dispose() {
       detach();
+      detachGuard();
       live.delete(entry);
     },
   };

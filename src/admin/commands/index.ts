@@ -25,8 +25,12 @@ import { killClient } from './kill-client.js';
 import { waitClose } from './wait-close.js';
 import { reload } from './reload.js';
 import { shutdown } from './shutdown.js';
+import { showBans } from './show-bans.js';
+import { ban } from './ban.js';
+import { unban } from './unban.js';
 
 const showTable = new Map<string, ShowCommand>([
+  ['bans', showBans],
   ['clients', showClients],
   ['config', showConfig],
   ['databases', showDatabases],
@@ -44,6 +48,7 @@ const showTable = new Map<string, ShowCommand>([
 const show = showCommandFor(showTable);
 
 const commandTable = new Map<string, ConsoleCommand>([
+  ['ban', ban],
   ['kill', kill],
   ['kill_client', killClient],
   ['pause', pause],
@@ -53,6 +58,7 @@ const commandTable = new Map<string, ConsoleCommand>([
   ['select', show],
   ['show', show],
   ['shutdown', shutdown],
+  ['unban', unban],
   ['wait_close', waitClose],
 ]);
 

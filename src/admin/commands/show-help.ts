@@ -15,6 +15,9 @@ const USAGE = [
   '\tSHUTDOWN',
   '\tSHUTDOWN WAIT_FOR_SERVERS|WAIT_FOR_CLIENTS',
   '\tWAIT_CLOSE [<db>]',
+  '\tSHOW BANS',
+  '\tBAN <address> [<duration>]',
+  '\tUNBAN <address>',
 ].join('\n');
 
 export const showHelp: ShowCommand = () => ({

@@ -10,6 +10,7 @@ import { WireError, wire } from '../../errors.js';
 import type { ConnectionEvent, GatewayEvents } from '../../events.js';
 import type { GuardConfig } from '../../config/schema.js';
 import type { IpAddress } from '../../hba/ip.js';
+import type { BanRow, GuardControl } from '../../admin/view.js';
 import { BanBook, type Ban } from './bans.js';
 import { CidrList, canonicalSource, parseCidr } from './cidr.js';
 import { classifyFailure, type FailureKind } from './classify.js';
@@ -33,17 +34,10 @@ export type Admission =
   /** `fatal` is sent (53300) before closing; without it the socket is destroyed with no byte sent. */
   | { ok: false; reason: GuardReason; fatal?: WireError };
 
-/** A row of SHOW BANS. A locked role (lock_role_after) appears as `role:<name>`. */
-export interface BanView {
-  source: string;
-  reason: string;
-  failures: number;
-  banned_until: Date;
-}
 
 const ROLE_PREFIX = 'role:';
 
-export class Guard {
+export class Guard implements GuardControl {
   private cfg!: GuardConfig;
   private allow!: CidrList;
   private deny!: CidrList;
@@ -212,21 +206,21 @@ export class Guard {
   }
 
   /** SHOW BANS: active bans and role locks, soonest to expire first. */
-  bans(): BanView[] {
+  bans(): BanRow[] {
     const now = this.now();
     return [...this.book.list(now), ...this.roles.list(now)].map((b) => ({
-      source: b.source, reason: b.reason, failures: b.failures, banned_until: new Date(b.until),
+      source: b.source, reason: b.reason, failures: b.failures, banned_until: b.until,
     }));
   }
 
   /** BAN source [duration]: `source` is an address (canonicalised) or `role:<name>`. Throws on anything else. */
-  ban(source: string, durationMs?: number): BanView {
+  ban(source: string, durationMs?: number): BanRow {
     const now = this.now();
     const key = keyOf(source);
     const book = key.startsWith(ROLE_PREFIX) ? this.roles : this.book;
     const b = book.ban(key, 'admin', now, durationMs ?? this.cfg.bantime);
     this.announce(b, 'admin');
-    return { source: b.source, reason: b.reason, failures: b.failures, banned_until: new Date(b.until) };
+    return { source: b.source, reason: b.reason, failures: b.failures, banned_until: b.until };
   }
 
   /** UNBAN source: false when it was not banned. */

@@ -60,7 +60,7 @@ describe('guard on PostgreSQL 18', () => {
     const records = gh.logs.map((l) => JSON.parse(l) as Record<string, unknown>);
     assert.ok(records.some((r) => r.msg === 'source banned' && r.client_ip === '127.0.0.2' && r.failures === 5 && r.event === 'guard.ban'));
     assert.ok(records.some((r) => r.msg === 'connection refused by guard' && r.client_ip === '127.0.0.2' && r.reason === 'banned'));
-    await sleep(Math.max(0, bans[0]!.banned_until.getTime() - Date.now()) + 100);
+    await sleep(Math.max(0, bans[0]!.banned_until - Date.now()) + 100);
     assert.deepEqual(await login('127.0.0.2', PW), { kind: 'ok', value: '1' }, 'after bantime the source gets in again');
   });
 
