@@ -2,7 +2,8 @@
  * SARIF 2.1.0 for GitHub code scanning (`github/codeql-action/upload-sarif`): one run, one rule per
  * finding id (with GitHub's `security-severity`), one result per finding. File evidence (an hba
  * line, a setting with its file and line) becomes a physical location relative to the directory
- * the audit ran in; a setting at its default, a catalog row or a probe becomes a logical location.
+ * the audit ran in; a setting at its default, a catalog row or a probe gets a logical location,
+ * anchored at a file too (see {@link fallbackFile}), as GitHub requires.
  * Skipped checks and reading problems are tool execution notifications.
  *
  * @see https://docs.oasis-open.org/sarif/sarif/v2.1.0/sarif-v2.1.0.html
@@ -33,19 +34,45 @@ function artifactUri(file: string, baseDir: string): string {
   return pathToFileURL(file).href;
 }
 
-function location(e: Evidence, baseDir: string): Json {
-  const file = e.kind === 'file' ? e.file : e.kind === 'setting' ? e.file : undefined;
-  const line = e.kind === 'file' || e.kind === 'setting' ? e.line : undefined;
-  if (file) {
-    const physicalLocation: Json = { artifactLocation: { uri: artifactUri(file, baseDir) } };
-    if (line !== undefined && line > 0) physicalLocation.region = { startLine: line };
+/** The file an evidence names, with its line (0 when none): an hba line, or a setting with its source file. */
+function evidenceFile(e: Evidence): { file: string; line: number } | null {
+  if (e.kind === 'file' && e.file !== '') return { file: e.file, line: e.line };
+  if (e.kind === 'setting' && e.file !== undefined) return { file: e.file, line: e.line ?? 0 };
+  return null;
+}
+
+/**
+ * Where a result without a file is anchored. GitHub code scanning refuses a whole upload when one
+ * result's location has no physicalLocation, so such results (a setting at its built-in default, a
+ * catalog row, a probe) point at the configuration file the audit read settings from (where their
+ * fix usually goes), else at any file it read, else at `postgresql.conf`; their logical location
+ * says exactly what they are about.
+ */
+function fallbackFile(findings: readonly Finding[]): string | null {
+  const all = findings.flatMap((f) => f.evidence);
+  const setting = all.find((e) => e.kind === 'setting' && e.file !== undefined);
+  const any = setting ?? all.find((e) => evidenceFile(e) !== null);
+  return any ? evidenceFile(any)!.file : null;
+}
+
+function logical(e: Evidence): { name: string; kind: string } {
+  switch (e.kind) {
+    case 'setting': return { name: e.name, kind: 'variable' };
+    case 'row': return { name: e.query, kind: 'resource' };
+    case 'probe': return { name: e.target, kind: 'resource' };
+    case 'file': return { name: e.file, kind: 'resource' };
+  }
+}
+
+function location(e: Evidence, baseDir: string, fallback: string | null): Json {
+  const at = evidenceFile(e);
+  if (at) {
+    const physicalLocation: Json = { artifactLocation: { uri: artifactUri(at.file, baseDir) } };
+    if (at.line > 0) physicalLocation.region = { startLine: at.line };
     return { physicalLocation, message: { text: evidenceWhat(e) } };
   }
-  switch (e.kind) {
-    case 'setting': return { logicalLocations: [{ name: e.name, kind: 'variable' }], message: { text: formatEvidence(e) } };
-    case 'row': return { logicalLocations: [{ name: e.query, kind: 'resource' }], message: { text: formatEvidence(e) } };
-    default: return { logicalLocations: [{ name: e.kind === 'probe' ? e.target : e.file, kind: 'resource' }], message: { text: formatEvidence(e) } };
-  }
+  const uri = fallback === null ? 'postgresql.conf' : artifactUri(fallback, baseDir);
+  return { physicalLocation: { artifactLocation: { uri } }, logicalLocations: [logical(e)], message: { text: formatEvidence(e) } };
 }
 
 /** What identifies a finding across runs: its id and what the evidence names, not line numbers that move. */
@@ -111,13 +138,14 @@ const area = (id: string): string => (id.split('-')[1] ?? 'other').toLowerCase()
 export function renderSarif({ context, result }: AuditReport, opts: SarifOptions = {}): string {
   const baseDir = opts.baseDir ?? process.cwd();
   const rules = collectRules(result.findings);
+  const fallback = fallbackFile(result.findings);
   const index = new Map(rules.map((r, i) => [r.id, i]));
   const results = result.findings.map((f) => ({
     ruleId: f.id,
     ruleIndex: index.get(f.id)!,
     level: LEVEL[f.severity],
     message: { text: message(f) },
-    locations: f.evidence.slice(0, 10).map((e) => location(e, baseDir)),
+    locations: f.evidence.slice(0, 10).map((e) => location(e, baseDir, fallback)),
     partialFingerprints: { 'gatehouseFinding/v1': fingerprint(f, baseDir) },
     properties: { severity: f.severity, confidence: f.confidence, references: f.references },
   }));

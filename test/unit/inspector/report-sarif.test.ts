@@ -87,12 +87,28 @@ describe('SARIF report', () => {
     assert.deepEqual(ssl.locations[0]?.physicalLocation?.region, { startLine: 5 });
   });
 
-  test('no file: a setting at its default, a catalog row and a probe are logical locations; outside baseDir is a file: URI', () => {
+  test('no file: a setting at its default, a catalog row and a probe get a logical location, anchored at the postgresql.conf read', () => {
     const run = sarif().runs[0]!;
-    assert.deepEqual(run.results.find((r) => r.ruleId === 'GH-BAK-001')?.locations[0]?.logicalLocations, [{ name: 'archive_mode', kind: 'variable' }]);
-    assert.deepEqual(run.results.find((r) => r.ruleId === 'GH-ROLE-001')?.locations[0]?.logicalLocations, [{ name: 'pg_roles WHERE rolsuper AND rolcanlogin', kind: 'resource' }]);
-    assert.deepEqual(run.results.find((r) => r.ruleId === 'GH-PROBE-004')?.locations[0]?.logicalLocations, [{ name: 'db.example.com:5432', kind: 'resource' }]);
-    assert.equal(run.results.find((r) => r.ruleId === 'GH-HBA-002')?.locations[0]?.physicalLocation?.artifactLocation.uri, 'file:///etc/postgresql/18/main/pg_hba.conf');
+    const anchored = (id: string): SarifLocation | undefined => run.results.find((r) => r.ruleId === id)?.locations[0];
+    const conf = { artifactLocation: { uri: 'test/spec/inspector/fixtures/weak/postgresql.conf' } };
+    assert.deepEqual(anchored('GH-BAK-001'), { physicalLocation: conf, logicalLocations: [{ name: 'archive_mode', kind: 'variable' }], message: { text: "(default) archive_mode = 'off'" } });
+    assert.deepEqual(anchored('GH-ROLE-001')?.logicalLocations, [{ name: 'pg_roles WHERE rolsuper AND rolcanlogin', kind: 'resource' }]);
+    assert.deepEqual(anchored('GH-ROLE-001')?.physicalLocation, conf);
+    assert.deepEqual(anchored('GH-PROBE-004')?.logicalLocations, [{ name: 'db.example.com:5432', kind: 'resource' }]);
+    assert.equal(anchored('GH-HBA-002')?.physicalLocation?.artifactLocation.uri, 'file:///etc/postgresql/18/main/pg_hba.conf');
+  });
+
+  test('GitHub refuses an upload where any location lacks a physical location: every one has it', () => {
+    for (const report of [richReport(), weakReport()]) {
+      for (const r of sarif(report).runs[0]!.results) {
+        assert.ok(r.locations.length > 0, r.ruleId);
+        for (const l of r.locations) assert.ok(l.physicalLocation?.artifactLocation.uri, `${r.ruleId}: ${JSON.stringify(l)}`);
+      }
+    }
+    // A probe-only audit read no file: its results are anchored at postgresql.conf.
+    const probeOnly = richReport();
+    probeOnly.result.findings = probeOnly.result.findings.filter((f) => f.id === 'GH-PROBE-004');
+    assert.deepEqual(sarif(probeOnly).runs[0]!.results[0]!.locations[0]!.physicalLocation, { artifactLocation: { uri: 'postgresql.conf' } });
   });
 
   test('fingerprints are stable across runs and line moves, and differ between findings', () => {
