@@ -33,7 +33,7 @@ writeFileSync(page, render('html', report, { color: false }));
 /** Headless chromium as root (hence --no-sandbox), its own profile, nothing but the page. */
 function chromium(args: string[]): ReturnType<typeof run> {
   return run(CHROMIUM!, [
-    '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--hide-scrollbars',
+    '--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run', '--hide-scrollbars',
     `--user-data-dir=${join(dir, 'profile')}`, ...args, pathToFileURL(page).href,
   ], { timeoutMs: 90_000 });
 }
