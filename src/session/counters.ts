@@ -56,8 +56,8 @@ export class SessionCounters {
   queryTime = 0;
   xactTime = 0;
   waitTime = 0;
-  /** Epoch milliseconds of the last client chunk. */
-  lastRequest = Date.now();
+  /** performance.now() of the last request (the first client chunk while the server was idle). */
+  #lastRequest = performance.now();
   readonly queryDurations = new Histogram();
   readonly xactDurations = new Histogram();
   readonly waitDurations = new Histogram();
@@ -69,6 +69,11 @@ export class SessionCounters {
 
   constructor(private readonly onServerError?: ServerErrorHook) {}
 
+  /** Epoch milliseconds of the last request (SHOW CLIENTS request_time). */
+  get lastRequest(): number {
+    return performance.timeOrigin + this.#lastRequest;
+  }
+
   /** The wait before the server was linked, in milliseconds. */
   recordWait(ms: number): void {
     this.waitTime += ms * 1000;
@@ -78,10 +83,7 @@ export class SessionCounters {
   /** A chunk forwarded from the client to the server. */
   fromClient(chunk: Buffer): void {
     this.bytesIn += chunk.length;
-    if (this.#busySince === 0) {
-      this.#busySince = performance.now();
-      this.lastRequest = Date.now();
-    }
+    if (this.#busySince === 0) this.#lastRequest = this.#busySince = performance.now();
   }
 
   /** A chunk forwarded from the server to the client. */

@@ -5,13 +5,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { availableVersions, freePort, startCluster, type Cluster } from '../../harness/pg.js';
+import { availableVersions, clientBin, freePort, startCluster, type Cluster } from '../../harness/pg.js';
 import { makeCertSet, type CertSet } from '../../harness/certs.js';
 import { startGatehouse, verifierOf, type Gatehouse } from '../gateway/fixture.js';
 import { startServe, type ServeHandle } from '../../../src/cli/serve.js';
 
-const PGBENCH = '/usr/lib/postgresql/15/bin/pgbench';
+/** Debian's pgbench 15 (/usr/lib/postgresql/15/bin; .ci/run installs it): a clear error when missing. */
+const PGBENCH = clientBin('pgbench');
 const PW = 'bench-pw-1';
 
 /** Value of one sample line `name{labels} value`; 0 when absent. */
@@ -37,7 +37,7 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ cod
   });
 }
 
-const versions = existsSync(PGBENCH) ? await availableVersions() : [];
+const versions = await availableVersions();
 
 for (const version of versions) {
   describe(`metrics on PostgreSQL ${version}`, () => {
