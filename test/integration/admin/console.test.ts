@@ -157,6 +157,10 @@ for (const version of await availableVersions()) {
         assert.ok(Number(t1.bytes_received) > 0 && Number(t1.bytes_sent) > 0);
         const avg = await viaPg.query('SHOW STATS_AVERAGES');
         assert.deepEqual(avg.fields.map((f) => f.name), AVERAGES_COLUMNS);
+        // The same through psql.
+        assert.deepEqual((await admin('SHOW STATS')).columns, STATS_COLUMNS);
+        assert.deepEqual((await admin('SHOW STATS_TOTALS')).columns, ['database', ...STATS_FIELDS]);
+        assert.deepEqual((await admin('SHOW STATS_AVERAGES')).columns, AVERAGES_COLUMNS);
       } finally {
         await viaPg.end();
       }
