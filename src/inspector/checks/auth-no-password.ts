@@ -4,8 +4,9 @@
  * scram-sha-256) they cannot log in today, but anyone with CREATEROLE who sets a password opens that
  * door; such a role should be NOLOGIN, or its lines should use peer or cert.
  */
+import type { HbaRule } from '../../hba/index.js';
 import type { Check, Finding } from '../types.js';
-import { factNeeds, found, hbaNeeds, hbaRules, ident, PG_HBA_DOC, ruleEvidence, skip } from './finding.js';
+import { factNeeds, found, hbaNeeds, hbaRules, ident, nameList, PG_HBA_DOC, rowEvidence, ruleEvidence, skip } from './finding.js';
 import { accessLines, membership, reach, remote } from './role-access.js';
 
 const ID = 'GH-AUTH-004';
@@ -24,28 +25,35 @@ export const noPassword: Check = {
     if (rules === null) return skip(ID, TITLE, hbaNeeds(facts));
     const none = new Set(secrets.filter((s) => s.kind === 'none').map((s) => s.role));
     const isMember = membership(roles);
-    const findings: Finding[] = [];
+    // One finding per pg_hba.conf line, naming the roles it admits (a cluster can have thousands).
+    const byLine = new Map<HbaRule, { roles: string[]; certain: boolean }>();
     for (const role of roles.filter((r) => r.canLogin && none.has(r.name))) {
       const lines = accessLines(role.name, rules, isMember);
-      const trust = lines.find((a) => a.rule.method === 'trust');
-      const pw = lines.find((a) => PASSWORD_METHODS.has(a.rule.method));
-      const hit = trust ?? pw;
+      const hit = lines.find((a) => a.rule.method === 'trust') ?? lines.find((a) => PASSWORD_METHODS.has(a.rule.method));
       if (!hit) continue;
-      const byTrust = hit === trust;
-      findings.push({
+      const entry = byLine.get(hit.rule) ?? { roles: [], certain: true };
+      entry.roles.push(role.name);
+      entry.certain &&= hit.certain;
+      byLine.set(hit.rule, entry);
+    }
+    const findings: Finding[] = [...byLine].map(([rule, { roles: names, certain }]) => {
+      const byTrust = rule.method === 'trust';
+      const who = nameList(names.slice(0, 10), names.length);
+      const first = ident(names[0]!);
+      return {
         id: ID,
         title: byTrust
-          ? `${TITLE}: ${role.name} is admitted by trust (${reach(hit.rule)}) with no password at all`
-          : `${TITLE}: ${role.name} matches ${hit.rule.method} (${reach(hit.rule)}) but has no password`,
-        severity: byTrust ? (remote(hit.rule) ? 'high' : 'medium') : 'low',
-        confidence: hit.certain ? 'certain' : 'possible',
-        evidence: [{ kind: 'row', query: 'pg_authid WHERE rolpassword IS NULL AND rolcanlogin', row: { rolname: role.name } }, ruleEvidence(hit.rule)],
+          ? `${TITLE}: ${who} ${names.length > 1 ? 'are' : 'is'} admitted by trust (${reach(rule)}) with no password at all`
+          : `${TITLE}: ${who} ${names.length > 1 ? 'match' : 'matches'} ${rule.method} (${reach(rule)}) but ${names.length > 1 ? 'have' : 'has'} no password`,
+        severity: byTrust ? (remote(rule) ? 'high' : 'medium') : 'low',
+        confidence: certain ? 'certain' : 'possible',
+        evidence: [...names.slice(0, 10).map((n) => rowEvidence('pg_authid WHERE rolpassword IS NULL AND rolcanlogin', { rolname: n })), ruleEvidence(rule)],
         remediation: byTrust
-          ? `Change ${hit.rule.file}:${hit.rule.line} to scram-sha-256 (or peer on a local line) and give ${role.name} a password with \\password ${ident(role.name)}, or ALTER ROLE ${ident(role.name)} NOLOGIN.`
-          : `If ${role.name} should not log in: ALTER ROLE ${ident(role.name)} NOLOGIN; if it logs in by peer or certificate, give it its own peer/cert line above ${hit.rule.file}:${hit.rule.line}.`,
+          ? `Change ${rule.file}:${rule.line} to scram-sha-256 (or peer on a local line) and give each role a password (\\password ${first} in psql), or ALTER ROLE ${first} NOLOGIN.`
+          : `For a role that should not log in: ALTER ROLE ${first} NOLOGIN; for one that logs in by peer or certificate, give it its own peer/cert line above ${rule.file}:${rule.line}.`,
         references: [PG_HBA_DOC, 'https://www.postgresql.org/docs/current/auth-password.html'],
-      });
-    }
+      };
+    });
     return found(findings);
   },
 };

@@ -160,7 +160,7 @@ async function collectWith(client: pg.Client, p: ConnParams, progress: (step: st
 
 async function collectHba(c: Collector, facts: Facts, versionNum: number): Promise<void> {
   const hbaFile = facts.settings?.get('hba_file')?.value;
-  const viewRows = await c.rows('hbaView', Q.hbaRulesSql(versionNum), `${NEEDS_SUPERUSER}, or EXECUTE on pg_hba_file_rules`) as HbaViewRow[] | null;
+  const viewRows = await c.rows('hbaView', Q.hbaRulesSql(versionNum), `${NEEDS_SUPERUSER}, or EXECUTE on pg_hba_file_rules() with SELECT on the view`) as HbaViewRow[] | null;
   let fileText: string | undefined;
   if (hbaFile !== undefined) {
     const file = await c.rows('hbaFile', Q.READ_FILE_SQL, `${NEEDS_SUPERUSER}, or EXECUTE on pg_read_file and pg_read_server_files`, [hbaFile]);
@@ -172,7 +172,7 @@ async function collectHba(c: Collector, facts: Facts, versionNum: number): Promi
     ...(fileText !== undefined ? { fileText } : {}), ...(viewRows ? { viewRows } : {}),
   });
   if (hba) facts.hba = { path: hba.result.file, result: hba.result };
-  else c.unavailable['hba'] = `${NEEDS_SUPERUSER}, or EXECUTE on pg_hba_file_rules (or pg_read_file with pg_read_server_files)`;
+  else c.unavailable['hba'] = `${NEEDS_SUPERUSER}, or EXECUTE on pg_hba_file_rules() with SELECT on the view, or EXECUTE on pg_read_file with pg_read_server_files`;
 }
 
 async function collectCatalog(c: Collector, facts: Facts): Promise<void> {

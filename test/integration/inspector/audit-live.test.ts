@@ -131,6 +131,16 @@ for (const version of [15, 18] as PgVersion[]) {
         assert.deepEqual(enc, { kind: 'setting', name: 'password_encryption', value: 'md5', source: 'configuration file' });
       });
 
+      test('EXECUTE and SELECT on pg_hba_file_rules alone: the rules come from the view, keeping file:line', async () => {
+        await c.createRole('hbareader', { password: 'hba-pw', inRoles: ['pg_monitor'] });
+        await c.query('GRANT EXECUTE ON FUNCTION pg_hba_file_rules() TO hbareader; GRANT SELECT ON pg_hba_file_rules TO hbareader');
+        const { report } = await audit(socketInfo(c, 'hbareader', 'hba-pw'));
+        const trust = report.findings.find((f) => f.id === 'GH-HBA-003');
+        assert.deepEqual(trust?.evidence, [{ kind: 'file', file: `${c.dataDir}/pg_hba.conf`, line: 3, text: 'host all all 127.0.0.1 255.255.255.255 trust' }]);
+        assert.ok(ids(report).includes('GH-HBA-011'));
+        assert.ok(!skippedIds(report).includes('GH-HBA-003'));
+      });
+
       test('--hba beside a plain role fills in what the server would not show', async () => {
         const { report } = await audit(socketInfo(c, 'nobody', 'nobody-pw'), { hba: `${c.dataDir}/pg_hba.conf` });
         assert.ok(ids(report).includes('GH-HBA-003'));
@@ -214,6 +224,14 @@ describe('connection problems', () => {
     assert.equal(code, 2);
     assert.match(stderr, /^gatehouse audit: connection to server at "127\.0\.0\.1", port 1 failed: .*ECONNREFUSED/);
     assert.ok(!stderr.includes('hunter2'));
+  });
+  test('on a terminal, a progress line on stderr is drawn and cleared', async () => {
+    let stderr = '';
+    const code = await runAudit('host=127.0.0.1 port=1 user=x dbname=y connect_timeout=2', { format: 'json', failOn: 'high' }, {
+      out: () => undefined, err: (t) => (stderr += t), isTTY: false, errIsTTY: true, env: {},
+    });
+    assert.equal(code, 2);
+    assert.match(stderr, /^\r\x1b\[Kgatehouse audit: collecting connecting …\r\x1b\[Kgatehouse audit: connection to server at "127\.0\.0\.1", port 1 failed: /);
   });
   test('a malformed conninfo is exit 2 in libpq\'s words', async () => {
     const { code, stderr } = await audit("host='unterminated");

@@ -69,6 +69,16 @@ describe('auth', () => {
       ['low', 'login role without a password: e matches scram-sha-256 (hostssl 192.0.2.0/24) but has no password'],
     ]);
   });
+  test('GH-AUTH-004: one finding per line, naming its roles', () => {
+    const names = Array.from({ length: 12 }, (_, i) => `r${i}`);
+    const r = noPassword.run(liveFacts({
+      catalog: { roles: names.map((n) => role(n)), secrets: names.map((n) => ({ role: n, kind: 'none' as const, iterations: null })) },
+      hba: 'local all all scram-sha-256\n',
+    }));
+    assert.deepEqual(r.findings.map((f) => [f.severity, f.title, f.evidence.length]), [
+      ['low', 'login role without a password: r0, r1, r2, r3, r4, r5, r6, r7, r8, r9 and 2 more match scram-sha-256 (local) but have no password', 11],
+    ]);
+  });
   test('GH-AUTH-005: privileged roles with a password that never expires or has expired', () => {
     const roles = [role('a', { superuser: true }), role('b', { createrole: true, validUntil: '2026-01-01T00:00:00Z' }),
       role('c', { replication: true, validUntil: '2027-01-01T00:00:00Z' }), role('d', { superuser: true })];
