@@ -5,9 +5,11 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { chmod, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
+import { join } from 'node:path';
 import { availableVersions, canIsolateNetwork, startCluster, type Cluster, type PgVersion } from '../../harness/pg.js';
-import { makeCertSet } from '../../harness/certs.js';
+import { makeCertSet, type CertSet } from '../../harness/certs.js';
 import { runAudit, type AuditOptions } from '../../../src/cli/audit.js';
 import type { JsonReport } from '../../../src/inspector/report/json.js';
 import type { Evidence } from '../../../src/inspector/types.js';
@@ -149,11 +151,13 @@ for (const version of [15, 18] as PgVersion[]) {
 
     describe('hardened cluster', () => {
       let c: Cluster;
+      let certs: CertSet;
       const pgaudit = version === 15;
       before(async () => {
+        certs = await makeCertSet();
         c = await startCluster({
           version,
-          certs: await makeCertSet(),
+          certs,
           conf: {
             ssl_min_protocol_version: 'TLSv1.2', password_encryption: 'scram-sha-256',
             log_connections: true, log_disconnections: true, log_line_prefix: '%m [%p] %q%u@%d from %h ',
@@ -199,6 +203,43 @@ for (const version of [15, 18] as PgVersion[]) {
         assert.deepEqual(app?.slice(1), ['hostssl 127.0.0.1/32 scram-sha-256 (line 2)', '-', '0', '-']);
       });
 
+      test('a key file others can read (changed after start: PostgreSQL checks only when it loads the key) is GH-SSL-005', async () => {
+        const key = `${c.dataDir}/server.key`;
+        await chmod(key, 0o644);
+        try {
+          const { report } = await audit(socketInfo(c, 'postgres', c.superuserPassword));
+          const f = report.findings.find((x) => x.id === 'GH-SSL-005');
+          assert.equal(f?.severity, 'high');
+          assert.equal(f.title, `private key file readable by others: ${key} has mode 0644`);
+        } finally {
+          await chmod(key, 0o600);
+        }
+      });
+
+      test('--release-data with a newer minor: GH-PATCH-002 at high, and the report names the table', async () => {
+        const [v] = await c.query<{ n: number }>("SELECT current_setting('server_version_num')::int AS n");
+        const major = Math.floor((v?.n ?? 0) / 10000);
+        const minor = (v?.n ?? 0) % 10000;
+        const file = join(c.socketDir, 'releases.json');
+        await writeFile(file, JSON.stringify({ asOf: '2026-11-20', source: 'test', majors: { [major]: { latestMinor: minor + 1, latestReleased: '2026-11-12', eol: '2030-11-14' } } }));
+        const { report } = await audit(socketInfo(c, 'postgres', c.superuserPassword), { releaseData: file });
+        assert.deepEqual(report.findings.filter((f) => f.id.startsWith('GH-PATCH')).map((f) => [f.id, f.severity, f.title]), [
+          ['GH-PATCH-002', 'high', `old minor release: ${major}.${minor} is behind ${major}.${minor + 1} (released 2026-11-12)`],
+        ]);
+        assert.deepEqual(report.context.releaseData, { asOf: '2026-11-20', source: file });
+      });
+
+      test('sslmode over TCP: prefer and verify-full use TLS (hostssl admits), disable is refused by pg_hba.conf', async () => {
+        const tcp = `host=127.0.0.1 port=${c.port} user=app password=app-secret dbname=postgres`;
+        assert.notEqual((await audit(tcp)).code, 2);
+        assert.notEqual((await audit(`${tcp} host=localhost sslmode=verify-full sslrootcert=${certs.caCert}`)).code, 2);
+        const plain = await audit(`${tcp} sslmode=disable`);
+        assert.equal(plain.code, 2);
+        assert.match(plain.stderr, /failed: no pg_hba\.conf entry for host "127\.0\.0\.1", user "app", database "postgres", no encryption/);
+        const wrongCa = await audit(`${tcp} sslmode=verify-full sslrootcert=${c.dataDir}/../nonexistent.crt`);
+        assert.match(wrongCa.stderr, /root certificate file ".*nonexistent\.crt" does not exist/);
+      });
+
       test('the CLI end to end: exit 0 at --fail-on high, exit 1 at --fail-on info', async () => {
         const { spawnSync } = await import('node:child_process');
         const cli = new URL('../../../dist/cli.js', import.meta.url).pathname;
@@ -219,6 +260,16 @@ for (const version of [15, 18] as PgVersion[]) {
 }
 
 describe('connection problems', () => {
+  test('sslmode=prefer (the default) falls back to plaintext when the server has no TLS', { skip: versions.includes(18) ? false : 'no PostgreSQL 18' }, async () => {
+    const c = await startCluster({ version: 18 });
+    try {
+      const { code, report } = await audit(`host=127.0.0.1 port=${c.port} user=postgres password='${c.superuserPassword}' dbname=postgres`);
+      assert.equal(code, 1);
+      assert.ok(ids(report).includes('GH-SSL-001'));
+    } finally {
+      await c.stop();
+    }
+  });
   test('a refused connection is exit 2 with a clear message', async () => {
     const { code, stderr } = await audit('host=127.0.0.1 port=1 user=x dbname=y password=hunter2 connect_timeout=2');
     assert.equal(code, 2);
