@@ -69,30 +69,39 @@ export function parseProbeTarget(v: string): { host: string; port: number } | nu
   return { host: (m[1] ?? m[2])!, port };
 }
 
-/** Runs an audit and returns the exit code (no process.exit, for tests). */
-export async function runAudit(conninfo: string | undefined, opts: AuditOptions, io: AuditIo): Promise<number> {
-  const env = io.env ?? process.env;
+/** What the arguments ask for, or an error message (exit 2). */
+interface AuditPlan {
+  params?: ConnParams;
+  releases?: ReleaseTable;
+  target: { host: string; port: number } | null;
+}
+
+function planAudit(conninfo: string | undefined, opts: AuditOptions, env: NodeJS.ProcessEnv): AuditPlan | string {
   const offlineOnly = opts.conf !== undefined || opts.hba !== undefined || opts.probe !== undefined;
   const live = conninfo !== undefined || (!offlineOnly && PG_ENV.some((k) => (env[k] ?? '') !== ''));
   if (!live && !offlineOnly) {
-    io.err('gatehouse audit: nothing to audit; give a CONNINFO (or set PGHOST/PGDATABASE…), --conf postgresql.conf and/or --hba pg_hba.conf, or --probe HOST:PORT\n');
-    return 2;
-  }
-  let params: ConnParams | undefined;
-  let releases: ReleaseTable | undefined;
-  try {
-    if (live) params = resolveConnParams(conninfo, env);
-    if (live) releases = loadReleaseTable(opts.releaseData);
-  } catch (e) {
-    if (!(e instanceof ConninfoError || e instanceof ReleaseDataError)) throw e;
-    io.err(`gatehouse audit: ${e instanceof ConninfoError ? 'invalid connection string: ' : '--release-data '}${e.message}\n`);
-    return 2;
+    return 'nothing to audit; give a CONNINFO (or set PGHOST/PGDATABASE…), --conf postgresql.conf and/or --hba pg_hba.conf, or --probe HOST:PORT';
   }
   const target = opts.probe === undefined ? null : parseProbeTarget(opts.probe);
-  if (opts.probe !== undefined && target === null) {
-    io.err(`gatehouse audit: --probe ${opts.probe}: expected HOST:PORT or [IPv6]:PORT\n`);
+  if (opts.probe !== undefined && target === null) return `--probe ${opts.probe}: expected HOST:PORT or [IPv6]:PORT`;
+  if (!live) return { target };
+  try {
+    return { params: resolveConnParams(conninfo, env), releases: loadReleaseTable(opts.releaseData), target };
+  } catch (e) {
+    if (e instanceof ConninfoError) return `invalid connection string: ${e.message}`;
+    if (e instanceof ReleaseDataError) return `--release-data ${e.message}`;
+    throw e;
+  }
+}
+
+/** Runs an audit and returns the exit code (no process.exit, for tests). */
+export async function runAudit(conninfo: string | undefined, opts: AuditOptions, io: AuditIo): Promise<number> {
+  const plan = planAudit(conninfo, opts, io.env ?? process.env);
+  if (typeof plan === 'string') {
+    io.err(`gatehouse audit: ${plan}\n`);
     return 2;
   }
+  const { params, releases, target } = plan;
   const facts: Facts = {};
   const checks: Check[] = [];
   let warnings: string[] = [];
@@ -114,7 +123,7 @@ export async function runAudit(conninfo: string | undefined, opts: AuditOptions,
     if (!params) checks.push(...CHECKS);
   }
   if (target) {
-    if (io.isTTY) io.err(`probing ${target.host}:${target.port} …\n`);
+    if (io.errIsTTY) io.err(`probing ${target.host}:${target.port} …\n`);
     facts.probe = await probeServer(target.host, target.port, {
       ...(opts.probeUser !== undefined ? { user: opts.probeUser } : {}),
       ...(opts.probeServername !== undefined ? { servername: opts.probeServername } : {}),

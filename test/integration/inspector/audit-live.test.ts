@@ -56,7 +56,9 @@ for (const version of [15, 18] as PgVersion[]) {
         await c.createRole('app', { password: 'app-secret', encryption: 'md5', superuser: true });
         await c.createRole('watcher', { password: 'watch-pw', inRoles: ['pg_monitor'] });
         await c.createRole('nobody', { password: 'nobody-pw' });
-        await c.query('GRANT CREATE ON SCHEMA public TO PUBLIC');
+        await c.query('GRANT CREATE ON SCHEMA public TO PUBLIC; CREATE ROLE nopw LOGIN');
+        // scram_iterations exists from PostgreSQL 16.
+        if (version >= 16) await c.query("SET scram_iterations = 1024; SET password_encryption = 'scram-sha-256'; CREATE ROLE lowiter LOGIN PASSWORD 'x'");
       });
       after(async () => { await c?.stop(); });
 
@@ -69,6 +71,9 @@ for (const version of [15, 18] as PgVersion[]) {
         for (const id of expected) assert.ok(found.includes(id), `${id} missing from ${found.join(' ')}`);
         assert.match(report.findings.find((f) => f.id === 'GH-AUTH-002')?.title ?? '', /\bapp\b/);
         assert.match(report.findings.find((f) => f.id === 'GH-ROLE-001')?.title ?? '', /^extra login superuser: app /);
+        const nopw = report.findings.find((f) => f.id === 'GH-AUTH-004');
+        assert.deepEqual([nopw?.severity, nopw?.title], ['medium', 'login role without a password: nopw is admitted by trust (host 127.0.0.1/32) with no password at all']);
+        if (version >= 16) assert.equal(report.findings.find((f) => f.id === 'GH-AUTH-003')?.title, 'SCRAM secrets with fewer than 4096 iterations: lowiter (1024)');
         const shadow = report.findings.find((f) => f.id === 'GH-HBA-011');
         assert.deepEqual(shadow?.evidence.map((e) => (e.kind === 'file' ? e.line : 0)), [5, 4]);
         const enc = settingEvidence(report, 'GH-AUTH-001', 'password_encryption');
