@@ -137,9 +137,9 @@ export class PooledClient implements WalkHandler, ServerClient {
   fail(w: WireError): void {
     if (this.state === 'closed') return;
     this.#endReason ||= w.message;
-    if (!this.socket.destroyed) this.socket.end(be.errorResponse(w));
+    if (!this.socket.destroyed) this.socket.end(be.errorResponse(w), () => this.socket.destroy());
     setTimeout(() => this.socket.destroy(), 1000).unref();
-    this.#closed();
+    this.#closed(true);
   }
 
   /** Timeouts, run by the janitor with the pool's settings. */
@@ -294,7 +294,9 @@ export class PooledClient implements WalkHandler, ServerClient {
     const queryEnd = m.indexOf(0, nameEnd + 1);
     if (nameEnd < 0 || queryEnd < 0) throw new ProtocolError(wire.protocolViolation('invalid string in message'));
     if (this.#sessionState(m, nameEnd + 1, queryEnd)) {
-      return this.#parse(parseMessage(m.subarray(5, nameEnd + 1), rejectSql(this.#rejected)));
+      // The DO block declares as many (text) parameters as the statement used, so the client's Bind still fits.
+      const params = Math.max(m.readInt16BE(queryEnd + 1), highestParameter(m.toString('utf8', nameEnd + 1, queryEnd)));
+      return this.#parse(parseMessage(m.subarray(5, nameEnd + 1), rejectSql(this.#rejected), params));
     }
     const max = this.pool.settings.max_prepared_statements;
     if (max === 0) {
@@ -477,10 +479,11 @@ export class PooledClient implements WalkHandler, ServerClient {
     this.pool.release(s);
   }
 
-  #closed(): void {
+  /** `flushing`: a FATAL is on its way out; the socket closes once it is written. */
+  #closed(flushing = false): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
-    this.socket.destroy();
+    if (!flushing) this.socket.destroy();
     if (this.waiting) this.pool.forget(this);
     const s = this.server;
     this.server = null;
@@ -546,17 +549,28 @@ function rejectQuery(what: string): Buffer {
   return b;
 }
 
-/** Parse with the given name bytes (with their zero) and SQL, no parameter types. */
-function parseMessage(nameZ: Buffer, sql: string): Buffer {
+/** Parse with the given name bytes (with their zero) and SQL, declaring `params` text parameters. */
+function parseMessage(nameZ: Buffer, sql: string, params: number): Buffer {
   const len = Buffer.byteLength(sql);
-  const b = Buffer.allocUnsafe(1 + 4 + nameZ.length + len + 1 + 2);
+  const b = Buffer.allocUnsafe(1 + 4 + nameZ.length + len + 1 + 2 + 4 * params);
   b[0] = F.Parse;
   b.writeInt32BE(b.length - 1, 1);
   nameZ.copy(b, 5);
-  b.write(sql, 5 + nameZ.length, 'utf8');
-  b[5 + nameZ.length + len] = 0;
-  b.writeInt16BE(0, b.length - 2);
+  let p = 5 + nameZ.length;
+  p += b.write(sql, p, 'utf8');
+  b[p++] = 0;
+  p = b.writeInt16BE(params, p);
+  for (let i = 0; i < params; i++) p = b.writeInt32BE(TEXT_OID, p);
   return b;
+}
+
+const TEXT_OID = 25;
+
+/** The highest $n in a statement (quotes are not skipped: a few extra declared parameters do no harm… except in Bind counts, so only used on refusal). */
+function highestParameter(sql: string): number {
+  let max = 0;
+  for (const m of sql.matchAll(/\$(\d+)/g)) max = Math.max(max, Number(m[1]));
+  return max;
 }
 
 function describeStatement(name: string): Buffer {

@@ -19,15 +19,19 @@ export interface PoolSetup {
 }
 
 /** `poolYaml` is the body of the `pool:` mapping, e.g. `{mode: transaction, default_pool_size: 4}`. */
-export async function startPoolSetup(version: PgVersion, poolYaml: string, extraYaml = ''): Promise<PoolSetup> {
+export async function startPoolSetup(version: PgVersion, poolYaml: string, extraYaml = '', roles: string[] = []): Promise<PoolSetup> {
   const certs = await makeCertSet();
   const cluster = await startCluster({ version, certs, conf: { max_connections: 60 } });
-  await cluster.createRole('app', { password: PW });
-  await cluster.query('GRANT CREATE ON SCHEMA public TO app');
+  const users: string[] = [];
+  for (const role of ['app', ...roles]) {
+    await cluster.createRole(role, { password: PW });
+    await cluster.query(`GRANT CREATE ON SCHEMA public TO ${role}`);
+    users.push(`"${role}" "${await verifierOf(cluster, role)}"`);
+  }
   const gh = await startGatehouse({
     cluster, certs,
     hba: 'host all all 127.0.0.1/32 scram-sha-256\n',
-    users: [`"app" "${await verifierOf(cluster, 'app')}"`],
+    users,
     extraYaml: `pool: ${poolYaml}\n${extraYaml}`,
   });
   return {
@@ -39,8 +43,11 @@ export async function startPoolSetup(version: PgVersion, poolYaml: string, extra
   };
 }
 
+/** A pg client through gatehouse. After a FATAL pg emits 'error' on the client too; tests read the query's rejection instead. */
 export function client(gh: Gatehouse, o: Partial<pg.ClientConfig> = {}): pg.Client {
-  return new pg.Client({ host: '127.0.0.1', port: gh.port, user: 'app', password: PW, database: 'postgres', ssl: false, ...o });
+  const c = new pg.Client({ host: '127.0.0.1', port: gh.port, user: 'app', password: PW, database: 'postgres', ssl: false, ...o });
+  c.on('error', () => undefined);
+  return c;
 }
 
 /** Backends of role app on the server (what the pool really holds). */
