@@ -23,6 +23,11 @@ import type { Config } from '../config/schema.js';
 import { DURATION_BUCKETS, type Histogram } from '../session/counters.js';
 import type { LiveSession } from '../session/session.js';
 import type { Gateway } from './gateway.js';
+import type { PoolSnapshot } from '../pool/snapshot.js';
+import { effectivePoolSettings } from '../pool/settings.js';
+
+/** Pool servers nobody holds get pointers of their own (linked ones print as their client's session). */
+const poolServerPtr = (id: number): string => `0x${(0x40000000 + id * 2 + 1).toString(16)}`;
 
 const clientPtr = (id: number): string => `0x${(id * 2).toString(16)}`;
 const serverPtr = (id: number): string => `0x${(id * 2 + 1).toString(16)}`;
@@ -51,12 +56,15 @@ export class SessionModeView implements GatewayView {
 
   clients(): SocketRow[] {
     const now = Date.now();
+    const pooled = new Map(this.gw.pools.snapshot().clients.map((c) => [c.id, c]));
     const live = this.sessions().map((s): SocketRow => ({
-      type: 'C', user: s.user, database: s.database, replication: s.replication, state: 'active',
+      type: 'C', user: s.user, database: s.database, replication: s.replication,
+      state: pooled.get(s.id)?.state === 'waiting' ? 'waiting' : 'active',
       ...this.clientAddr(s), local_addr: s.local.address, local_port: s.local.port || this.cfg.listen.port,
-      connect_time: s.startedAt, request_time: s.counters.lastRequest, wait: 0, wait_us: 0, close_needed: 0,
+      connect_time: s.startedAt, request_time: s.counters.lastRequest, wait: pooled.get(s.id)?.wait ?? 0,
+      wait_us: pooled.get(s.id)?.wait_us ?? 0, close_needed: 0,
       ptr: clientPtr(s.id), link: s.server ? serverPtr(s.id) : '', remote_pid: 0, tls: s.tls,
-      application_name: s.applicationName, prepared_statements: 0, id: s.id,
+      application_name: s.applicationName, prepared_statements: pooled.get(s.id)?.prepared_statements ?? 0, id: s.id,
     }));
     const waiting = this.gw.gate.waiters().map((w): SocketRow => ({
       type: 'C', user: w.user, database: w.database, replication: w.replication, state: 'waiting',
@@ -69,6 +77,21 @@ export class SessionModeView implements GatewayView {
   }
 
   servers(): SocketRow[] {
+    return [...this.linkedServers(), ...this.poolServers(this.gw.pools.snapshot())];
+  }
+
+  /** Idle and tested servers of the transaction- and statement-mode pools. */
+  private poolServers(snap: PoolSnapshot): SocketRow[] {
+    return snap.servers.filter((v) => v.link === null).map((v): SocketRow => ({
+      type: 'S', user: v.user, database: v.database, replication: 'none', state: v.state,
+      addr: v.addr.startsWith('/') ? 'unix' : v.addr, port: v.port, local_addr: '', local_port: 0,
+      connect_time: v.connect_time.getTime(), request_time: v.request_time.getTime(), wait: 0, wait_us: 0,
+      close_needed: 0, ptr: poolServerPtr(v.id), link: '', remote_pid: v.remote_pid, tls: '',
+      application_name: v.application_name, prepared_statements: v.prepared_statements, id: 0x40000000 + v.id,
+    }));
+  }
+
+  private linkedServers(): SocketRow[] {
     return this.relays().flatMap((s): SocketRow[] => {
       const v = s.server;
       if (!v) return [];
@@ -99,10 +122,18 @@ export class SessionModeView implements GatewayView {
       return r;
     };
     for (const p of this.gw.stats.pools.values()) pool(p.database, p.user);
+    const snap = this.gw.pools.snapshot();
+    const waitingIds = new Set(snap.clients.filter((c) => c.state === 'waiting').map((c) => c.id));
     for (const s of this.sessions()) {
       const r = pool(s.database, s.user);
-      r.cl_active++;
+      if (waitingIds.has(s.id)) r.cl_waiting++;
+      else r.cl_active++;
       if (s.server) r.sv_active++;
+    }
+    for (const p of snap.pools) {
+      const r = pool(p.database, p.user);
+      Object.assign(r, { sv_idle: p.sv_idle, sv_used: p.sv_used, sv_tested: p.sv_tested, sv_login: p.sv_login, pool_mode: p.pool_mode });
+      if (p.maxwait * 1e6 + p.maxwait_us > r.maxwait * 1e6 + r.maxwait_us) Object.assign(r, { maxwait: p.maxwait, maxwait_us: p.maxwait_us });
     }
     for (const w of this.gw.gate.waiters()) {
       const r = pool(w.database, w.user);
@@ -137,11 +168,14 @@ export class SessionModeView implements GatewayView {
     return this.databaseNames().map((name): DatabaseRow => {
       const consoleDb = CONSOLE_DATABASES.has(name);
       const entry = consoleDb ? undefined : (this.cfg.databases[name] ?? this.cfg.databases['*']);
+      const st = effectivePoolSettings(this.cfg, name, '');
+      const pooledIdle = [...this.gw.pools.pools.values()].filter((p) => p.database === name).reduce((n, p) => n + p.idle.length + p.tested.size, 0);
       return {
         name, host: entry?.host ?? null, port: entry?.port ?? this.cfg.listen.port, database: entry?.dbname ?? name,
-        force_user: entry?.user ?? null, pool_size: 0, min_pool_size: 0, reserve_pool_size: 0, server_lifetime: 0,
-        pool_mode: consoleDb ? 'statement' : null, load_balance_hosts: null, max_connections: 0,
-        current_connections: sessions.filter((s) => s.database === name && s.server).length, max_client_connections: 0,
+        force_user: entry?.user ?? null, pool_size: consoleDb ? 0 : st.default_pool_size, min_pool_size: consoleDb ? 0 : st.min_pool_size,
+        reserve_pool_size: consoleDb ? 0 : st.reserve_pool_size, server_lifetime: consoleDb ? 0 : Math.floor(st.server_lifetime / 1000),
+        pool_mode: consoleDb ? 'statement' : st.mode, load_balance_hosts: null, max_connections: consoleDb ? 0 : st.max_db_connections,
+        current_connections: sessions.filter((s) => s.database === name && s.server).length + pooledIdle, max_client_connections: 0,
         current_client_connections: sessions.filter((s) => s.database === name).length + waiters.filter((w) => w.database === name).length,
         paused: !consoleDb && this.gw.gate.isPaused(name) ? 1 : 0, disabled: 0,
       };
@@ -153,18 +187,20 @@ export class SessionModeView implements GatewayView {
     for (const p of this.gw.stats.pools.values()) names.add(p.user);
     const sessions = this.sessions();
     return [...names].map((name) => ({
-      name, pool_size: '', reserve_pool_size: '', pool_mode: null, max_user_connections: 0,
+      name, pool_size: String(this.cfg.users[name]?.pool?.default_pool_size ?? ''),
+      reserve_pool_size: String(this.cfg.users[name]?.pool?.reserve_pool_size ?? ''), pool_mode: this.cfg.users[name]?.pool?.mode ?? null,
+      max_user_connections: this.cfg.users[name]?.pool?.max_user_connections ?? 0,
       current_connections: sessions.filter((s) => s.user === name && s.server).length, max_user_client_connections: 0,
       current_client_connections: sessions.filter((s) => s.user === name).length,
     }));
   }
 
   lists(): ListRow[] {
-    const relays = this.relays().length;
     const counts: [string, number][] = [
       ['databases', this.databaseNames().length], ['users', this.users().length], ['peers', 0], ['pools', this.pools().length],
       ['peer_pools', 0], ['free_clients', 0], ['used_clients', this.gw.live.size + this.gw.gate.waiters().length],
-      ['login_clients', this.gw.handshakeCount], ['free_servers', 0], ['used_servers', relays], ['dns_names', 0],
+      ['login_clients', this.gw.handshakeCount], ['free_servers', this.poolServers(this.gw.pools.snapshot()).length],
+      ['used_servers', this.relays().filter((s) => s.server).length], ['dns_names', 0],
       ['dns_zones', 0], ['dns_queries', 0], ['dns_pending', 0],
     ];
     return counts.map(([list, items]) => ({ list, items }));
@@ -181,7 +217,8 @@ export class SessionModeView implements GatewayView {
   async pause(db?: string): Promise<void> {
     if (this.gw.gate.allPaused) throw new ConsoleError('already suspended/paused');
     this.gw.gate.pause(db);
-    await this.until(() => this.relays(db).length === 0);
+    // Pooled clients stay connected while paused; what must end is their hold on a server.
+    await this.until(() => !this.relays(db).some((s) => s.server), true);
   }
 
   resume(db?: string): void {
@@ -190,14 +227,17 @@ export class SessionModeView implements GatewayView {
       if (!gate.allPaused && gate.pausedDatabases().size === 0) throw new ConsoleError('pooler is not paused/suspended');
       for (const name of [...gate.pausedDatabases()]) gate.resume(name);
       gate.resume();
+      this.gw.pools.kickAll();
       return;
     }
     if (!gate.pausedDatabases().has(db)) throw new ConsoleError(`database ${db} is not paused`);
     gate.resume(db);
+    this.gw.pools.kickAll();
   }
 
   reconnect(db?: string): void {
     for (const s of this.relays(db)) if (s.server) s.server.closeNeeded = true;
+    this.gw.pools.reconnect(db);
   }
 
   kill(db?: string): void {
@@ -205,6 +245,7 @@ export class SessionModeView implements GatewayView {
     this.gw.gate.pause(db);
     for (const s of this.relays(db)) s.terminate(wire.databaseRemoved());
     this.gw.gate.reject(wire.databaseRemoved(), db);
+    this.gw.pools.reconnect(db);
   }
 
   killClient(id: number): void {
@@ -214,7 +255,7 @@ export class SessionModeView implements GatewayView {
   }
 
   async waitClose(db?: string): Promise<void> {
-    await this.until(() => !this.relays(db).some((s) => s.server?.closeNeeded));
+    await this.until(() => !this.relays(db).some((s) => s.server?.closeNeeded) && this.gw.pools.closeNeeded(db) === 0, true);
   }
 
   guard(): GuardControl {
@@ -240,19 +281,27 @@ export class SessionModeView implements GatewayView {
     }
   }
 
-  /** Resolves once `done()` holds, re-checked whenever a session ends. */
-  private until(done: () => boolean): Promise<void> {
+  /**
+   * Resolves once `done()` holds, re-checked whenever a session ends, and with `poll` also every
+   * 100 ms (a pooled server is released at a transaction's end, which emits nothing).
+   */
+  private until(done: () => boolean, poll = false): Promise<void> {
     if (done()) return Promise.resolve();
     return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const finish = (): void => {
+        this.gw.events.off('session.end', check);
+        if (timer) clearInterval(timer);
+        resolve();
+      };
       const check = (): void => {
         // session.end is emitted just before the session leaves the live set.
         setImmediate(() => {
-          if (!done()) return;
-          this.gw.events.off('session.end', check);
-          resolve();
+          if (done()) finish();
         });
       };
       this.gw.events.on('session.end', check);
+      if (poll) timer = setInterval(() => done() && finish(), 100);
     });
   }
 }

@@ -23,7 +23,31 @@ export class PoolManager {
   #serverSeq = 0;
   #janitor: NodeJS.Timeout | null = null;
 
-  constructor(readonly events: GatewayEvents, readonly cancels: CancelRegistry) {}
+  /**
+   * @param isPaused PAUSE [db] from the admin console: a paused database's pools give no server to
+   *   a client until RESUME (clients in a transaction keep theirs, as in PgBouncer).
+   */
+  constructor(readonly events: GatewayEvents, readonly cancels: CancelRegistry, readonly isPaused: (database: string) => boolean = () => false) {}
+
+  /** RECONNECT [db]: idle servers close now, linked ones when released (PgBouncer's close_needed). */
+  reconnect(database?: string): void {
+    for (const p of this.pools.values()) if (database === undefined || p.database === database) p.reconnect();
+  }
+
+  /** Servers marked by RECONNECT that are still open (WAIT_CLOSE waits for none). */
+  closeNeeded(database?: string): number {
+    let n = 0;
+    for (const p of this.pools.values()) {
+      if (database !== undefined && p.database !== database) continue;
+      for (const s of [...p.active, ...p.tested]) if (s.generation !== p.generation) n++;
+    }
+    return n;
+  }
+
+  /** RESUME: waiting clients of every pool may get servers again. */
+  kickAll(): void {
+    for (const p of this.pools.values()) p.dispatch();
+  }
 
   /** Counts a client against max_client_conn; false (and not counted) when full. */
   admit(maxClientConn: number): boolean {

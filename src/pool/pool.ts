@@ -96,8 +96,15 @@ export class Pool implements ServerOwner {
     this.dispatch();
   }
 
+  /** Servers of the current generation stay; the others close now (idle) or when released. */
+  reconnect(): void {
+    this.generation++;
+    for (const s of this.idle.splice(0)) s.close();
+  }
+
   /** Gives free servers to waiting clients, checking stale ones first, and opens new ones if allowed. */
   dispatch(): void {
+    if (this.manager.isPaused(this.database)) return;
     for (;;) {
       const c = this.#firstWaiter();
       if (!c) return;

@@ -7,13 +7,15 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { availableVersions } from '../../harness/pg.js';
-import { appBackends, client, errorOf, pgbench, sleep, startPoolSetup, type PoolSetup } from './support.js';
+import { PW, appBackends, client, errorOf, pgbench, sleep, startPoolSetup, type PoolSetup } from './support.js';
+import { psql } from '../gateway/fixture.js';
 
 const USERS = `users:
   stmt: {pool: {mode: statement}}
   tiny: {pool: {default_pool_size: 1, query_wait_timeout: 1s}}
   strict: {pool: {on_session_state: reject}}
   sess: {pool: {mode: session}}
+admin: {users: [app]}
 `;
 
 for (const version of await availableVersions()) {
@@ -117,6 +119,26 @@ for (const version of await availableVersions()) {
       await c.query("SET work_mem = '5MB'");
       assert.equal((await c.query("select current_setting('work_mem') as w")).rows[0].w, '5MB');
       assert.equal(t.gh.gateway.pools.snapshot().clients.filter((r) => r.user === 'sess').length, 0, 'not in any pool');
+      await c.end();
+    });
+
+    test('the admin console shows the pools in PgBouncer\'s columns: idle servers, pool_mode transaction; RECONNECT closes idle ones', async () => {
+      const c = client(t.gh);
+      await c.connect();
+      await c.query('select 1');
+      const console = (sql: string) => psql(`host=127.0.0.1 port=${t.gh.port} user=app dbname=pgbouncer sslmode=disable`, sql, { password: PW });
+      const pools = await console('SHOW POOLS');
+      assert.equal(pools.stderr, '');
+      const row = pools.stdout.split('\n').find((l) => l.startsWith('postgres|app|'))?.split('|');
+      assert.ok(row, pools.stdout);
+      // database|user|cl_active|cl_waiting|…|sv_active(6)|…|sv_idle(9)|sv_used|sv_tested|sv_login|maxwait|maxwait_us|pool_mode(15)
+      assert.equal(row[15], 'transaction');
+      assert.ok(Number(row[9]) >= 1, `an idle server: ${row.join('|')}`);
+      const servers = await console('SHOW SERVERS');
+      assert.match(servers.stdout, /\|idle\|/);
+      assert.equal((await console('RECONNECT postgres')).stderr, '');
+      assert.equal(t.gh.gateway.pools.snapshot().pools.find((p) => p.user === 'app')?.sv_idle, 0, 'RECONNECT closed the idle servers');
+      assert.equal((await c.query('select 2 as x')).rows[0].x, 2, 'a new server is opened for the next transaction');
       await c.end();
     });
 
