@@ -166,7 +166,8 @@ export function generateCase(seed: number): ConfCorpusCase {
   if (rand() < 0.5) {
     for (const f of ['00-a.conf', '10-b.conf', '9-c.conf', 'B.conf', 'a.conf'].filter(() => rand() < 0.6)) files[`conf.d/${f}`] = `${body(2).join('\n')}\n`;
     files['conf.d/.skip.conf'] = 'port = 1\n';
-    main.splice(Math.floor(rand() * main.length), 0, pick(["include_dir 'conf.d'", 'include_dir = conf.d']));
+    // Unquoted, conf.d lexes as a qualified name, which PostgreSQL refuses as a value: a real trap, kept rare.
+    main.splice(Math.floor(rand() * main.length), 0, rand() < 0.15 ? 'include_dir = conf.d' : pick(["include_dir 'conf.d'", "include_dir = 'conf.d'", 'include_dir conf.d/']));
   }
   if (rand() < 0.3) main.splice(Math.floor(rand() * main.length), 0, "include_if_exists 'missing.conf'");
   files['postgresql.conf'] = `${main.join(rand() < 0.1 ? '\r\n' : '\n')}\n`;

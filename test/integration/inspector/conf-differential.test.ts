@@ -46,7 +46,7 @@ import { availableVersions, pgBinDir, startCluster, type Cluster, type PgVersion
 import { GUCS, HAND_CASES, generateCase, type ConfCorpusCase } from './conf-differential-corpus.js';
 
 const versions = await availableVersions();
-const CORPUS: readonly ConfCorpusCase[] = [...HAND_CASES, ...Array.from({ length: 20 }, (_, i) => generateCase(i + 1))];
+const CORPUS: readonly ConfCorpusCase[] = [...HAND_CASES, ...Array.from({ length: 30 }, (_, i) => generateCase(i + 1))];
 
 const root = mkdtempSync(join(tmpdir(), 'gh-conf-diff-'));
 chmodSync(root, 0o755);
