@@ -46,7 +46,8 @@ export class RedisGuardStore {
   private readonly id = randomUUID();
   private readonly cmd: Redis;
   private readonly sub: Redis;
-  private up = false;
+  /** null until the first connect succeeds or fails, so that a Redis down at start is logged too. */
+  private up: boolean | null = null;
   private seq = 0;
   private readonly timers: NodeJS.Timeout[] = [];
   /** Accepted connections per source not yet added to the shared per-second counters. */
@@ -87,7 +88,7 @@ export class RedisGuardStore {
   }
 
   get connected(): boolean {
-    return this.up;
+    return this.up === true;
   }
 
   private setUp(up: boolean, error?: string): void {

@@ -142,3 +142,29 @@ describe('connection rates coordinated through Redis', { skip: REDIS_SERVER ? fa
     }
   });
 });
+
+describe('a Redis that is down when gatehouse starts', { skip: REDIS_SERVER ? false : 'redis-server is not installed (apt-get install redis-server)' }, () => {
+  test('is logged as down, local bans work meanwhile, and they are shared once it comes up', async () => {
+    const redis = await startRedis();
+    await redis.kill();
+    const cfg = parseConfig(`hba: x\nguard: {store: "${redis.url}"}\n`, '/g.yaml').guard;
+    const events = [new GatewayEvents(), new GatewayEvents()];
+    const states: string[][] = [[], []];
+    events.forEach((e, i) => e.on('guard.store', (s) => states[i]!.push(s.state)));
+    const guards = events.map((e) => new Guard(cfg, e));
+    try {
+      for (const g of guards) g.start();
+      assert.ok(await waitFor(() => states.every((s) => s.includes('down'))), 'each says the store is down');
+      guards[0]!.ban('192.0.2.60', 60_000);
+      const src = canonicalSource('192.0.2.60');
+      assert.deepEqual(guards[0]!.admit(src.text, src.addr), { ok: false, reason: 'banned' });
+      assert.equal(guards[1]!.admit(src.text, src.addr).ok, true);
+      await redis.restart();
+      assert.ok(await waitFor(() => states.every((s) => s.includes('up')), 8000), 'both reconnect');
+      assert.ok(await waitFor(() => !guards[1]!.admit(src.text, src.addr).ok, 4000), 'the ban made while Redis was down reaches the other guard');
+    } finally {
+      for (const g of guards) await g.close();
+      await redis.stop();
+    }
+  });
+});
