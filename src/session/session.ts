@@ -183,6 +183,8 @@ export async function serveConnection(raw: Socket, isUnix: boolean, deps: Sessio
       certHash: state.tls?.certHash ?? null,
     });
     ev.authenticated = true;
+    // Authenticated: no longer an unauthenticated handshake for the guard's caps, even while it waits (PAUSE, server login).
+    deps.admitted?.();
     const access = consoleAccessOf(state, startup, client);
     client.write(be.authenticationOk);
     const admit = (): void => {
