@@ -47,6 +47,17 @@ describe('hba checks', () => {
     const r = hbaRemotePrivileged.run(facts);
     assert.deepEqual(r.findings.map((f) => [f.confidence, f.evidence[0]?.kind === 'file' ? f.evidence[0].line : 0]), [['certain', 3]]);
   });
+  test('GH-HBA-013 live: all, +group and regex lines name the login superusers they admit; a line admitting none is quiet', () => {
+    const facts: Facts = {
+      hba: hba('host all all 192.0.2.0/24 scram-sha-256\nhostssl all +ops 192.0.2.0/24 scram-sha-256\nhostssl all /^app 192.0.2.0/24 scram-sha-256\n'),
+      catalog: { database: 'postgres', roles: [role('postgres', { superuser: true, bootstrap: true }), role('boss', { superuser: true, memberOf: ['ops'] }),
+        role('ops', { canLogin: false }), role('app1'), role('ghost', { superuser: true, canLogin: false })] },
+    };
+    assert.deepEqual(hbaRemotePrivileged.run(facts).findings.map((f) => [f.title, f.confidence]), [
+      ['superuser or replication reachable remotely: superuser postgres, boss can log in from the network', 'certain'],
+      ['superuser or replication reachable remotely: superuser boss can log in from the network', 'certain'],
+    ]);
+  });
   test('GH-HBA-014: reported only when something is reachable over TCP without hostssl', () => {
     assert.equal(hbaNoHostssl.run({ hba: hba('local all all peer\n') }).findings.length, 0);
     assert.equal(hbaNoHostssl.run({ hba: hba('host all all 192.0.2.0/24 scram-sha-256\n') }).findings[0]?.severity, 'high');
