@@ -24,14 +24,16 @@ import { startRelay, type RelayHandle } from './relay.js';
 import { parsePgBool } from '../pg-bool.js';
 import { looksLikeProxyHeader } from '../protocol/proxy.js';
 import { SessionCounters } from './counters.js';
+import { linkedServer, liveSession, localOf, pooledServer, tlsText, type ConsoleClient, type LinkedServer, type LiveSession } from './live.js';
 import type { AdmissionGate } from '../gateway/admission.js';
 import { consoleAccess, isConsoleDatabase } from '../admin/access.js';
 import type { ConsoleAccess } from '../admin/commands/types.js';
 
 import type { PoolManager } from '../pool/manager.js';
 import type { Pool } from '../pool/pool.js';
-import type { PooledClient } from '../pool/client.js';
 import { effectivePoolSettings } from '../pool/settings.js';
+
+export type { ConsoleClient, LinkedServer, LiveSession };
 
 /** What a session needs from the gateway. */
 export interface SessionDeps {
@@ -62,56 +64,6 @@ export interface SessionDeps {
   gate: AdmissionGate;
   /** Serves an authenticated admin-console client until it leaves (src/admin/console.ts). */
   console(client: ConsoleClient): Promise<void>;
-}
-
-/** An authenticated client of the virtual database `gatehouse` or `pgbouncer`. */
-export interface ConsoleClient {
-  socket: Duplex;
-  /** Bytes the client sent after its authentication, not yet read. */
-  leftover: Buffer;
-  id: number;
-  origin: ClientOrigin;
-  user: string;
-  database: string;
-  access: ConsoleAccess;
-  startedAt: number;
-  tls: string;
-  applicationName: string;
-}
-
-/** The server side of a relaying session (SHOW SERVERS). */
-export interface LinkedServer {
-  /** The role gatehouse logged in as upstream. */
-  user: string;
-  host: string;
-  port: number;
-  local: { address: string; port: number };
-  /** Backend pid from BackendKeyData, 0 when the server sent none. */
-  pid: number;
-  tls: string;
-  connectedAt: number;
-  /** RECONNECT / RELOAD: close it when released (in session mode, when the client leaves). */
-  closeNeeded: boolean;
-}
-
-/** A live client session, as the gateway sees it: relaying to a server, or on the admin console. */
-export interface LiveSession {
-  id: number;
-  kind: 'relay' | 'console';
-  origin: ClientOrigin;
-  user: string;
-  database: string;
-  startedAt: number;
-  replication: 'none' | 'logical' | 'physical';
-  applicationName: string;
-  /** TLS version and cipher, or ''. */
-  tls: string;
-  local: { address: string; port: number };
-  counters: SessionCounters;
-  /** Null on the admin console. */
-  server: LinkedServer | null;
-  /** Sends the error (if given) and closes the session. */
-  terminate(error?: WireError): void;
 }
 
 /** Serves one accepted socket until it closes. Never throws. */
@@ -317,34 +269,6 @@ function consoleAccessOf(state: RuntimeState, s: StartupInfo, client: Duplex): C
   return access;
 }
 
-function tlsText(tls: TlsInfo | null): string {
-  return tls ? `${tls.version}/${tls.cipher}` : '';
-}
-
-function localOf(raw: Socket, isUnix: boolean): { address: string; port: number } {
-  if (isUnix) return { address: 'unix', port: 0 };
-  const a = raw.localAddress ?? '';
-  return { address: a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a, port: raw.localPort ?? 0 };
-}
-
-function linkedServer(t: UpstreamTarget, s: ServerLogin): LinkedServer {
-  const sock = s.socket as Partial<Socket>;
-  return {
-    user: t.user, host: t.host, port: t.port, pid: s.backendKey?.pid ?? 0, tls: s.tls ? 'TLS' : '',
-    local: { address: sock.localAddress ?? (t.host.startsWith('/') ? 'unix' : ''), port: sock.localPort ?? 0 },
-    connectedAt: Date.now(), closeNeeded: false,
-  };
-}
-
-type SessionInfo = { id: number; origin: ClientOrigin; startedAt: number; tls: string; applicationName: string };
-
-function liveSession(info: SessionInfo, s: StartupInfo, local: LiveSession['local'], counters: SessionCounters, server: LinkedServer | null): LiveSession {
-  return {
-    ...info, kind: 'relay', user: s.user, database: s.database, replication: s.replication, local, counters, server,
-    terminate: () => undefined,
-  };
-}
-
 async function runSession(
   client: Duplex, server: ServerLogin, target: UpstreamTarget, leftover: Buffer, live: LiveSession, deps: SessionDeps,
 ): Promise<void> {
@@ -399,17 +323,6 @@ async function runPooledSession(client: Duplex, pool: Pool, leftover: Buffer, s:
     deps.live.delete(live);
     deps.cancels.release(key.pid);
   }
-}
-
-function pooledServer(pool: Pool, c: PooledClient): LinkedServer | null {
-  const srv = c.server;
-  if (!srv) return null;
-  const sock = srv.socket as Partial<Socket>;
-  return {
-    user: pool.user, host: srv.addr.host, port: srv.addr.port, pid: srv.backendKey?.pid ?? 0, tls: srv.tls ? 'TLS' : '',
-    local: { address: sock.localAddress ?? (srv.addr.host.startsWith('/') ? 'unix' : ''), port: sock.localPort ?? 0 },
-    connectedAt: srv.connectTime, closeNeeded: srv.generation !== pool.generation,
-  };
 }
 
 async function handleCancel(pid: number, key: Buffer, origin: ClientOrigin, deps: SessionDeps, raw: Socket): Promise<void> {
