@@ -13,7 +13,12 @@ import { makeCertSet, type CertSet } from '../../harness/certs.js';
 import { startGatehouse, verifierOf, type Gatehouse } from '../gateway/fixture.js';
 import { exchangeFrom, loginFrom, openFrom } from './client.js';
 import { proxyV2, tcp4Body, tcp6Body } from '../../support/proxy-header.js';
-import { startupMessage } from '../../../src/protocol/frontend/encode.js';
+import { sslRequest, startupMessage } from '../../../src/protocol/frontend/encode.js';
+import { connect } from 'node:net';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { WireConn, scramLogin } from '../auth/pg-wire.js';
+import { ScramClient } from '../../../src/auth/scram/client.js';
+import { tlsServerEndPointHash } from '../../../src/auth/channel-binding.js';
 
 const PW = 'proxy-test-pw';
 const HBA = 'host all app 127.0.0.1/32 reject\nhost all app 192.0.2.0/24 scram-sha-256\nhost all app 2001:db8::/32 scram-sha-256\n';
@@ -59,6 +64,25 @@ describe('PROXY protocol on PostgreSQL 18', () => {
       const unknown = await login(Buffer.from('PROXY UNKNOWN\r\n'));
       assert.deepEqual(unknown.kind === 'error' && [unknown.code, unknown.message], ['28000',
         'pg_hba.conf rejects connection for host "127.0.0.1", user "app", database "postgres", no encryption'], 'UNKNOWN: the proxy\'s own address');
+    });
+
+    test('TLS after the header: SSLRequest, the handshake, then SCRAM-SHA-256-PLUS from the header\'s address', async () => {
+      const raw = connect({ host: '127.0.0.1', port: gh.port });
+      await new Promise((r) => raw.once('connect', r));
+      raw.write(Buffer.concat([v1('192.0.2.12'), sslRequest]));
+      const answer = await new Promise<Buffer>((r) => raw.once('data', r));
+      assert.equal(answer.toString(), 'S');
+      const tls = await new Promise<TLSSocket>((resolve, reject) => {
+        const t = tlsConnect({ socket: raw, rejectUnauthorized: false }, () => resolve(t));
+        t.once('error', reject);
+      });
+      const conn = new WireConn(tls);
+      const certHash = tlsServerEndPointHash(tls.getPeerCertificate().raw);
+      const r = await scramLogin(conn, 'app', (mechs) => new ScramClient({ password: PW }, { serverMechanisms: mechs, certHash }));
+      conn.close();
+      assert.deepEqual(r, { ok: true });
+      const last = records(gh).filter((x) => x.msg === 'connection authorized').at(-1)!;
+      assert.deepEqual([last.client_ip, last.tls_version], ['192.0.2.12', 'TLSv1.3']);
     });
 
     test('bans apply to the address in the header, not to the proxy', async () => {
