@@ -7,6 +7,7 @@
  * counted in `clientCount` only (the gateway's live sessions list them).
  */
 import type { PoolCounters } from './pool.js';
+import { hazardNames } from './hazards.js';
 import type { PoolManager } from './manager.js';
 
 export interface PoolRow {
@@ -99,7 +100,7 @@ export function snapshotOf(m: PoolManager, now: number): PoolSnapshot {
         connect_time: new Date(c.connectTime), request_time: new Date(c.requestTime),
         wait: Math.floor(wait / 1000), wait_us: (wait % 1000) * 1000,
         link: c.server?.id ?? null, application_name: c.vars.get('application_name') ?? '',
-        prepared_statements: c.statements.size, pinned: c.hazards ? String(c.hazards) : '', id: c.info.id,
+        prepared_statements: c.statements.size, pinned: hazardNames(c.hazards).join(', '), id: c.info.id,
       });
     }
     let used = 0;

@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import postgres from 'postgres';
 import { availableVersions } from '../../harness/pg.js';
+import { psql } from '../gateway/fixture.js';
 import { PW, appBackends, cancel, client, errorOf, pgbench, sleep, startPoolSetup, type PoolSetup } from './support.js';
 
 for (const version of await availableVersions()) {
@@ -125,6 +126,24 @@ for (const version of await availableVersions()) {
         assert.equal((await c.query({ name: 'q2', text: 'select 2 as two' })).rows[0].two, 2);
         await c.end();
       }
+    });
+
+    test('COPY out and COPY in (simple and extended protocol) release the server only when the copy is over', async () => {
+      const c = client(t.gh);
+      await c.connect();
+      await c.query('create table if not exists copy_t (a int)');
+      const out = await psql(`host=127.0.0.1 port=${t.gh.port} user=app dbname=postgres sslmode=disable`,
+        'copy (select g from generate_series(1, 5000) g) to stdout', { password: PW });
+      assert.equal(out.stdout.split('\n').length, 5000, out.stderr);
+      // psql's \copy runs seq on the client side and sends COPY … FROM STDIN, CopyData, CopyDone.
+      const inp = await psql(`host=127.0.0.1 port=${t.gh.port} user=app dbname=postgres sslmode=disable`,
+        "\\copy copy_t from program 'seq 1 2000'", { password: PW });
+      assert.equal(inp.stderr, '');
+      assert.equal((await c.query('select count(*)::int as n, sum(a)::int as s from copy_t')).rows[0].n, 2000);
+      const failed = await errorOf(c.query("copy copy_t from stdin"));
+      assert.equal(failed.code, '57014', 'pg refuses COPY FROM STDIN without a stream: CopyFail, and the pool goes on');
+      assert.equal((await c.query('select 1 as x')).rows[0].x, 1);
+      await c.end();
     });
 
     test('a cancel reaches the server the client holds; a client holding none is not cancelled', async () => {

@@ -1,0 +1,51 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { detectHazards, hazardNames } from '../../../src/pool/hazards.js';
+
+const tracked = (n: string): boolean => n === 'application_name' || n === 'timezone';
+const check = (sql: string): { set: string[]; clear: string[] } => {
+  const r = detectHazards(Buffer.from(sql), 0, Buffer.byteLength(sql), tracked);
+  return { set: hazardNames(r & 0xff), clear: hazardNames(r >> 8) };
+};
+
+const cases: [string, string[], string[]][] = [
+  ['SET work_mem = \'8MB\'', ['SET'], []],
+  ['set local work_mem = 1', [], []],
+  ['SET TRANSACTION ISOLATION LEVEL SERIALIZABLE', [], []],
+  ['SET application_name = \'x\'', [], []],
+  ['SET TimeZone TO \'UTC\'', [], []],
+  ['SET SESSION AUTHORIZATION bob', ['SET'], []],
+  ['RESET work_mem', ['SET'], []],
+  ['RESET ALL', [], ['SET']],
+  ['select pg_advisory_lock(1)', ['advisory lock'], []],
+  ['SELECT pg_try_advisory_lock_shared(1, 2)', ['advisory lock'], []],
+  ['select pg_advisory_xact_lock(1)', [], []],
+  ['select pg_advisory_unlock_all()', [], ['advisory lock']],
+  ['PREPARE p AS select 1', ['PREPARE'], []],
+  ['PREPARE TRANSACTION \'t1\'', [], []],
+  ['DEALLOCATE ALL', [], ['PREPARE']],
+  ['listen chan', ['LISTEN'], []],
+  ['UNLISTEN *', [], ['LISTEN']],
+  ['unlisten chan', [], []],
+  ['CREATE TEMP TABLE t (a int)', ['temporary table'], []],
+  ['create temporary table t (a int) on commit drop', [], []],
+  ['CREATE GLOBAL TEMPORARY TABLE t (a int) ON COMMIT DELETE ROWS', ['temporary table'], []],
+  ['CREATE TEMP VIEW v AS select 1', ['temporary table'], []],
+  ['create table t (a int)', [], []],
+  ['DECLARE c CURSOR WITH HOLD FOR select 1', ['WITH HOLD cursor'], []],
+  ['DECLARE c CURSOR WITHOUT HOLD FOR select 1', [], []],
+  ['CLOSE ALL', [], ['WITH HOLD cursor']],
+  ['LOAD \'auto_explain\'', ['LOAD'], []],
+  ['DISCARD ALL', [], ['SET', 'advisory lock', 'PREPARE', 'LISTEN', 'temporary table', 'WITH HOLD cursor', 'LOAD']],
+  ['DISCARD TEMP', [], ['temporary table']],
+  // Quotes, dollar quotes and comments hide keywords; a later statement in the same Query counts.
+  ['select \'LISTEN x\', "set", $$ listen y $$, $f$ SET z $f$ -- listen\n', [], []],
+  ['/* LISTEN /* nested */ x */ select 1', [], []],
+  ['select 1; LISTEN x', ['LISTEN'], []],
+  ['BEGIN; SET work_mem = 1; COMMIT', ['SET'], []],
+  ['select E\'it\\\'s\'; listen q', ['LISTEN'], []],
+];
+
+for (const [sql, set, clear] of cases) {
+  test(`hazards: ${JSON.stringify(sql)}`, () => assert.deepEqual(check(sql), { set, clear }));
+}
