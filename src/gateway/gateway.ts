@@ -120,6 +120,7 @@ export class Gateway {
       this.current = next;
       this.proxyTrusted = new CidrList(next.config.listen.proxy_trusted);
       this.guard.configure(next.config.guard, this.proxyTrusted);
+      this.pools.reconfigure(next.config);
       this.events.emit('reload', { ok: true, changed });
       return { ok: true };
     } catch (e) {

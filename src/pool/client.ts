@@ -12,7 +12,7 @@ import type { PoolSettings } from '../config/schema.js';
 import { FrontendCode as F, frontendMessageCap } from '../protocol/codes.js';
 import * as be from '../protocol/backend/encode.js';
 import { ProtocolError } from '../protocol/errors.js';
-import type { CancelRegistry } from '../session/cancel.js';
+import { sendCancel, type CancelRegistry } from '../session/cancel.js';
 import type { SessionCounters } from '../session/counters.js';
 import { MessageWalker, Walk, type WalkHandler } from './walker.js';
 import { Req } from './requests.js';
@@ -156,7 +156,11 @@ export class PooledClient implements WalkHandler, ServerClient {
     const idleInTx = s.queue.length === 0 && s.status !== STATUS_IDLE;
     const last = Math.max(this.requestTime, s.requestTime);
     if (idleInTx && st.idle_transaction_timeout > 0 && now - last > st.idle_transaction_timeout) this.fail(wire.poolerError('idle transaction timeout'));
-    else if (s.queue.rfqPending > 0 && st.query_timeout > 0 && now - this.#queryStart > st.query_timeout) this.fail(wire.poolerError('query timeout'));
+    else if (s.queue.rfqPending > 0 && st.query_timeout > 0 && now - this.#queryStart > st.query_timeout) {
+      // PgBouncer cancels the query and drops both sides; closing the socket alone would leave the backend running it.
+      if (s.backendKey) void sendCancel({ host: s.addr.host, port: s.addr.port, ...s.backendKey });
+      this.fail(wire.poolerError('query timeout'));
+    }
     else if (!s.clean && s.queue.length === 0 && st.client_idle_timeout > 0 && now - last > st.client_idle_timeout) this.fail(wire.poolerError('client_idle_timeout'));
   }
 

@@ -3,7 +3,8 @@
  * max_client_conn count over every mode, the database and user caps on server connections, the
  * janitor and the snapshot the admin console reads. It emits typed events; it logs nothing itself.
  */
-import type { PoolSettings } from '../config/schema.js';
+import type { Config, PoolSettings } from '../config/schema.js';
+import { effectivePoolSettings } from './settings.js';
 import type { GatewayEvents } from '../events.js';
 import type { CancelRegistry } from '../session/cancel.js';
 import { Pool } from './pool.js';
@@ -28,6 +29,17 @@ export class PoolManager {
    *   a client until RESUME (clients in a transaction keep theirs, as in PgBouncer).
    */
   constructor(readonly events: GatewayEvents, readonly cancels: CancelRegistry, readonly isPaused: (database: string) => boolean = () => false) {}
+
+  /**
+   * A reload: every pool takes its new settings now (pool sizes, timeouts, mode for the next
+   * transaction). Targets and credentials change when the next client of the pool logs in.
+   */
+  reconfigure(config: Config): void {
+    for (const p of this.pools.values()) {
+      p.settings = effectivePoolSettings(config, p.database, p.user);
+      p.dispatch();
+    }
+  }
 
   /** RECONNECT [db]: idle servers close now, linked ones when released (PgBouncer's close_needed). */
   reconnect(database?: string): void {

@@ -15,6 +15,7 @@ const USERS = `users:
   tiny: {pool: {default_pool_size: 1, query_wait_timeout: 1s}}
   strict: {pool: {on_session_state: reject}}
   sess: {pool: {mode: session}}
+  slow: {pool: {query_timeout: 1s}}
 admin: {users: [app]}
 `;
 
@@ -24,7 +25,7 @@ for (const version of await availableVersions()) {
 
     before(async () => {
       t = await startPoolSetup(version, '{mode: transaction, default_pool_size: 3, server_login_retry: 1s, max_client_conn: 14}', USERS,
-        ['stmt', 'tiny', 'strict', 'sess']);
+        ['stmt', 'tiny', 'strict', 'sess', 'slow']);
       const init = await pgbench(t.gh, ['-i', '-s', '1', '-q']);
       assert.equal(init.code, 0, init.out);
       await t.cluster.query('GRANT SELECT ON ALL TABLES IN SCHEMA public TO stmt');
@@ -97,6 +98,22 @@ for (const version of await availableVersions()) {
       await holder.query('COMMIT');
       await holder.end();
       await waiter.end().catch(() => undefined);
+    });
+
+    test('query_timeout: the query is cancelled on the server and the client gets PgBouncer\'s "query timeout"', async () => {
+      const c = client(t.gh, { user: 'slow' });
+      await c.connect();
+      const e = await errorOf(c.query('select pg_sleep(30)'));
+      assert.equal(e.code, '08P01');
+      assert.equal(e.message, 'query timeout');
+      let running = 1;
+      for (let i = 0; i < 40 && running > 0; i++) {
+        await sleep(100);
+        const r = await t.cluster.query<{ n: string }>("select count(*) as n from pg_stat_activity where usename = 'slow' and query like 'select pg_sleep%' and state = 'active'");
+        running = Number(r[0]!.n);
+      }
+      assert.equal(running, 0, 'the backend stopped running it');
+      await c.end().catch(() => undefined);
     });
 
     test('max_client_conn: the client over the cap gets "no more connections allowed (max_client_conn)"', async () => {
