@@ -29,6 +29,9 @@ interface Entry {
   reject(e: Error): void;
 }
 
+/** What a client held by PAUSE may send before its socket is paused (a pause can last long). */
+export const MAX_HELD_WHILE_WAITING = 64 * 1024;
+
 export class AdmissionGate {
   #all = false;
   readonly #databases = new Set<string>();
@@ -98,20 +101,31 @@ export class AdmissionGate {
         this.#entries.delete(entry);
         reject(new ConnectionClosedError());
       };
+      // The client's bytes are read (a hang-up must be noticed) but kept only up to a bound: past
+      // it the socket is paused, so a client that floods while it waits is held by TCP instead.
+      let held = 0;
+      const onData = (chunk: Buffer): void => {
+        held += chunk.length;
+        if (held > MAX_HELD_WHILE_WAITING) client.pause();
+      };
+      const done = (): void => {
+        client.off('close', onClose);
+        client.off('data', onData);
+      };
       const entry: Entry = {
         waiter,
         resolve: () => {
-          client.off('close', onClose);
+          done();
           resolve();
         },
         reject: (e) => {
-          client.off('close', onClose);
+          done();
           reject(e);
         },
       };
       this.#entries.add(entry);
       client.once('close', onClose);
-      // The client's bytes stay unread while it waits; a hang-up must still be noticed.
+      client.on('data', onData);
       client.resume();
     });
   }
