@@ -168,7 +168,8 @@ export function formatRuleLine(rule: HbaRule, change: { type?: string; method?: 
     const a = rule.address;
     parts.push(change.address ?? (a === null ? 'all' : a.kind === 'ip' ? ipText(a) : a.kind === 'hostname' ? a.name : a.kind));
   }
-  const method = change.method ?? rule.method;
+  // A line we suggest never keeps `trust` on the network (invariant 7: no trust in anything generated).
+  const method = change.method ?? (rule.method === 'trust' && (change.type ?? rule.type) !== 'local' ? 'scram-sha-256' : rule.method);
   parts.push(method);
   const keep = Object.entries(rule.options).filter(([k]) => method === rule.method || !['map', 'ldapserver', 'ldapbasedn'].includes(k));
   parts.push(...keep.map(([k, v]) => quote(`${k}=${v}`, false)));

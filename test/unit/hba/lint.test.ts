@@ -77,7 +77,7 @@ describe('lintHba warnings', () => {
     assert.deepEqual(r.fixes.slice(0, 5), [
       'GH-HBA-010: Use peer (add map= when OS and role names differ) or a password: local all all peer',
       'GH-HBA-003: Require a password: hostssl all all 172.16.0.0/12 scram-sha-256',
-      'GH-HBA-007: Use hostssl: hostssl all all 172.16.0.0/12 trust',
+      'GH-HBA-007: Use hostssl: hostssl all all 172.16.0.0/12 scram-sha-256',
       'GH-HBA-004: Use SCRAM: hostssl app bob 10.0.0.0/8 scram-sha-256',
       'GH-HBA-005: Set password_encryption = scram-sha-256, re-set the passwords, then use: hostssl app carol 192.168.0.0/16 scram-sha-256',
     ]);
