@@ -52,3 +52,51 @@ export interface Classification {
 
 /** What the door does with a statement. `rule` names the policy rule for the 42501 message and the record. */
 export type PolicyDecision = { allow: true } | { allow: false; rule: string };
+
+/** Who and where: common to every statement and policy record of a session. */
+export interface AuditSessionInfo {
+  /** The gateway's session id (the same number as the connection log's `session`). */
+  session: number;
+  user: string;
+  database: string;
+  client: { address: string; port?: number };
+  application_name?: string;
+}
+
+/**
+ * One statement record (pgAudit's SESSION line, plus what pgAudit cannot see at the door).
+ * `statement_id` counts the session's top-level statements (one per simple-query statement, one per
+ * extended-protocol Execute); `substatement_id` numbers the parts of one record set, as pgAudit does.
+ */
+export interface StatementRecord extends AuditSessionInfo {
+  kind: 'statement';
+  statement_id: number;
+  substatement_id: number;
+  class: AuditClass;
+  command: string;
+  objects: AuditObject[];
+  /** Redacted text of this statement (never the raw text). */
+  statement: string;
+  /** Bind parameters as text (`null` for SQL NULL), only when `audit.log_parameter` is on; binary ones as `<binary>`. */
+  parameters?: (string | null)[];
+  /** Extended protocol: the prepared statement's name ('' for the unnamed one). */
+  statement_name?: string;
+  /** Rows from the CommandComplete tag (SELECT 3 → 3), when it carries a count. */
+  rows?: number;
+  duration_ms?: number;
+  /** The ErrorResponse SQLSTATE when the statement failed. */
+  sqlstate?: string;
+  unparsed?: boolean;
+  /** Set when the door's policy refused the statement (it was never sent to the server). */
+  denied?: string;
+}
+
+/** A policy decision that refused something (allowed statements are recorded as statements). */
+export interface PolicyRecord extends AuditSessionInfo {
+  kind: 'policy';
+  statement_id: number;
+  class: AuditClass;
+  command: string;
+  rule: string;
+  statement: string;
+}
