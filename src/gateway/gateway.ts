@@ -11,6 +11,7 @@ import { CancelRegistry } from '../session/cancel.js';
 import { Guard } from '../net/guard/guard.js';
 import { CidrList, canonicalSource } from '../net/guard/cidr.js';
 import { readProxyHeader } from '../net/guard/proxy-header.js';
+import { installAcceptScreen } from '../net/guard/accept-screen.js';
 import { errorResponse } from '../protocol/backend/encode.js';
 import { serveConnection, type ConsoleClient, type LiveSession, type SessionDeps } from '../session/session.js';
 import { SessionCounters } from '../session/counters.js';
@@ -236,6 +237,10 @@ export class Gateway {
     return new Promise((resolve, reject) => {
       server.once('error', (e) => reject(new GatehouseError('GH_LISTEN', `could not listen on ${address}:${port}: ${e.message}`, 'listen.addresses')));
       server.listen({ host, port, ipv6Only: false }, () => {
+        installAcceptScreen(server, {
+          refuses: (source, addr) => this.guard.refusesOutright(source, addr),
+          bypass: (addr) => this.current.config.listen.proxy_protocol !== 'off' && this.proxyTrusted.has(addr),
+        });
         this.servers.push(server);
         resolve({ kind: 'tcp', where: `${address}:${port}` });
       });

@@ -113,6 +113,21 @@ export class Guard implements GuardControl {
     return this.handshakes.total;
   }
 
+  /**
+   * The outright refusals only (deny and allow lists, active bans), with no side effect: the accept
+   * screen (src/net/guard/accept-screen.ts) asks this before Node builds a socket for the
+   * connection, which halves what a refused connection costs under a flood. A refusal is reported
+   * as admit() reports it.
+   */
+  refusesOutright(source: string, addr: IpAddress): GuardReason | null {
+    const reason = this.deny.has(addr) ? 'denied'
+      : !this.allow.empty && !this.allow.has(addr) ? 'not allowed'
+      : this.book.banOf(source, this.now()) ? 'banned'
+      : null;
+    if (reason) this.events.emit('guard', { client: source, reason });
+    return reason;
+  }
+
   /** Decides at accept time, before any byte is read. `addr` is null for the Unix socket. */
   admit(source: string, addr: IpAddress | null): Admission {
     const now = this.now();
