@@ -27,12 +27,23 @@ export interface ClassifiedStatement {
   /** pgAudit's COMMAND: the command tag (`SELECT`, `INSERT`, `CREATE TABLE`, `ALTER ROLE`, `DO`, `EXECUTE`, …). */
   command: string;
   objects: AuditObject[];
-  /** Functions the statement calls, lower case, schema-qualified when written so (`pg_read_file`, `pg_catalog.lo_export`). */
+  /**
+   * Functions the statement calls, lower case, schema-qualified when written so (`pg_read_file`,
+   * `pg_catalog.lo_export`): anywhere in it, including CTEs, subqueries, EXPLAIN and PREPARE bodies
+   * (policy's `deny_functions` relies on it).
+   */
   functions: string[];
   /** This statement's text with secrets replaced by `<REDACTED>` (invariant 4). */
   text: string;
   /** COPY … TO/FROM PROGRAM. */
   copyProgram?: boolean;
+  /**
+   * Running it changes table data although its class need not be WRITE: a data-modifying CTE
+   * (`WITH d AS (DELETE …) SELECT …`), `EXPLAIN ANALYZE` of INSERT/UPDATE/DELETE/MERGE, `SELECT … INTO`,
+   * or `PREPARE … AS` one of these (the later EXECUTE shows the door only a name). Policy's
+   * `read_only` refuses it. Absent means no.
+   */
+  modifiesData?: boolean;
   /** For PREPARE / EXECUTE / DEALLOCATE: the SQL-level statement name. */
   preparedName?: string;
   /** Transaction control: BEGIN/START, COMMIT/END, ROLLBACK, SAVEPOINT, RELEASE, ROLLBACK TO, PREPARE TRANSACTION, … */
