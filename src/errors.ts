@@ -104,6 +104,12 @@ export const wire = {
    * "transaction blocks not allowed in statement pooling mode", …
    */
   poolerError: (message: string) => fatal('08P01', message),
+  /**
+   * 42501 (insufficient_privilege, PostgreSQL's code for "permission denied for table …"): the door's
+   * policy refused a statement, which never reached the server. An ERROR: the session goes on, and
+   * an open transaction block is failed as the server would fail it (docs/audit-log.md#policy).
+   */
+  policyDenied: (rule: string) => new WireError('ERROR', '42501', `permission denied by gatehouse policy: ${rule}`),
   /** XX000: an internal failure; never carries internals to the client. */
   internal: () => fatal('XX000', 'internal error in gatehouse'),
 } as const;

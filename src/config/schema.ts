@@ -304,6 +304,50 @@ const log = z.strictObject({
   level: key(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'), { reloadable: true, description: 'Log level (pino).' }),
 });
 
+/** pgAudit's class names, as `pgaudit.log` spells them. */
+const auditClassName = z.enum(['read', 'write', 'function', 'role', 'ddl', 'misc', 'misc_set']);
+const nameList = z.array(z.string().min(1)).min(1, 'list at least one name, or leave the key out to match every one');
+
+/**
+ * One least-privilege rule (src/audit/policy.ts). Every rule whose `users` and `databases` match a
+ * session applies to it, and a statement is refused when any of them refuses it: rules only take
+ * away, so their order never opens a hole.
+ */
+const policyRule = z.strictObject({
+  users: key(nameList.optional(), {
+    reloadable: true,
+    description: 'Roles (the client\'s user name) the rule applies to. Left out: every role.',
+  }),
+  databases: key(nameList.optional(), {
+    reloadable: true,
+    description: 'Databases (the name the client asked for) the rule applies to. Left out: every database.',
+  }),
+  read_only: key(z.boolean().default(false), {
+    reloadable: true,
+    description: 'Refuse pgAudit\'s WRITE, DDL and ROLE classes, and statements that change data under another class: a data-modifying CTE (`WITH d AS (DELETE …) SELECT`), EXPLAIN ANALYZE of INSERT/UPDATE/DELETE/MERGE, PREPARE of such a statement, DO blocks and CALL (whose bodies the door cannot see).',
+  }),
+  deny_classes: key(z.array(auditClassName).default([]), {
+    reloadable: true,
+    description: 'Refuse statements of these pgAudit classes (read, write, function, role, ddl, misc, misc_set).',
+  }),
+  deny_functions: key(z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$/, 'must be a function name, schema.name, or `dangerous`')).default([]), {
+    reloadable: true,
+    description: 'Refuse statements that call any of these functions anywhere (a SELECT list, a CTE, a subquery). A bare name matches it in every schema; `schema.name` matches that call and the bare name. `dangerous` stands for the file, network and process functions listed in docs/audit-log.md (pg_read_file, pg_ls_dir, lo_import, lo_export, dblink, pg_terminate_backend, …).',
+  }),
+  deny_copy_program: key(z.boolean().default(false), {
+    reloadable: true,
+    description: 'Refuse COPY … TO/FROM PROGRAM, which runs a shell command on the database server.',
+  }),
+  allow_only: key(z.array(z.string().regex(/^[A-Za-z]+( [A-Za-z]+)*$/, 'must be a command tag such as SELECT or CREATE TABLE')).min(1).optional(), {
+    reloadable: true,
+    description: 'Allow only these command tags (pgAudit\'s COMMAND: `SELECT`, `INSERT`, `SHOW`, `SET`, `CREATE TABLE`, …); transaction control (BEGIN, COMMIT, ROLLBACK, SAVEPOINT, …) is always allowed. Left out: no allow-list.',
+  }),
+}).superRefine((r, ctx) => {
+  if (!r.read_only && r.deny_classes.length === 0 && r.deny_functions.length === 0 && !r.deny_copy_program && !r.allow_only) {
+    ctx.addIssue({ code: 'custom', message: 'the rule refuses nothing: set read_only, deny_classes, deny_functions, deny_copy_program or allow_only' });
+  }
+});
+
 /** The whole file. Unknown keys anywhere are errors. */
 export const configSchema = z.strictObject({
   listen: listen.prefault({}),
@@ -328,6 +372,10 @@ export const configSchema = z.strictObject({
     reloadable: true, description: 'Per-user settings, keyed by the client\'s user name.',
   }),
   log: log.default({ level: 'info' }),
+  policy: key(z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'a rule name is letters, digits, _ . -'), policyRule).default({}), {
+    reloadable: true,
+    description: 'Least-privilege rules enforced at the door, by name (the name appears in the client\'s 42501 error and in the policy record). Every rule matching the session\'s role and database applies; a statement any of them refuses is never sent to the server. Sessions keep the rules they started with. See docs/audit-log.md#policy.',
+  }),
 });
 
 export type Config = z.output<typeof configSchema>;
@@ -336,3 +384,4 @@ export type SslMode = z.output<typeof sslmode>;
 export type GuardConfig = z.output<typeof guard>;
 export type PoolSettings = z.output<typeof poolSection>;
 export type PoolOverride = z.output<typeof poolOverride>;
+export type PolicyRuleConfig = z.output<typeof policyRule>;
