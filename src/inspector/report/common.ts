@@ -16,10 +16,21 @@ export interface AuditReport {
 export const GATEHOUSE_VERSION: string = (createRequire(import.meta.url)('../../../package.json') as { version: string }).version;
 
 /**
- * Where the audit documentation (docs/audit.md) is published: SARIF's informationUri, and each
- * rule's helpUri with the catalogue section's anchor.
+ * Where docs/audit.md is published, for SARIF's informationUri and each rule's helpUri (with the
+ * catalogue section's anchor): under package.json's `homepage` when the package declares one, and
+ * otherwise nowhere. An address we do not publish would send a DBA's code-scanning tool to a
+ * dead link, so SARIF then carries the full help text alone (both URIs are optional in SARIF 2.1.0).
  */
-export const AUDIT_DOCS_URL = 'https://github.com/gatehouse-pg/gatehouse/blob/main/docs/audit.md';
+export function docsUrlFrom(homepage: string | undefined): string | undefined {
+  if (!homepage) return undefined;
+  try {
+    return new URL('docs/audit.md', homepage.endsWith('/') ? homepage : `${homepage}/`).href;
+  } catch {
+    return undefined;
+  }
+}
+
+export const AUDIT_DOCS_URL: string | undefined = docsUrlFrom((createRequire(import.meta.url)('../../../package.json') as { homepage?: string }).homepage);
 
 export function countBySeverity(result: CheckResult): Record<Severity, number> {
   const counts = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>;

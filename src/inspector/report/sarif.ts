@@ -121,7 +121,7 @@ function ruleDescriptor(r: Rule): Json {
     shortDescription: { text: name },
     fullDescription: { text: `${r.id}: ${name}. ${first.title}` },
     help: { text, markdown },
-    helpUri: `${AUDIT_DOCS_URL}#${r.id.startsWith('GH-PROBE-') ? 'outside-in-probe' : 'check-catalogue'}`,
+    ...(AUDIT_DOCS_URL ? { helpUri: `${AUDIT_DOCS_URL}#${r.id.startsWith('GH-PROBE-') ? 'outside-in-probe' : 'check-catalogue'}` } : {}),
     defaultConfiguration: { level: LEVEL[r.worst] },
     properties: { tags: ['security', 'postgresql', area(r.id)], 'security-severity': SECURITY_SEVERITY[r.worst], precision: 'high' },
   };
@@ -154,7 +154,7 @@ export function renderSarif({ context, result }: AuditReport, opts: SarifOptions
     ...result.skipped.map((s) => ({ level: 'note', descriptor: { id: s.id }, message: { text: `skipped ${s.id} ${s.title}: needs ${s.needs}` } })),
   ];
   const run = {
-    tool: { driver: { name: 'gatehouse', informationUri: AUDIT_DOCS_URL, semanticVersion: GATEHOUSE_VERSION, version: GATEHOUSE_VERSION, rules: rules.map(ruleDescriptor) } },
+    tool: { driver: { name: 'gatehouse', ...(AUDIT_DOCS_URL ? { informationUri: AUDIT_DOCS_URL } : {}), semanticVersion: GATEHOUSE_VERSION, version: GATEHOUSE_VERSION, rules: rules.map(ruleDescriptor) } },
     invocations: [{ executionSuccessful: true, startTimeUtc: context.generatedAt, toolExecutionNotifications: notifications }],
     results,
     properties: {

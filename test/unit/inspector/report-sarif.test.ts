@@ -16,6 +16,7 @@ import AjvDraft04 from 'ajv-draft-04';
 import ajvFormats from 'ajv-formats';
 import { render } from '../../../src/inspector/report/index.js';
 import { REPO_ROOT, richReport, weakReport } from './report-sample.js';
+import { docsUrlFrom } from '../../../src/inspector/report/common.js';
 
 const require = createRequire(import.meta.url);
 const schema = JSON.parse(readFileSync(require.resolve('@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json'), 'utf8')) as object;
@@ -26,10 +27,10 @@ const validate = ajv.compile(schema);
 
 interface SarifLocation { physicalLocation?: { artifactLocation: { uri: string }; region?: { startLine: number } }; logicalLocations?: { name: string; kind: string }[] }
 interface SarifResult { ruleId: string; ruleIndex: number; level: string; message: { text: string }; locations: SarifLocation[]; partialFingerprints: Record<string, string> }
-interface SarifRule { id: string; name: string; help: { text: string; markdown: string }; helpUri: string; defaultConfiguration: { level: string }; properties: { tags: string[]; 'security-severity': string } }
+interface SarifRule { id: string; name: string; help: { text: string; markdown: string }; helpUri?: string; defaultConfiguration: { level: string }; properties: { tags: string[]; 'security-severity': string } }
 interface SarifLog {
   $schema: string; version: string;
-  runs: { tool: { driver: { name: string; semanticVersion: string; informationUri: string; rules: SarifRule[] } }; results: SarifResult[]; invocations: { toolExecutionNotifications: { level: string; message: { text: string } }[] }[] }[];
+  runs: { tool: { driver: { name: string; semanticVersion: string; informationUri?: string; rules: SarifRule[] } }; results: SarifResult[]; invocations: { toolExecutionNotifications: { level: string; message: { text: string } }[] }[] }[];
 }
 
 const sarif = (report = richReport()): SarifLog => JSON.parse(render('sarif', report, { color: false, baseDir: REPO_ROOT })) as SarifLog;
@@ -68,7 +69,9 @@ describe('SARIF report', () => {
     assert.equal(byId.get('GH-LOG-003')?.properties['security-severity'], '3.0');
     assert.equal(byId.get('GH-LOG-003')?.defaultConfiguration.level, 'note');
     assert.deepEqual(byId.get('GH-HBA-003')?.properties.tags, ['security', 'postgresql', 'hba']);
-    assert.match(byId.get('GH-HBA-003')?.helpUri ?? '', /docs\/audit\.md#check-catalogue$/);
+    // package.json declares no homepage: no invented address, the help text stands alone.
+    assert.equal(byId.get('GH-HBA-003')?.helpUri, undefined);
+    assert.equal(run.tool.driver.informationUri, undefined);
     assert.match(byId.get('GH-HBA-003')?.help.text ?? '', /Fix:\n- Replace the line with: hostssl all all 10\.0\.0\.0\/8 scram-sha-256/);
     assert.match(byId.get('GH-HBA-003')?.help.markdown ?? '', /```\nReplace the line with: hostssl all all 10\.0\.0\.0\/8 scram-sha-256\n```/);
     assert.equal(byId.get('GH-HBA-003')?.name, 'GHHBA003TrustOnATcpLine');
@@ -128,4 +131,11 @@ describe('SARIF report', () => {
     assert.deepEqual(notes.map((n) => n.level), ['warning', 'note', 'note']);
     assert.equal(notes[1]?.message.text, 'skipped GH-AUTH-002 roles with md5 password hashes: needs superuser (pg_authid) in live mode');
   });
+});
+
+test('docs links come from package.json homepage, and only from it', () => {
+  assert.equal(docsUrlFrom(undefined), undefined);
+  assert.equal(docsUrlFrom('not a url'), undefined);
+  assert.equal(docsUrlFrom('https://example.org/gatehouse'), 'https://example.org/gatehouse/docs/audit.md');
+  assert.equal(docsUrlFrom('https://example.org/gatehouse/'), 'https://example.org/gatehouse/docs/audit.md');
 });
