@@ -48,6 +48,13 @@ export interface ClassifiedStatement {
   preparedName?: string;
   /** Transaction control: BEGIN/START, COMMIT/END, ROLLBACK, SAVEPOINT, RELEASE, ROLLBACK TO, PREPARE TRANSACTION, … */
   transaction?: 'begin' | 'commit' | 'rollback' | 'savepoint' | 'release' | 'rollback_to' | 'prepare' | 'commit_prepared' | 'rollback_prepared';
+  /**
+   * The statement modifies table data. Set for every WRITE statement and also where pgAudit's class
+   * hides it: a data-modifying CTE under SELECT (pgAudit prints `READ,SELECT`), EXPLAIN ANALYZE of
+   * DML. Policy `read_only` denies these as well as WRITE, DDL and ROLE. Not set for EXECUTE (the
+   * door must look up the PREPAREd statement by `preparedName`) nor for functions that write.
+   */
+  writes?: boolean;
 }
 
 export interface Classification {
@@ -59,6 +66,12 @@ export interface Classification {
   unparsed: boolean;
   /** The whole text with secrets replaced by `<REDACTED>`: the only form any sink, log or metric sees. */
   redacted: string;
+  /**
+   * Redaction found a secret in the text, or the text names something that takes one (a password
+   * word, dblink, a pgcrypto key function). Its bind parameters may carry secrets too
+   * (`SELECT dblink_connect($1)`, `pgp_sym_encrypt($1, $2)`): never log them for this statement.
+   */
+  sensitive?: boolean;
 }
 
 /** What the door does with a statement. `rule` names the policy rule for the 42501 message and the record. */
