@@ -19,22 +19,37 @@ import { StreamScanner } from '../protocol/scanner.js';
 /** Histogram bucket upper bounds, in seconds (Prometheus `le`), shared with the metrics collector. */
 export const DURATION_BUCKETS: readonly number[] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
-/** Non-cumulative bucket counts (the last slot is +Inf) plus sum and count. */
+const NO_COUNTS = new Float64Array(DURATION_BUCKETS.length + 1);
+
+/**
+ * Non-cumulative bucket counts (the last slot is +Inf) plus sum and count. The buckets are
+ * allocated at the first observation: every session has three of these, and an idle client that
+ * never ran a query should not pay for them (issue 4's idle-client row).
+ */
 export class Histogram {
-  readonly counts = new Float64Array(DURATION_BUCKETS.length + 1);
+  #counts: Float64Array | null = null;
   sum = 0;
   count = 0;
+
+  /** The bucket counts (all zero until the first observation; do not write to them). */
+  get counts(): Float64Array {
+    return this.#counts ?? NO_COUNTS;
+  }
 
   observe(seconds: number): void {
     let i = 0;
     while (i < DURATION_BUCKETS.length && seconds > (DURATION_BUCKETS[i] as number)) i++;
-    this.counts[i] = (this.counts[i] as number) + 1;
+    const counts = (this.#counts ??= new Float64Array(DURATION_BUCKETS.length + 1));
+    counts[i] = (counts[i] as number) + 1;
     this.sum += seconds;
     this.count++;
   }
 
   add(other: Histogram): void {
-    for (let i = 0; i < this.counts.length; i++) this.counts[i] = (this.counts[i] as number) + (other.counts[i] as number);
+    if (other.count === 0) return;
+    const counts = (this.#counts ??= new Float64Array(DURATION_BUCKETS.length + 1));
+    const theirs = other.counts;
+    for (let i = 0; i < counts.length; i++) counts[i] = (counts[i] as number) + (theirs[i] as number);
     this.sum += other.sum;
     this.count += other.count;
   }

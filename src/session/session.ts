@@ -24,6 +24,7 @@ import { startRelay, type RelayHandle } from './relay.js';
 import { parsePgBool } from '../pg-bool.js';
 import { looksLikeProxyHeader } from '../protocol/proxy.js';
 import { SessionCounters } from './counters.js';
+import type { PooledClient } from '../pool/client.js';
 import { linkedServer, liveSession, localOf, pooledServer, tlsText, type ConsoleClient, type LinkedServer, type LiveSession } from './live.js';
 import type { AdmissionGate } from '../gateway/admission.js';
 import { consoleAccess, isConsoleDatabase } from '../admin/access.js';
@@ -166,8 +167,8 @@ export async function serveConnection(raw: Socket, isUnix: boolean, deps: Sessio
       const pool = deps.pools.poolFor(startup.database, target, settings, await chooseUpstreamSecret(state, target, auth));
       admit();
       const counters = new SessionCounters((sqlstate) => deps.events.emit('server.error', { session: id, sqlstate }));
-      const live = liveSession(info, startup, localOf(raw, isUnix), counters, null);
-      return void (await runPooledSession(client, pool, n.reader.detach(), startup, live, deps));
+      const makeLive = (server: () => LinkedServer | null): LiveSession => liveSession(info, startup, localOf(raw, isUnix), counters, server);
+      return void (await runPooledSession(client, pool, n.reader.detach(), startup, makeLive, deps));
     }
     const server = await loginServer(target, state, auth, startup);
     admit();
@@ -304,13 +305,15 @@ function rejectUnpoolableParams(s: StartupInfo, client: Duplex): void {
 }
 
 /** A transaction- or statement-mode client: its server is whichever one it holds right now (SHOW SERVERS). */
-async function runPooledSession(client: Duplex, pool: Pool, leftover: Buffer, s: StartupInfo, live: LiveSession, deps: SessionDeps): Promise<void> {
+async function runPooledSession(client: Duplex, pool: Pool, leftover: Buffer, s: StartupInfo,
+  makeLive: (server: () => LinkedServer | null) => LiveSession, deps: SessionDeps): Promise<void> {
   const key = deps.cancels.issue();
-  const c = deps.pools.serve({
+  // The record asks for the client's server only when read (SHOW SERVERS), after `c` exists.
+  const live = makeLive(() => pooledServer(pool, c));
+  const c: PooledClient = deps.pools.serve({
     id: live.id, socket: client, user: s.user, database: s.database, address: live.origin.address, port: live.origin.port,
     cancelPid: key.pid, cancelKey: key.key, startupParams: s.params, counters: live.counters,
   }, pool, leftover);
-  Object.defineProperty(live, 'server', { get: () => pooledServer(pool, c), enumerable: true });
   live.terminate = (error) => c.fail(error ?? wire.adminShutdown());
   deps.live.add(live);
   try {
