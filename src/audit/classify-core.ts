@@ -71,7 +71,7 @@ export function describe(stmt: unknown, text: string): ClassifiedStatement {
   const out: ClassifiedStatement = { class: cls, command, objects: facts.objects, functions: facts.functions, text };
   const type = nodeType(stmt);
   const f = fieldsOf(stmt);
-  if (cls === 'WRITE' || facts.nestedWrite) out.writes = true;
+  if (cls === 'WRITE' || facts.nestedWrite) out.modifiesData = true;
   if (type === 'CopyStmt' && f.is_program) out.copyProgram = true;
   const prepared = preparedNameOf(type, f);
   if (prepared !== undefined) out.preparedName = prepared;
@@ -100,7 +100,7 @@ const FIRST_KEYWORD: Record<string, [AuditClass, string]> = {
 };
 const DML_WORDS = new Set(['insert', 'update', 'delete', 'merge', 'truncate', 'copy']);
 
-/** One statement for text that did not parse: class by first keyword, functions by `name(`, conservative `writes`. */
+/** One statement for text that did not parse: class by first keyword, functions by `name(`, conservative `modifiesData`. */
 export function unparsedStatement(text: string, redacted: string): ClassifiedStatement {
   const toks = lexSql(text).filter((t) => t.kind !== 'comment');
   const words = toks.map((t) => (t.kind === 'word' ? text.slice(t.start, t.end).toLowerCase() : ''));
@@ -115,6 +115,6 @@ export function unparsedStatement(text: string, redacted: string): ClassifiedSta
   }
   const functions = [...new Set(toks.flatMap((t, i) => (t.kind === 'word' && text[toks[i + 1]?.start ?? -1] === '(' ? [words[i] ?? ''] : [])))];
   const out: ClassifiedStatement = { class: cls, command, objects: [], functions, text: redacted.trim() };
-  if (cls === 'WRITE' || words.some((w) => DML_WORDS.has(w))) out.writes = true;
+  if (cls === 'WRITE' || words.some((w) => DML_WORDS.has(w))) out.modifiesData = true;
   return out;
 }

@@ -40,21 +40,15 @@ export interface ClassifiedStatement {
   /**
    * Running it changes table data although its class need not be WRITE: a data-modifying CTE
    * (`WITH d AS (DELETE …) SELECT …`), `EXPLAIN ANALYZE` of INSERT/UPDATE/DELETE/MERGE, `SELECT … INTO`,
-   * or `PREPARE … AS` one of these (the later EXECUTE shows the door only a name). Policy's
-   * `read_only` refuses it. Absent means no.
+   * or `PREPARE … AS` one of these (the later EXECUTE shows the door only a name); the classifier
+   * also sets it on every WRITE statement. Policy's `read_only` refuses it. Absent means no. Not set
+   * for EXECUTE (the door looks up the PREPAREd statement by `preparedName`) nor for functions that write.
    */
   modifiesData?: boolean;
   /** For PREPARE / EXECUTE / DEALLOCATE: the SQL-level statement name. */
   preparedName?: string;
   /** Transaction control: BEGIN/START, COMMIT/END, ROLLBACK, SAVEPOINT, RELEASE, ROLLBACK TO, PREPARE TRANSACTION, … */
   transaction?: 'begin' | 'commit' | 'rollback' | 'savepoint' | 'release' | 'rollback_to' | 'prepare' | 'commit_prepared' | 'rollback_prepared';
-  /**
-   * The statement modifies table data. Set for every WRITE statement and also where pgAudit's class
-   * hides it: a data-modifying CTE under SELECT (pgAudit prints `READ,SELECT`), EXPLAIN ANALYZE of
-   * DML. Policy `read_only` denies these as well as WRITE, DDL and ROLE. Not set for EXECUTE (the
-   * door must look up the PREPAREd statement by `preparedName`) nor for functions that write.
-   */
-  writes?: boolean;
 }
 
 export interface Classification {

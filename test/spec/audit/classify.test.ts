@@ -40,10 +40,10 @@ describe('class and command: the oracle corpus (pgAudit 1.7 on PostgreSQL 15)', 
 describe('traps', () => {
   test('a data-modifying CTE under SELECT is READ,SELECT as pgAudit prints it, and writes', () => {
     const s = only('WITH d AS (DELETE FROM t WHERE id < 3 RETURNING *) SELECT count(*) FROM d');
-    assert.deepEqual([s.class, s.command, s.writes], ['READ', 'SELECT', true]);
+    assert.deepEqual([s.class, s.command, s.modifiesData], ['READ', 'SELECT', true]);
     assert.deepEqual(s.objects, [{ type: 'TABLE', name: 't' }]);
     assert.deepEqual(s.functions, ['count']);
-    assert.equal(only('WITH d AS (SELECT 1) SELECT * FROM d').writes, undefined);
+    assert.equal(only('WITH d AS (SELECT 1) SELECT * FROM d').modifiesData, undefined);
   });
 
   test('EXPLAIN ANALYZE runs its statement: class of the statement, command EXPLAIN; plain EXPLAIN does not write', () => {
@@ -81,7 +81,7 @@ describe('traps', () => {
     const prog = only("COPY t TO PROGRAM 'gzip > /tmp/t.gz'");
     assert.deepEqual([prog.class, prog.command, prog.copyProgram], ['READ', 'COPY', true]);
     const from = only("COPY t FROM PROGRAM 'curl http://x'");
-    assert.deepEqual([from.class, from.copyProgram, from.writes], ['WRITE', true, true]);
+    assert.deepEqual([from.class, from.copyProgram, from.modifiesData], ['WRITE', true, true]);
     assert.equal(only('COPY t TO STDOUT').copyProgram, undefined);
     assert.deepEqual([only('PREPARE q (int) AS SELECT $1').preparedName, only('EXECUTE q(1)').preparedName, only('DEALLOCATE q').preparedName],
       ['q', 'q', 'q']);
@@ -107,7 +107,7 @@ describe('traps', () => {
 });
 
 function pick(s: ClassifiedStatement): [string, string, boolean | undefined] {
-  return [s.class, s.command, s.writes];
+  return [s.class, s.command, s.modifiesData];
 }
 
 describe('unparsed text', () => {
@@ -122,7 +122,7 @@ describe('unparsed text', () => {
       assert.equal(r.unparsed, true, sql);
       assert.deepEqual(r.statements.map((s) => [s.class, s.command]), [[cls, command]], sql);
     }
-    assert.equal(c.classifySync('UPDATE t SET WHERE').statements[0]?.writes, true);
+    assert.equal(c.classifySync('UPDATE t SET WHERE').statements[0]?.modifiesData, true);
   });
 
   test('empty or comment-only text has no statement', () => {
