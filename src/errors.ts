@@ -129,6 +129,9 @@ export const GH = {
   GH_LISTEN: 'could not listen',
   GH_GUARD_STATE: 'guard state file could not be read or written',
   GH_METRICS_LISTEN: 'could not serve metrics',
+  GH_AUDIT_SINK: 'an audit sink could not be opened',
+  GH_AUDIT_KEY: 'the audit HMAC key file could not be used',
+  GH_AUDIT_CHAIN: 'an audit file does not end with a chain record to continue from',
 } as const;
 export type GHCode = keyof typeof GH;
 

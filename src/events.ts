@@ -98,6 +98,17 @@ export interface GatewayEventMap {
   'guard.unban': [{ source: string; by: 'admin' | 'store' }];
   /** The shared store (Redis) or the state file: `down` / `up` on transitions, `error` per failed operation. */
   'guard.store': [{ state: 'up' | 'down' | 'error'; store: 'redis' | 'state_file'; error?: string }];
+  /** An audit sink: records written or dropped (per batch), a failed write, and `down` / `up` on transitions. */
+  'audit.sink': [AuditSinkEvent];
+}
+
+export interface AuditSinkEvent {
+  /** The sink's name (`file:<path>`, `stdout`, `syslog:<host>:<port>` or its `name`). */
+  sink: string;
+  event: 'written' | 'dropped' | 'error' | 'down' | 'up';
+  /** Records written or dropped. */
+  count?: number;
+  error?: string;
 }
 
 export interface GuardRejectEvent {

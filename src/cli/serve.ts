@@ -22,7 +22,11 @@ export async function startServe(configPath: string, opts: { signals?: boolean }
   const gateway = new Gateway(configPath);
   const log = createLogger(gateway.state.config.log.level);
   logEvents(gateway.events, log);
-  const addresses = await gateway.listen();
+  await gateway.openAudit(log);
+  const addresses = await gateway.listen().catch(async (e: unknown) => {
+    await gateway.audit.close();
+    throw e;
+  });
   const metrics = await startMetrics(gateway);
   log.info({ listen: addresses.map((a) => a.where), metrics: gateway.state.config.metrics.listen,
     hba: gateway.state.config.hba, rules: gateway.state.hba.rules.length }, 'gatehouse is ready');
@@ -49,6 +53,7 @@ async function startMetrics(gateway: Gateway): Promise<MetricsServer | null> {
   const listen = gateway.state.config.metrics.listen;
   if (!listen) return null;
   const { registry } = createMetricsRegistry(gateway.events, gateway.view);
+  gateway.audit.announce();
   try {
     return await serveMetrics(listen, registry);
   } catch (e) {

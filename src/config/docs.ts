@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { configSchema, type KeyMeta } from './schema.js';
+import { size } from './keys.js';
 
 export interface KeyDoc {
   key: string;
@@ -12,7 +13,7 @@ export interface KeyDoc {
   meta: KeyMeta;
 }
 
-type Def = { type: string; innerType?: z.ZodType; in?: z.ZodType; out?: z.ZodType; shape?: Record<string, z.ZodType>; valueType?: z.ZodType;
+type Def = { type: string; values?: unknown[]; innerType?: z.ZodType; in?: z.ZodType; out?: z.ZodType; shape?: Record<string, z.ZodType>; valueType?: z.ZodType;
   element?: z.ZodType; entries?: Record<string, string>; options?: z.ZodType[]; defaultValue?: unknown; checks?: unknown[] };
 const defOf = (s: z.ZodType): Def => (s as unknown as { def: Def }).def;
 
@@ -32,9 +33,27 @@ export function listKeys(schema: z.ZodType = configSchema, prefix = ''): KeyDoc[
     out.push(...listKeys(def.valueType, `${prefix}.<name>`));
     return out;
   }
+  if (def.type === 'array' && def.element && meta && defOf(def.element).options) {
+    // A list of alternatives (audit.sinks): the list is one key, each alternative's keys follow as `list[kind].key`.
+    out.push({ key: prefix, type: `list of ${listKind(def.element)}`, ...(dflt !== undefined ? { default: JSON.stringify(dflt) } : {}), meta });
+    for (const option of defOf(def.element).options ?? []) {
+      const kind = literalOf(defOf(option).shape?.type);
+      for (const k of listKeys(option, `${prefix}[${kind}]`)) if (!k.key.endsWith('].type')) out.push(k);
+    }
+    return out;
+  }
   out.push({ key: prefix, type: typeName(inner), ...(dflt !== undefined ? { default: JSON.stringify(dflt) } : {}),
     meta: meta ?? { reloadable: true, description: '' } });
   return out;
+}
+
+function literalOf(s: z.ZodType | undefined): string {
+  const values = s ? (s as unknown as { def: { values?: unknown[] } }).def.values : undefined;
+  return String(values?.[0] ?? '?');
+}
+
+function listKind(s: z.ZodType): string {
+  return (defOf(s).options ?? []).map((o) => literalOf(defOf(o).shape?.type)).join(' \\| ');
 }
 
 function peel(s: z.ZodType): { inner: z.ZodType; dflt: unknown } {
@@ -58,7 +77,7 @@ function typeName(s: z.ZodType): string {
     case 'array':
       return `list of ${d.element ? typeName(d.element) : 'value'}`;
     case 'pipe':
-      return 'duration';
+      return s === (size as z.ZodType) ? 'size' : 'duration';
     case 'union':
       return (d.options ?? []).map(typeName).join(' or ');
     default:

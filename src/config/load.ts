@@ -65,12 +65,15 @@ function knownKeysAt(path: readonly PropertyKey[]): string[] {
   let s: z.ZodType = configSchema;
   for (const p of path) {
     s = unwrap(s);
-    const def = (s as unknown as { def: { type: string; shape?: Record<string, z.ZodType>; valueType?: z.ZodType } }).def;
+    const def = (s as unknown as { def: { type: string; shape?: Record<string, z.ZodType>; valueType?: z.ZodType; element?: z.ZodType } }).def;
     if (def.type === 'object' && def.shape) s = def.shape[String(p)] ?? s;
     else if (def.type === 'record' && def.valueType) s = def.valueType;
+    else if (def.type === 'array' && def.element) s = def.element;
   }
-  const def = (unwrap(s) as unknown as { def: { shape?: Record<string, unknown> } }).def;
-  return Object.keys(def.shape ?? {});
+  // A list of alternatives (audit.sinks): the keys any of them allows.
+  const def = (unwrap(s) as unknown as { def: { shape?: Record<string, unknown>; options?: z.ZodType[] } }).def;
+  const shapes = def.options ? def.options.map((o) => (unwrap(o) as unknown as { def: { shape?: Record<string, unknown> } }).def.shape) : [def.shape];
+  return [...new Set(shapes.flatMap((sh) => Object.keys(sh ?? {})))];
 }
 
 function unwrap(s: z.ZodType): z.ZodType {
@@ -120,6 +123,11 @@ function resolvePaths(c: Config, base: string): Config {
     auth: { ...c.auth, users: opt(c.auth.users) },
     databases,
     guard: { ...c.guard, state_file: opt(c.guard.state_file) },
+    audit: {
+      ...c.audit,
+      hmac_key_file: opt(c.audit.hmac_key_file),
+      sinks: c.audit.sinks.map((s) => (s.type === 'file' ? { ...s, path: abs(s.path) } : s)),
+    },
   });
 }
 

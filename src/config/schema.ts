@@ -7,27 +7,10 @@
 import { z } from 'zod';
 import { parseCidr } from '../net/guard/cidr.js';
 
-/** Metadata carried by every leaf key. */
-export interface KeyMeta {
-  /** Can SIGHUP change it without a restart? Listener addresses and ports cannot. */
-  reloadable: boolean;
-  /** Never logged, never shown by SHOW CONFIG. */
-  secret?: boolean;
-  description: string;
-}
-const key = <T extends z.ZodType>(schema: T, meta: KeyMeta): T => schema.meta({ ...meta }) as T;
+import { duration, key, type KeyMeta } from './keys.js';
+import { auditSection } from './audit-schema.js';
 
-/** PostgreSQL-style durations: a number of seconds, or `500ms`, `60s`, `5min`, `1h`, `1d`. Parsed to milliseconds. */
-export const duration = z.union([z.number().nonnegative(), z.string()]).transform((v, ctx) => {
-  if (typeof v === 'number') return Math.round(v * 1000);
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|min|h|d)?\s*$/.exec(v);
-  if (!m) {
-    ctx.addIssue({ code: 'custom', message: `invalid duration "${v}": use a number of seconds or a value such as 500ms, 60s, 5min, 1h` });
-    return z.NEVER;
-  }
-  const unit = { ms: 1, s: 1000, min: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] ?? 's'] ?? 1000;
-  return Math.round(Number(m[1]) * unit);
-});
+export { duration, type KeyMeta };
 
 const port = z.number().int().min(1).max(65535);
 
@@ -376,6 +359,7 @@ export const configSchema = z.strictObject({
     reloadable: true,
     description: 'Least-privilege rules enforced at the door, by name (the name appears in the client\'s 42501 error and in the policy record). Every rule matching the session\'s role and database applies; a statement any of them refuses is never sent to the server. Sessions keep the rules they started with. See docs/audit-log.md#policy.',
   }),
+  audit: auditSection.prefault({}),
 });
 
 export type Config = z.output<typeof configSchema>;
@@ -385,3 +369,4 @@ export type GuardConfig = z.output<typeof guard>;
 export type PoolSettings = z.output<typeof poolSection>;
 export type PoolOverride = z.output<typeof poolOverride>;
 export type PolicyRuleConfig = z.output<typeof policyRule>;
+export type { AuditSettings, AuditSinkSettings } from './audit-schema.js';

@@ -39,7 +39,8 @@ function row(k: KeyDoc, key: string, value: unknown): ConfigRow {
 export function configRows(config: Config): ConfigRow[] {
   const rows: ConfigRow[] = [];
   for (const k of listKeys()) {
-    if (k.type === 'map') continue;
+    // A list of alternatives (audit.sinks) is one row; its `list[kind].key` documentation keys are not.
+    if (k.type === 'map' || k.key.includes('[')) continue;
     const parts = k.key.split('.');
     const at = parts.indexOf('<name>');
     if (at < 0) {

@@ -22,6 +22,8 @@ import { describeChanges, loadRuntimeState, type RuntimeState } from './state.js
 import { AdmissionGate } from './admission.js';
 import { STATS_PERIOD_MS, StatsBook } from './stats.js';
 import { SessionModeView } from './view.js';
+import { AuditLog } from '../audit/log.js';
+import type { Logger } from 'pino';
 
 export interface ListenAddress {
   kind: 'tcp' | 'unix';
@@ -54,6 +56,11 @@ export class Gateway {
   readonly guard: Guard;
   private proxyTrusted: CidrList;
   private readonly sessionDeps: SessionDeps;
+  /**
+   * The audit record writer (docs/audit-log.md). A disabled one (records nothing) until
+   * {@link openAudit} has run; sessions reach it through `SessionDeps.audit()`.
+   */
+  audit: AuditLog = AuditLog.disabled();
 
   /** Loads the config and every file it names; throws GatehouseError on any failure. */
   constructor(readonly configPath: string) {
@@ -74,6 +81,7 @@ export class Gateway {
       roleLocked: (user) => this.guard.roleLocked(user),
       gate: this.gate,
       console: (c) => this.serveConsole(c),
+      audit: () => this.audit,
     };
     this.stopped = new Promise((r) => (this.resolveStopped = r));
     this.events.on('connection', (e) => {
@@ -92,6 +100,17 @@ export class Gateway {
 
   get state(): RuntimeState {
     return this.current;
+  }
+
+  /**
+   * Opens the audit sinks of `audit:` (before listen(), so the first connection is recorded).
+   * Rejects with GH_AUDIT_* when a sink, the key or a file's chain cannot be used.
+   */
+  async openAudit(logger: Logger): Promise<void> {
+    const next = await AuditLog.open(this.current.config.audit, this.events, logger);
+    const previous = this.audit;
+    this.audit = next;
+    await previous.close();
   }
 
   /** Starts every listener; rejects when one cannot bind (nothing is left listening then). */
@@ -122,6 +141,7 @@ export class Gateway {
       this.proxyTrusted = new CidrList(next.config.listen.proxy_trusted);
       this.guard.configure(next.config.guard, this.proxyTrusted);
       this.pools.reconfigure(next.config);
+      this.audit.reconfigure(next.config.audit);
       this.events.emit('reload', { ok: true, changed });
       return { ok: true };
     } catch (e) {
@@ -147,6 +167,8 @@ export class Gateway {
     this.pools.close();
     this.current.authQuery?.close();
     await this.guard.close();
+    // Last: the session ends above are records too.
+    await this.audit.close();
     clearInterval(this.statsTimer);
     this.resolveStopped();
   }

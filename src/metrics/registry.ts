@@ -9,6 +9,7 @@ import type { GatewayView } from '../admin/view.js';
 import { addEventMetrics } from './event-metrics.js';
 import { addViewMetrics } from './view-metrics.js';
 import { addGuardMetrics } from './guard-metrics.js';
+import { addAuditMetrics } from './audit-metrics.js';
 
 /** Adds metrics to a gateway's registry: create them with `registers: [registry]`, feed them from `events` or `view`. */
 export type MetricsPlugin = (registry: Registry, events: GatewayEvents, view: GatewayView) => void;
@@ -32,6 +33,7 @@ export function createMetricsRegistry(events: GatewayEvents, view: GatewayView):
   collectDefaultMetrics({ register: registry, prefix: 'gatehouse_' });
   const detach = addEventMetrics(registry, events);
   const detachGuard = addGuardMetrics(registry, events, view);
+  const detachAudit = addAuditMetrics(registry, events);
   addViewMetrics(registry, view);
   const entry = { registry, events, view };
   live.add(entry);
@@ -41,6 +43,7 @@ export function createMetricsRegistry(events: GatewayEvents, view: GatewayView):
     dispose() {
       detach();
       detachGuard();
+      detachAudit();
       live.delete(entry);
     },
   };

@@ -1,0 +1,170 @@
+/**
+ * The two record formats (docs/audit-log.md, "Formats"):
+ * - `pgaudit`: a PostgreSQL log line, `log_line_prefix = '%m [%p] %u@%d '` with gatehouse's session
+ *   id as %p, then pgAudit's `AUDIT: SESSION,…` text, so existing pgAudit pipelines match;
+ * - `json`: one object a line with every field (the chain fields are added by chain.ts).
+ * Statement text is printed exactly as the classifier redacted it; nothing here rewrites it.
+ */
+import type { ConnectionEvent, SessionEndEvent } from '../events.js';
+import type { AuditClassName, PolicyRecord, StatementRecord } from './types.js';
+
+/** A connection attempt's record (every attempt: success, failure, abandoned, cancel). */
+export interface ConnectionRecord extends Omit<ConnectionEvent, 'authenticated'> {
+  kind: 'connection';
+  authenticated?: boolean;
+}
+
+/** A session's end: its duration and bytes. */
+export interface DisconnectionRecord extends Omit<SessionEndEvent, 'counters'> {
+  kind: 'disconnection';
+}
+
+/** The writer's own record: a torn last line found when a file was reopened (docs/audit-log.md, "Restarts"). */
+export interface ChainRecord {
+  kind: 'chain';
+  event: 'torn_tail';
+  /** Each file whose last line was cut short: the bytes left there and their SHA-256. */
+  torn: { file: string; bytes: number; sha256: string }[];
+}
+
+export type AuditRecord = StatementRecord | PolicyRecord | ConnectionRecord | DisconnectionRecord | ChainRecord;
+
+/** How a record is printed, fixed by the settings that were current when it was written. */
+export interface FormatOptions {
+  logParameter: boolean;
+  logRelation: boolean;
+}
+
+/**
+ * pgaudit.c append_valid_csv(): quote when the value holds `"`, `,`, CR or LF, doubling quotes;
+ * a missing value prints nothing.
+ */
+export function csvField(value: string | undefined | null): string {
+  if (value === undefined || value === null) return '';
+  if (!/[",\r\n]/.test(value)) return value;
+  return `"${value.replaceAll('"', '""')}"`;
+}
+
+/** `%m`: PostgreSQL's timestamp with milliseconds (`2026-12-04 02:30:00.123 UTC`). */
+export function pgTimestamp(d: Date): string {
+  return `${d.toISOString().replace('T', ' ').slice(0, 23)} UTC`;
+}
+
+/** A prefix field: PostgreSQL prints `[unknown]` for a missing user or database; control characters would split the line. */
+const prefixField = (v: string | undefined): string => (v ? v.replace(/[\x00-\x1f\x7f]/g, '?') : '[unknown]');
+
+function prefix(time: Date, session: number, user: string | undefined, database: string | undefined): string {
+  return `${pgTimestamp(time)} [${session}] ${prefixField(user)}@${prefixField(database)} LOG:  `;
+}
+
+/**
+ * PARAMETER: `<not logged>` when log_parameter is off; `<none>` when there are none; else each value
+ * CSV-quoted (NULL as nothing), joined by commas, and the whole list CSV-quoted again (pgaudit.c).
+ */
+export function parameterField(params: readonly (string | null)[] | undefined, o: FormatOptions): string {
+  if (!o.logParameter) return '<not logged>';
+  if (!params || params.length === 0) return '<none>';
+  return csvField(params.map((p) => csvField(p)).join(','));
+}
+
+/** pgAudit prints MISC_SET as MISC. */
+const printedClass = (c: string): string => (c === 'MISC_SET' ? 'MISC' : c);
+
+/** Classes whose objects pgAudit prints only with log_relation (it finds them in the executor's range table). */
+const RELATION_CLASSES = new Set(['READ', 'WRITE']);
+
+/** `AUDIT: SESSION,…` lines of a statement record: one, or one per object with log_relation. */
+export function statementAuditTexts(r: StatementRecord, o: FormatOptions): string[] {
+  const tail = `${csvField(r.statement)},${parameterField(r.parameters, o)}`;
+  const head = `AUDIT: SESSION,${r.statement_id},${r.substatement_id},${printedClass(r.class)},${csvField(r.command)}`;
+  const relationOnly = RELATION_CLASSES.has(r.class);
+  const objects = relationOnly ? (o.logRelation ? r.objects : []) : r.objects.slice(0, 1);
+  if (objects.length === 0) return [`${head},,,${tail}`];
+  return objects.map((ob) => `${head},${csvField(ob.type)},${csvField(ob.name)},${tail}`);
+}
+
+/**
+ * A value in a connection line: bare, or double-quoted (quotes doubled) when it holds a space, a
+ * quote, a comma, `=`, CR or LF, so `key=value` pairs split unambiguously.
+ */
+export function kvValue(v: string | number): string {
+  const s = String(v);
+  return /[\s",=]/.test(s) || s === '' ? `"${s.replaceAll('"', '""')}"` : s;
+}
+
+const kv = (pairs: [string, string | number | undefined][]): string =>
+  pairs.filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${kvValue(v!)}`).join(' ');
+
+function connectionText(r: ConnectionRecord): string {
+  const verb = { success: 'connection authorized', failure: 'connection failed', abandoned: 'connection abandoned', cancel: 'cancel request' }[r.outcome];
+  const pairs = kv([
+    ['sqlstate', r.sqlstate], ['user', r.user], ['database', r.database], ['application_name', r.application_name],
+    ['host', r.client.address], ['port', r.client.port], ['replication', r.replication],
+    ['hba', r.hba ? `${r.hba.file}:${r.hba.line}` : undefined], ['method', r.method],
+  ]);
+  // PostgreSQL's log_connections wording for TLS: "SSL enabled (protocol=…, cipher=…)".
+  const tls = r.tls ? ` SSL enabled (protocol=${r.tls.version}, cipher=${r.tls.cipher}${r.tls.direct ? ', direct' : ''})` : '';
+  const reason = r.reason !== undefined ? ` ${kv([['reason', r.reason]])}` : '';
+  return `${verb}: ${pairs}${tls}${reason} duration_ms=${r.duration_ms}`;
+}
+
+/** PostgreSQL's log_disconnections: `session time: H:MM:SS.mmm`. */
+export function sessionTime(ms: number): string {
+  const h = Math.floor(ms / 3_600_000);
+  const m = Math.floor(ms / 60_000) % 60;
+  const s = Math.floor(ms / 1000) % 60;
+  return `${h}:${String(m).padStart(2, '0')}:${String(s).padStart(2, '0')}.${String(Math.floor(ms % 1000)).padStart(3, '0')}`;
+}
+
+function disconnectionText(r: DisconnectionRecord): string {
+  return `disconnection: session time: ${sessionTime(r.duration_ms)} ${kv([['user', r.user], ['database', r.database],
+    ['host', r.client.address], ['port', r.client.port], ['bytes_in', r.bytes_in], ['bytes_out', r.bytes_out], ['reason', r.reason]])}`;
+}
+
+/** A refusal: pgAudit's field layout with type POLICY (never SESSION, so SESSION filters skip it) and the rule as the last field. */
+function policyText(r: PolicyRecord): string {
+  return `AUDIT: POLICY,${r.statement_id},1,${printedClass(r.class)},${csvField(r.command)},,,${csvField(r.statement)},${csvField(r.rule)}`;
+}
+
+/** The `pgaudit` format's lines for one record (none for the writer's own chain records). */
+export function pgauditLines(r: AuditRecord, time: Date, o: FormatOptions): string[] {
+  switch (r.kind) {
+    case 'statement':
+      return statementAuditTexts(r, o).map((t) => prefix(time, r.session, r.user, r.database) + t);
+    case 'policy':
+      return [prefix(time, r.session, r.user, r.database) + policyText(r)];
+    case 'connection':
+      return [prefix(time, r.session, r.user, r.database) + connectionText(r)];
+    case 'disconnection':
+      return [prefix(time, r.session, r.user, r.database) + disconnectionText(r)];
+    case 'chain':
+      return [];
+  }
+}
+
+/** Field names never written, whatever a record carries (defense in depth for invariant 4). */
+const FORBIDDEN = /^(password|secret)$/i;
+
+/**
+ * The JSON record's fields, in a stable order: `time`, then the record's own. Parameters are left
+ * out when log_parameter is off; a field named password or secret is never written.
+ */
+export function jsonFields(r: AuditRecord, time: Date, o: FormatOptions): Record<string, unknown> {
+  const out: Record<string, unknown> = { time: time.toISOString() };
+  for (const [k, v] of Object.entries(r)) {
+    if (k === 'parameters' && !o.logParameter) continue;
+    if (v !== undefined && !FORBIDDEN.test(k)) out[k] = scrub(v);
+  }
+  return out;
+}
+
+function scrub(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(scrub);
+  if (v && typeof v === 'object') {
+    return Object.fromEntries(Object.entries(v).filter(([k, x]) => !FORBIDDEN.test(k) && x !== undefined).map(([k, x]) => [k, scrub(x)]));
+  }
+  return v;
+}
+
+/** The record's class name for `audit.log` selection. */
+export const classNameOf = (c: StatementRecord['class']): AuditClassName => c.toLowerCase() as AuditClassName;

@@ -1,0 +1,264 @@
+/**
+ * The audit record writer (docs/audit-log.md). Sessions hand it statement and policy records
+ * ({@link AuditLog.write}); it records connections and session ends itself from the gateway's
+ * events. Each record is formatted once per format, JSON lines are chained (chain.ts), and every
+ * sink gets every record through its own queue (runner.ts).
+ *
+ * The gateway owns one AuditLog (`gateway.audit`, a disabled one until `openAudit()` ran) and the
+ * session taps reach it through there.
+ */
+import { readFile } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import type { AuditSettings, AuditSinkSettings } from '../config/audit-schema.js';
+import { GatehouseError } from '../errors.js';
+import type { ConnectionEvent, GatewayEvents, SessionEndEvent } from '../events.js';
+import { Chain, GENESIS, checkLine, parseHmacKey, sha256Hex, type ChainHead } from './chain.js';
+import { resolveClasses } from './classes.js';
+import { jsonFields, pgauditLines, type AuditRecord, type FormatOptions } from './format.js';
+import { readTail, rotatedFiles } from './files.js';
+import { SinkRunner } from './runner.js';
+import type { Formatted, SinkDriver } from './sinks/driver.js';
+import { FileSink } from './sinks/file.js';
+import { StdoutSink } from './sinks/stdout.js';
+import { SyslogSink } from './sinks/syslog.js';
+import type { AuditClassName, PolicyRecord, StatementRecord } from './types.js';
+
+export type { AuditSettings };
+
+const NOTHING: ReadonlySet<AuditClassName> = new Set();
+/** How long close() waits for queued records to be written. */
+const CLOSE_TIMEOUT_MS = 5000;
+/** Keys a reload cannot change (docs/configuration.md says "restart"). */
+const RESTART_KEYS = ['sinks', 'hmac_key_file', 'queue_limit'] as const;
+
+export class AuditLog {
+  private readonly classCache = new Map<string, ReadonlySet<AuditClassName>>();
+  private waiters: (() => void)[] = [];
+  private detach: () => void = () => undefined;
+
+  private constructor(
+    private settings: AuditSettings,
+    private readonly runners: SinkRunner[],
+    private readonly chain: Chain | null,
+    private readonly logger: Logger | null,
+    private readonly events: GatewayEvents | null = null,
+  ) {}
+
+  /** An AuditLog with no sinks: records nothing, always accepting. */
+  static disabled(): AuditLog {
+    return new AuditLog({ log: [], users: {}, databases: {}, log_parameter: false, log_relation: false, log_connections: false,
+      sinks: [], queue_limit: 1 }, [], null, null);
+  }
+
+  /**
+   * Opens every sink and resumes the chain from the JSON files. Rejects with a GatehouseError
+   * (GH_AUDIT_SINK, GH_AUDIT_KEY, GH_AUDIT_CHAIN) and leaves nothing open when one cannot be used.
+   */
+  static async open(settings: AuditSettings, events: GatewayEvents, logger: Logger): Promise<AuditLog> {
+    if (settings.sinks.length === 0) return AuditLog.disabled();
+    const key = settings.hmac_key_file ? await readKey(settings.hmac_key_file) : undefined;
+    const drivers = settings.sinks.map(makeDriver);
+    const opened: SinkDriver[] = [];
+    try {
+      for (const d of drivers) {
+        await d.open().catch((e: unknown) => {
+          throw new GatehouseError('GH_AUDIT_SINK', `could not open: ${e instanceof Error ? e.message : String(e)}`, d.name);
+        });
+        opened.push(d);
+      }
+      const needsChain = drivers.some((d) => d.format === 'json');
+      const head = needsChain ? await resumePoint(drivers) : { seq: 0, hash: GENESIS };
+      const holder: { log?: AuditLog } = {};
+      const hooks = { events, logger, changed: () => holder.log?.stateChanged() };
+      const mode = settings.on_sink_failure ?? 'block';
+      const runners = drivers.map((d) => new SinkRunner(d, mode, settings.queue_limit, hooks));
+      const log = new AuditLog(settings, runners, needsChain ? new Chain(head, key) : null, logger, events);
+      holder.log = log;
+      log.subscribe(events);
+      log.reportTornFiles(drivers);
+      logger.info({ event: 'audit', sinks: drivers.map((d) => d.name), seq: head.seq, hmac: key !== undefined }, 'audit log open');
+      return log;
+    } catch (e) {
+      for (const d of opened) await d.close().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /** Emits each sink's state (`audit.sink` up/down), for a metrics registry created after open(). */
+  announce(): void {
+    for (const r of this.runners) this.events?.emit('audit.sink', { sink: r.driver.name, event: r.isUp ? 'up' : 'down' });
+  }
+
+  /** Is anything recorded at all? */
+  get enabled(): boolean {
+    return this.runners.length > 0;
+  }
+
+  /**
+   * The classes to record for this role and database: `audit.users.<role>.log`, else
+   * `audit.databases.<db>.log`, else `audit.log`. An empty set: statements are not recorded.
+   */
+  statementClasses(user: string, database: string): ReadonlySet<AuditClassName> {
+    if (!this.enabled) return NOTHING;
+    const k = `${user}\0${database}`;
+    let set = this.classCache.get(k);
+    if (!set) {
+      const words = this.settings.users[user]?.log ?? this.settings.databases[database]?.log ?? this.settings.log;
+      set = resolveClasses(words);
+      if (this.classCache.size >= 10_000) this.classCache.clear();
+      this.classCache.set(k, set);
+    }
+    return set;
+  }
+
+  /** Queues a record (statement or policy). Never throws, never blocks the caller. */
+  write(rec: StatementRecord | PolicyRecord): void {
+    this.record(rec);
+  }
+
+  /** false while `on_sink_failure: block` and a sink is failing: the session must hold new statements. */
+  get accepting(): boolean {
+    return this.settings.on_sink_failure !== 'block' || this.runners.every((r) => r.isUp);
+  }
+
+  /** Resolves when accepting again (at once if accepting now). */
+  whenAccepting(): Promise<void> {
+    if (this.accepting) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  /**
+   * Applies a reload: classes, overrides, log_parameter, log_relation, log_connections and
+   * on_sink_failure change at once. Returns the restart-only keys that differ (they keep their old values).
+   */
+  reconfigure(next: AuditSettings): string[] {
+    const ignored = RESTART_KEYS.filter((k) => JSON.stringify(next[k]) !== JSON.stringify(this.settings[k]));
+    this.settings = { ...next, sinks: this.settings.sinks, hmac_key_file: this.settings.hmac_key_file, queue_limit: this.settings.queue_limit };
+    this.classCache.clear();
+    for (const r of this.runners) r.setMode(next.on_sink_failure ?? 'block');
+    if (ignored.length > 0) this.logger?.warn({ event: 'audit', keys: ignored.map((k) => `audit.${k}`) }, 'audit settings that need a restart were not changed');
+    this.stateChanged();
+    return ignored.map((k) => `audit.${k}`);
+  }
+
+  /** Stops recording connections, writes what is queued (up to 5 s) and closes every sink. */
+  async close(): Promise<void> {
+    this.detach();
+    await Promise.all(this.runners.map((r) => r.close(CLOSE_TIMEOUT_MS)));
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  private record(rec: AuditRecord): void {
+    if (this.runners.length === 0) return;
+    try {
+      const time = new Date();
+      const o: FormatOptions = { logParameter: this.settings.log_parameter, logRelation: this.settings.log_relation };
+      const severity = rec.kind === 'policy' || (rec.kind === 'connection' && rec.outcome === 'failure') ? 5 : 6;
+      let json: Formatted | undefined;
+      let lines: Formatted[] | undefined;
+      for (const r of this.runners) {
+        if (r.driver.format === 'json') {
+          json ??= { text: this.chain!.append(jsonFields(rec, time, o)), kind: rec.kind, severity, time };
+          r.push(json);
+        } else {
+          lines ??= pgauditLines(rec, time, o).map((text) => ({ text, kind: rec.kind, severity, time }));
+          for (const l of lines) r.push(l);
+        }
+      }
+    } catch (e) {
+      // A record that cannot be formatted is a bug; it is logged, never thrown into a session.
+      this.logger?.error({ event: 'audit', error: e instanceof Error ? e.message : String(e), kind: rec.kind }, 'audit record could not be written');
+    }
+  }
+
+  private subscribe(events: GatewayEvents): void {
+    const onConnection = (e: ConnectionEvent): void => {
+      if (this.settings.log_connections) this.record({ kind: 'connection', ...e });
+    };
+    const onEnd = (e: SessionEndEvent): void => {
+      if (!this.settings.log_connections) return;
+      const { counters: _counters, ...rest } = e;
+      this.record({ kind: 'disconnection', ...rest });
+    };
+    events.on('connection', onConnection);
+    events.on('session.end', onEnd);
+    this.detach = () => {
+      events.off('connection', onConnection);
+      events.off('session.end', onEnd);
+    };
+  }
+
+  /** A torn last line is kept, reported in the log and acknowledged by a chain record (docs/audit-log.md "Restarts"). */
+  private reportTornFiles(drivers: SinkDriver[]): void {
+    const torn: { file: string; bytes: number; sha256: string }[] = [];
+    for (const d of drivers) {
+      if (!(d instanceof FileSink) || !d.tail?.torn) continue;
+      const t = d.tail.torn;
+      this.logger?.error({ event: 'audit', sink: d.name, torn_bytes: t.length },
+        'audit file ends with a torn record (a crash or a full disk cut it short): it is kept and the chain continues from the last complete record');
+      if (d.format === 'json') torn.push({ file: d.path, bytes: t.length, sha256: sha256Hex(t) });
+    }
+    if (torn.length > 0) this.record({ kind: 'chain', event: 'torn_tail', torn });
+  }
+
+  private stateChanged(): void {
+    if (this.accepting) for (const w of this.waiters.splice(0)) w();
+  }
+}
+
+function makeDriver(s: AuditSinkSettings): SinkDriver {
+  switch (s.type) {
+    case 'file':
+      return new FileSink(s);
+    case 'stdout':
+      return new StdoutSink(s);
+    case 'syslog':
+      return new SyslogSink(s);
+  }
+}
+
+async function readKey(path: string): Promise<Buffer> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (e) {
+    throw new GatehouseError('GH_AUDIT_KEY', `could not read: ${(e as Error).message}`, path);
+  }
+  const key = parseHmacKey(bytes);
+  if (typeof key === 'string') throw new GatehouseError('GH_AUDIT_KEY', key, path);
+  return key;
+}
+
+/**
+ * Where the chain continues: the highest `seq` at the end of a JSON file sink (or, when a file is
+ * empty after a rotation, of its newest rotated predecessor).
+ */
+async function resumePoint(drivers: SinkDriver[]): Promise<ChainHead> {
+  let head: ChainHead = { seq: 0, hash: GENESIS };
+  for (const d of drivers) {
+    if (!(d instanceof FileSink) || d.format !== 'json') continue;
+    const found = await lastRecordOf(d);
+    if (found && found.seq > head.seq) head = found;
+  }
+  return head;
+}
+
+async function lastRecordOf(d: FileSink): Promise<ChainHead | null> {
+  let last = d.tail?.last ?? null;
+  let where = d.path;
+  if (last === null) {
+    for (const older of (await rotatedFiles(d.path)).reverse()) {
+      const t = await readTail(older);
+      if (t.last !== null) {
+        [last, where] = [t.last, older];
+        break;
+      }
+    }
+  }
+  if (last === null) return null;
+  const c = checkLine(last);
+  if (!c.ok) {
+    throw new GatehouseError('GH_AUDIT_CHAIN', `its last line is not a chain record (${c.problem}); move the file aside (keep it: it is evidence) and start again`, where);
+  }
+  return { seq: c.seq, hash: c.hash };
+}

@@ -1,0 +1,180 @@
+/**
+ * One sink's queue and its failure handling (`audit.on_sink_failure`, docs/audit-log.md "When a sink
+ * fails"). Records are written in order, in batches of what queued while the previous batch was
+ * being written (a group commit). When a write fails the sink is down:
+ * - `block`: the queue is kept and retried, head first, with a backoff of 100 ms doubling to 5 s;
+ *   the sink is up again only once the head batch has been written, so nothing is lost or reordered;
+ * - `drop_and_count`: the queue and every record that arrives while down are dropped and counted.
+ * Either way the queue is bounded by `audit.queue_limit`; over it records are dropped and counted.
+ * Transitions are logged once each (down, up), never once per record.
+ */
+import type { Logger } from 'pino';
+import type { GatewayEvents } from '../events.js';
+import { PartialWriteError, type Formatted, type SinkDriver } from './sinks/driver.js';
+
+export type FailureMode = 'block' | 'drop_and_count';
+
+const MAX_BATCH = 512;
+const MIN_RETRY_MS = 100;
+const MAX_RETRY_MS = 5000;
+
+export interface RunnerHooks {
+  events: GatewayEvents;
+  logger: Logger;
+  /** Called on every up/down transition (AuditLog recomputes `accepting`). */
+  changed(): void;
+}
+
+export class SinkRunner {
+  private queue: Formatted[] = [];
+  private up = true;
+  private busy = false;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private retryMs = MIN_RETRY_MS;
+  private droppedWhileDown = 0;
+  private overflowing = false;
+  private closing = false;
+  private idle: (() => void)[] = [];
+
+  constructor(readonly driver: SinkDriver, private mode: FailureMode, private readonly limit: number, private readonly hooks: RunnerHooks) {}
+
+  get isUp(): boolean {
+    return this.up;
+  }
+
+  /** Records waiting to be written. */
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  setMode(mode: FailureMode): void {
+    this.mode = mode;
+  }
+
+  push(f: Formatted): void {
+    if (this.closing) return this.drop(1);
+    if (!this.up && this.mode === 'drop_and_count') return this.drop(1);
+    if (this.queue.length >= this.limit) return this.overflow();
+    this.queue.push(f);
+    if (this.up && !this.busy) void this.pump();
+  }
+
+  private async pump(): Promise<void> {
+    this.busy = true;
+    try {
+      while (this.up && this.queue.length > 0) {
+        const n = Math.min(this.queue.length, MAX_BATCH);
+        try {
+          await this.driver.write(this.queue.slice(0, n));
+        } catch (e) {
+          if (e instanceof PartialWriteError) this.written(e.written);
+          await this.fail(e);
+          break;
+        }
+        this.written(n);
+      }
+    } finally {
+      this.busy = false;
+      if (this.queue.length === 0 || !this.up) for (const r of this.idle.splice(0)) r();
+    }
+  }
+
+  private written(n: number): void {
+    this.queue.splice(0, n);
+    this.retryMs = MIN_RETRY_MS;
+    this.hooks.events.emit('audit.sink', { sink: this.driver.name, event: 'written', count: n });
+  }
+
+  private async fail(e: unknown): Promise<void> {
+    const error = e instanceof Error ? e.message : String(e);
+    this.up = false;
+    this.hooks.events.emit('audit.sink', { sink: this.driver.name, event: 'error', error });
+    this.hooks.events.emit('audit.sink', { sink: this.driver.name, event: 'down', error });
+    this.hooks.logger.error({ event: 'audit.sink', sink: this.driver.name, error, on_sink_failure: this.mode, queued: this.queue.length },
+      this.mode === 'block' ? 'audit sink failed: sessions hold new statements until it recovers' : 'audit sink failed: its records are dropped and counted until it recovers');
+    await this.driver.reset();
+    if (this.mode === 'drop_and_count') this.drop(this.queue.splice(0).length);
+    this.hooks.changed();
+    this.scheduleRetry();
+  }
+
+  private scheduleRetry(): void {
+    if (this.closing) return;
+    this.retryTimer = setTimeout(() => void this.retry(), this.retryMs);
+    this.retryTimer.unref();
+    this.retryMs = Math.min(this.retryMs * 2, MAX_RETRY_MS);
+  }
+
+  /** Reopens, then writes the head batch: only a write that succeeds brings the sink back up. */
+  private async retry(): Promise<void> {
+    this.retryTimer = null;
+    try {
+      await this.driver.open();
+      const n = Math.min(this.queue.length, MAX_BATCH);
+      if (n > 0) await this.driver.write(this.queue.slice(0, n));
+      if (n > 0) this.written(n);
+    } catch (e) {
+      if (e instanceof PartialWriteError) this.written(e.written);
+      await this.driver.reset();
+      this.hooks.events.emit('audit.sink', { sink: this.driver.name, event: 'error', error: e instanceof Error ? e.message : String(e) });
+      if (this.mode === 'drop_and_count') this.drop(this.queue.splice(0).length);
+      this.scheduleRetry();
+      return;
+    }
+    this.up = true;
+    this.overflowing = false;
+    this.hooks.events.emit('audit.sink', { sink: this.driver.name, event: 'up' });
+    this.hooks.logger.warn({ event: 'audit.sink', sink: this.driver.name, dropped: this.droppedWhileDown }, 'audit sink recovered');
+    this.droppedWhileDown = 0;
+    this.hooks.changed();
+    if (!this.busy) void this.pump();
+  }
+
+  private drop(n: number): void {
+    if (n === 0) return;
+    this.droppedWhileDown += n;
+    this.hooks.events.emit('audit.sink', { sink: this.driver.name, event: 'dropped', count: n });
+  }
+
+  private overflow(): void {
+    if (!this.overflowing) {
+      this.overflowing = true;
+      this.hooks.logger.error({ event: 'audit.sink', sink: this.driver.name, queue_limit: this.limit },
+        'audit sink queue is full: records are dropped and counted until the sink catches up');
+    }
+    this.drop(1);
+  }
+
+  /**
+   * Writes what is queued (one last attempt if the sink is down), then closes the sink. Records
+   * still unwritten after `timeoutMs` are counted as dropped and logged.
+   */
+  async close(timeoutMs: number): Promise<void> {
+    this.closing = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (!this.up && this.queue.length > 0) await this.lastAttempt();
+    if (this.up && (this.busy || this.queue.length > 0)) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([new Promise<void>((r) => this.idle.push(r)), new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)))]);
+      clearTimeout(timer);
+    }
+    const left = this.queue.splice(0).length;
+    if (left > 0) {
+      this.drop(left);
+      this.hooks.logger.error({ event: 'audit.sink', sink: this.driver.name, dropped: left }, 'audit records could not be written before shutdown');
+    }
+    await this.driver.close().catch((e: unknown) =>
+      this.hooks.logger.error({ event: 'audit.sink', sink: this.driver.name, error: e instanceof Error ? e.message : String(e) }, 'audit sink did not close cleanly'));
+  }
+
+  private async lastAttempt(): Promise<void> {
+    try {
+      await this.driver.open();
+      this.up = true;
+    } catch {
+      await this.driver.reset();
+      return;
+    }
+    void this.pump();
+  }
+}

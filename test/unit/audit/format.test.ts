@@ -1,0 +1,96 @@
+/** The pgAudit line and the JSON fields, byte for byte (docs/audit-log.md "Formats"). */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { csvField, jsonFields, parameterField, pgauditLines, sessionTime, type ConnectionRecord } from '../../../src/audit/format.js';
+import type { StatementRecord } from '../../../src/audit/types.js';
+
+const T = new Date('2026-12-04T02:30:00.123Z');
+const OFF = { logParameter: false, logRelation: false };
+const ON = { logParameter: true, logRelation: false };
+const stmt = (over: Partial<StatementRecord>): StatementRecord => ({
+  kind: 'statement', session: 42, user: 'app', database: 'shop', client: { address: '127.0.0.1', port: 50000 },
+  statement_id: 1, substatement_id: 1, class: 'READ', command: 'SELECT', objects: [], statement: 'select 1', ...over,
+});
+
+test('append_valid_csv: quoted only with a quote, a comma, CR or LF; quotes doubled', () => {
+  assert.equal(csvField('select 1'), 'select 1');
+  assert.equal(csvField('select 1, 2'), '"select 1, 2"');
+  assert.equal(csvField('say "hi"'), '"say ""hi"""');
+  assert.equal(csvField('a\nb'), '"a\nb"');
+  assert.equal(csvField('a\rb'), '"a\rb"');
+  assert.equal(csvField("it's; fine"), "it's; fine");
+  assert.equal(csvField(undefined), '');
+});
+
+test('a READ statement: the exact line pgAudit pipelines match', () => {
+  assert.deepEqual(pgauditLines(stmt({}), T, OFF),
+    ['2026-12-04 02:30:00.123 UTC [42] app@shop LOG:  AUDIT: SESSION,1,1,READ,SELECT,,,select 1,<not logged>']);
+});
+
+test('commas, quotes and newlines in the statement are quoted as pgAudit does', () => {
+  const r = stmt({ statement_id: 3, substatement_id: 2, statement: 'select \'a,b\', "x"\nfrom t' });
+  assert.deepEqual(pgauditLines(r, T, OFF),
+    ['2026-12-04 02:30:00.123 UTC [42] app@shop LOG:  AUDIT: SESSION,3,2,READ,SELECT,,,"select \'a,b\', ""x""\nfrom t",<not logged>']);
+});
+
+test('MISC_SET prints as MISC in the line and stays MISC_SET in JSON', () => {
+  const r = stmt({ class: 'MISC_SET', command: 'SET', statement: 'set search_path = x' });
+  assert.equal(pgauditLines(r, T, OFF)[0], '2026-12-04 02:30:00.123 UTC [42] app@shop LOG:  AUDIT: SESSION,1,1,MISC,SET,,,set search_path = x,<not logged>');
+  assert.equal(jsonFields(r, T, OFF).class, 'MISC_SET');
+});
+
+test('parameters: <not logged> when off, <none> without any, CSV inside CSV otherwise (NULL is empty)', () => {
+  assert.equal(parameterField(['1'], OFF), '<not logged>');
+  assert.equal(parameterField(undefined, ON), '<none>');
+  assert.equal(parameterField([], ON), '<none>');
+  assert.equal(parameterField(['42'], ON), '42');
+  assert.equal(parameterField(['1', null, 'a,b', 'say "x"'], ON), '"1,,""a,b"",""say """"x"""""""');
+  const r = stmt({ statement: 'select $1', parameters: ['7', 'x y'] });
+  assert.equal(pgauditLines(r, T, ON)[0], '2026-12-04 02:30:00.123 UTC [42] app@shop LOG:  AUDIT: SESSION,1,1,READ,SELECT,,,select $1,"7,x y"');
+  assert.equal(jsonFields(r, T, OFF).parameters, undefined, 'parameters are left out of JSON when log_parameter is off');
+  assert.deepEqual(jsonFields(r, T, ON).parameters, ['7', 'x y']);
+});
+
+test('objects: DDL prints its object; READ/WRITE only with log_relation, one line per relation', () => {
+  const ddl = stmt({ class: 'DDL', command: 'CREATE TABLE', objects: [{ type: 'TABLE', name: 'public.t' }], statement: 'create table public.t (a int)' });
+  assert.equal(pgauditLines(ddl, T, OFF)[0], '2026-12-04 02:30:00.123 UTC [42] app@shop LOG:  AUDIT: SESSION,1,1,DDL,CREATE TABLE,TABLE,public.t,create table public.t (a int),<not logged>');
+  const read = stmt({ objects: [{ type: 'TABLE', name: 'a' }, { type: 'VIEW', name: 's.v' }], statement: 'select * from a, s.v' });
+  assert.deepEqual(pgauditLines(read, T, OFF).map((l) => l.slice(l.indexOf("AUDIT: "))), ['AUDIT: SESSION,1,1,READ,SELECT,,,"select * from a, s.v",<not logged>']);
+  assert.deepEqual(pgauditLines(read, T, { logParameter: false, logRelation: true }).map((l) => l.slice(l.indexOf("AUDIT: "))), [
+    'AUDIT: SESSION,1,1,READ,SELECT,TABLE,a,"select * from a, s.v",<not logged>',
+    'AUDIT: SESSION,1,1,READ,SELECT,VIEW,s.v,"select * from a, s.v",<not logged>',
+  ]);
+});
+
+test('a policy refusal: type POLICY, the rule last', () => {
+  const line = pgauditLines({ kind: 'policy', session: 7, user: 'ro', database: 'shop', client: { address: '10.0.0.5' }, statement_id: 4,
+    class: 'WRITE', command: 'DELETE', rule: 'read_only', statement: 'delete from t' }, T, OFF)[0];
+  assert.equal(line, '2026-12-04 02:30:00.123 UTC [7] ro@shop LOG:  AUDIT: POLICY,4,1,WRITE,DELETE,,,delete from t,read_only');
+});
+
+test('connection and disconnection lines: PostgreSQL\'s log_connections wording, key=value pairs', () => {
+  const ok: ConnectionRecord = { kind: 'connection', session: 9, client: { socket: 'tcp', address: '127.0.0.1', port: 5555 },
+    tls: { version: 'TLSv1.3', cipher: 'TLS_AES_256_GCM_SHA384', direct: false }, user: 'app', database: 'shop', application_name: 'my app',
+    hba: { file: '/etc/gh/pg_hba.conf', line: 2 }, method: 'scram-sha-256', authenticated: true, outcome: 'success', duration_ms: 12 };
+  assert.equal(pgauditLines(ok, T, OFF)[0], '2026-12-04 02:30:00.123 UTC [9] app@shop LOG:  connection authorized: user=app database=shop ' +
+    'application_name="my app" host=127.0.0.1 port=5555 hba=/etc/gh/pg_hba.conf:2 method=scram-sha-256 SSL enabled (protocol=TLSv1.3, cipher=TLS_AES_256_GCM_SHA384) duration_ms=12');
+  const bad: ConnectionRecord = { kind: 'connection', session: 10, client: { socket: 'tcp', address: '::1', port: 1 }, outcome: 'failure',
+    sqlstate: '08P01', reason: 'invalid length of startup packet', duration_ms: 0 };
+  assert.equal(pgauditLines(bad, T, OFF)[0], '2026-12-04 02:30:00.123 UTC [10] [unknown]@[unknown] LOG:  connection failed: sqlstate=08P01 host=::1 port=1 reason="invalid length of startup packet" duration_ms=0');
+  const end = pgauditLines({ kind: 'disconnection', session: 9, client: { socket: 'tcp', address: '127.0.0.1', port: 5555 }, user: 'app', database: 'shop',
+    duration_ms: 3_723_004, bytes_in: 10, bytes_out: 20, reason: 'client closed' }, T, OFF)[0];
+  assert.equal(end, '2026-12-04 02:30:00.123 UTC [9] app@shop LOG:  disconnection: session time: 1:02:03.004 user=app database=shop host=127.0.0.1 port=5555 bytes_in=10 bytes_out=20 reason="client closed"');
+  assert.equal(sessionTime(999), '0:00:00.999');
+});
+
+test('a user name with a newline cannot start a new line in the prefix', () => {
+  const line = pgauditLines(stmt({ user: 'evil\n2026-01-01 LOG:  AUDIT: fake' }), T, OFF)[0]!;
+  assert.equal(line.split('\n').length, 1);
+});
+
+test('JSON never carries a field named password or secret, at any depth', () => {
+  const r = { ...stmt({}), password: 'hunter2', client: { address: 'x', secret: 's' } } as unknown as StatementRecord;
+  const f = JSON.stringify(jsonFields(r, T, OFF));
+  assert.doesNotMatch(f, /hunter2|"secret"|"password"/);
+  assert.match(f, /^\{"time":"2026-12-04T02:30:00.123Z","kind":"statement","session":42/);
+});
