@@ -23,9 +23,9 @@ test('SHOW CONFIG rows come from the schema: values, defaults, changeable, secre
   assert.equal(rows.get('databases.app.connect_timeout')?.value, '10');
   assert.equal(rows.get('hba')?.value, '/etc/gatehouse/hba.conf');
   assert.ok(![...rows.values()].some((r) => r.value.includes('s3cret')));
-  // Every schema key but the per-entry template and the map itself appears.
+  // Every schema key but the per-entry template, the map itself and a list's per-kind keys (`audit.sinks[file].path`: the list is one row) appears.
   for (const k of listKeys()) {
-    if (k.key.includes('<name>') || k.type === 'map') continue;
+    if (k.key.includes('<name>') || k.type === 'map' || k.key.includes('[')) continue;
     assert.ok(rows.has(k.key), k.key);
   }
 });
