@@ -58,7 +58,7 @@ export class Gateway {
   private readonly sessionDeps: SessionDeps;
   /**
    * The audit record writer (docs/audit-log.md). A disabled one (records nothing) until
-   * {@link openAudit} has run; sessions reach it through `SessionDeps.audit()`.
+   * {@link openAudit} has run. Read it at use (`gateway.audit`), not once: openAudit replaces it.
    */
   audit: AuditLog = AuditLog.disabled();
 
@@ -81,7 +81,6 @@ export class Gateway {
       roleLocked: (user) => this.guard.roleLocked(user),
       gate: this.gate,
       console: (c) => this.serveConsole(c),
-      audit: () => this.audit,
     };
     this.stopped = new Promise((r) => (this.resolveStopped = r));
     this.events.on('connection', (e) => {

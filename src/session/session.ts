@@ -32,7 +32,6 @@ import type { ConsoleAccess } from '../admin/commands/types.js';
 
 import type { PoolManager } from '../pool/manager.js';
 import type { Pool } from '../pool/pool.js';
-import type { AuditLog } from '../audit/log.js';
 import { effectivePoolSettings } from '../pool/settings.js';
 
 export type { ConsoleClient, LinkedServer, LiveSession };
@@ -66,8 +65,6 @@ export interface SessionDeps {
   gate: AdmissionGate;
   /** Serves an authenticated admin-console client until it leaves (src/admin/console.ts). */
   console(client: ConsoleClient): Promise<void>;
-  /** The audit record writer (src/audit/log.ts): statement classes to record, write(), accepting / whenAccepting(). */
-  audit(): AuditLog;
 }
 
 /** Serves one accepted socket until it closes. Never throws. */
