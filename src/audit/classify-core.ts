@@ -25,14 +25,12 @@ const NON_ASCII = /[^\u0000-\u007f]/;
 /** Classifies a whole (possibly multi-statement) text; never throws. */
 export function classifyText(text: string): Classification {
   const { spans, sensitive } = scanSecrets(text);
-  const redacted = sensitive ? applySpans(text, spans) : text;
+  const redacted = spans.length > 0 ? applySpans(text, spans) : text;
   let stmts: RawStmt[];
   try {
     stmts = (parseSync(text).stmts ?? []) as RawStmt[];
   } catch {
-    // Only whitespace and comments: the server answers EmptyQueryResponse; there is no statement.
-    if (lexSql(text).every((t) => t.kind === 'comment')) return { statements: [], unparsed: false, redacted };
-    return withSensitive({ statements: [unparsedStatement(text, redacted)], unparsed: true, redacted }, sensitive);
+    return unparsed(text);
   }
   const toChar = charOffsets(text);
   const statements = stmts.map((raw) => {
@@ -41,6 +39,15 @@ export function classifyText(text: string): Classification {
     return describe(raw.stmt, statementText(text, spans, start, end));
   });
   return withSensitive({ statements, unparsed: false, redacted }, sensitive);
+}
+
+/** Text that did not parse: redacted without the quick test (an unterminated quote may hide anything). */
+function unparsed(text: string): Classification {
+  const { spans, sensitive } = scanSecrets(text, true);
+  const redacted = spans.length > 0 ? applySpans(text, spans) : text;
+  // Only whitespace and comments: the server answers EmptyQueryResponse; there is no statement.
+  if (lexSql(text).every((t) => t.kind === 'comment')) return withSensitive({ statements: [], unparsed: false, redacted }, sensitive);
+  return withSensitive({ statements: [unparsedStatement(text, redacted)], unparsed: true, redacted }, sensitive);
 }
 
 function withSensitive(c: Classification, sensitive: boolean): Classification {
@@ -71,7 +78,7 @@ export function describe(stmt: unknown, text: string): ClassifiedStatement {
   const out: ClassifiedStatement = { class: cls, command, objects: facts.objects, functions: facts.functions, text };
   const type = nodeType(stmt);
   const f = fieldsOf(stmt);
-  if (cls === 'WRITE' || facts.nestedWrite) out.modifiesData = true;
+  if (modifiesData(stmt, cls, facts.nestedWrite)) out.modifiesData = true;
   if (type === 'CopyStmt' && f.is_program) out.copyProgram = true;
   const prepared = preparedNameOf(type, f);
   if (prepared !== undefined) out.preparedName = prepared;
@@ -80,6 +87,22 @@ export function describe(stmt: unknown, text: string): ClassifiedStatement {
     if (kind) out.transaction = kind;
   }
   return out;
+}
+
+const DML_NODES = new Set(['InsertStmt', 'UpdateStmt', 'DeleteStmt', 'MergeStmt']);
+
+/**
+ * Whether running the statement changes table data: WRITE (MERGE too, which pgAudit prints as
+ * MISC,???: its ExecutorStart switch has no CMD_MERGE), DML under a CTE or EXPLAIN ANALYZE,
+ * SELECT … INTO / CREATE TABLE AS, and PREPARE of any of these (EXECUTE shows the door only a name).
+ */
+function modifiesData(stmt: unknown, cls: string, nestedWrite: boolean): boolean {
+  const type = nodeType(stmt) ?? '';
+  const f = fieldsOf(stmt);
+  if (cls === 'WRITE' || nestedWrite || DML_NODES.has(type)) return true;
+  if ((type === 'SelectStmt' && f.intoClause) || type === 'CreateTableAsStmt') return true;
+  if (type === 'PrepareStmt') return modifiesData(f.query, pgauditCommand(f.query).class, treeFacts(f.query).nestedWrite);
+  return false;
 }
 
 function preparedNameOf(type: string | undefined, f: Fields): string | undefined {

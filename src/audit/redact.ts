@@ -5,7 +5,8 @@
  * It works on tokens, not on the parse tree, so text that does not parse is redacted too:
  * libpg-query's scanner (PostgreSQL's own scan.l) first, and when that fails (an unterminated quote
  * or comment) the hand-written lexer in sql-lexer.ts, whose unterminated literal runs to the end of
- * the text, so a broken `CREATE ROLE x PASSWORD 'secret` loses everything after PASSWORD.
+ * the text, so a broken `CREATE ROLE x PASSWORD 'secret` loses everything after PASSWORD. Anything
+ * unterminated is redacted to the end, and so is a comment that names a secret.
  *
  * What is a secret (when unsure, redact):
  * - the literal after a word that names one: PASSWORD (CREATE/ALTER ROLE|USER … [ENCRYPTED] PASSWORD,
@@ -91,12 +92,19 @@ export interface SecretScan {
 
 const NOTHING: SecretScan = Object.freeze({ spans: [], sensitive: false }) as SecretScan;
 
-/** Where the secrets are in a text. */
-export function scanSecrets(text: string): SecretScan {
-  if (!HINT.test(text)) return NOTHING;
-  const toks = tokensOf(text).filter((t) => t.kind !== 'comment');
+/**
+ * Where the secrets are in a text. `thorough` skips the quick test: for text that did not parse,
+ * whose unterminated quote or comment must go even when nothing in it looks like a secret.
+ */
+export function scanSecrets(text: string, thorough = false): SecretScan {
+  if (!thorough && !HINT.test(text)) return NOTHING;
+  const all = tokensOf(text);
   const hit = new Set<number>();
   let named = false;
+  // A comment that names a secret, and anything the lexer could not close (the server rejects that
+  // text anyway), go whole: what follows an unterminated quote is opaque.
+  const opaque = all.filter((t) => t.unterminated || (t.kind === 'comment' && (SECRET_WORD.test(t.text) || SECRET_IN_STRING.test(t.text))));
+  const toks = all.filter((t) => t.kind !== 'comment');
   for (let i = 0; i < toks.length; i++) {
     const t = toks[i] as Tok;
     if (t.kind === 'string' && SECRET_IN_STRING.test(t.text)) hit.add(i);
@@ -109,8 +117,19 @@ export function scanSecrets(text: string): SecretScan {
     }
   }
   markInsertedSecrets(toks, hit);
-  const spans = [...hit].sort((a, b) => a - b).map((i): [number, number] => [(toks[i] as Tok).start, (toks[i] as Tok).end]);
+  const spans = mergeSpans([...[...hit].map((i) => toks[i] as Tok), ...opaque]);
   return { spans, sensitive: named || spans.length > 0 };
+}
+
+/** Sorted, overlapping or touching ranges joined (one token can be hit by two rules). */
+function mergeSpans(toks: LexToken[]): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (const t of [...toks].sort((a, b) => a.start - b.start)) {
+    const last = out[out.length - 1];
+    if (last && t.start <= last[1]) last[1] = Math.max(last[1], t.end);
+    else out.push([t.start, t.end]);
+  }
+  return out;
 }
 
 /** Char ranges [start, end) of the secrets in a text, sorted, not overlapping. */
