@@ -192,3 +192,62 @@ describe('worker thread', () => {
     assert.ok(!(c.classify('SELECT 1') instanceof Promise));
   });
 });
+
+describe('redaction (invariant 4): planted secrets never reach `redacted` or any statement text', () => {
+  const SECRET = 'Pl4nted-s3cret';
+  const table: [string, string][] = [
+    [`ALTER ROLE x PASSWORD '${SECRET}'`, 'ALTER ROLE x PASSWORD <REDACTED>'],
+    [`alter user x with encrypted password '${SECRET}' valid until '2030-01-01'`, "alter user x with encrypted password <REDACTED> valid until '2030-01-01'"],
+    [`CREATE ROLE x LOGIN PASSWORD E'${SECRET}\\'q'`, 'CREATE ROLE x LOGIN PASSWORD <REDACTED>'],
+    [`CREATE ROLE x PASSWORD $pw$${SECRET}$pw$`, 'CREATE ROLE x PASSWORD <REDACTED>'],
+    [`CREATE ROLE x PASSWORD U&'${SECRET}'`, 'CREATE ROLE x PASSWORD <REDACTED>'],
+    [`CREATE ROLE x PASSWORD '${SECRET}'\n'continued'`, 'CREATE ROLE x PASSWORD <REDACTED>'], // one literal to PostgreSQL
+    [`CREATE ROLE x PASSWORD '${SECRET}' WITH BADSYNTAX`, 'CREATE ROLE x PASSWORD <REDACTED> WITH BADSYNTAX'],
+    [`CREATE ROLE x PASSWORD '${SECRET}`, 'CREATE ROLE x PASSWORD <REDACTED>'],
+    [`CREATE ROLE x /* unterminated PASSWORD '${SECRET}'`, 'CREATE ROLE x <REDACTED>'],
+    [`SELECT 1 /* password: ${SECRET} */`, 'SELECT 1 <REDACTED>'],
+    [`SELECT 1 -- secret ${SECRET}`, 'SELECT 1 <REDACTED>'],
+    [`SELECT "${SECRET}`, 'SELECT <REDACTED>'],
+    [`CREATE USER MAPPING FOR bob SERVER s OPTIONS (user 'bob', password '${SECRET}')`, "CREATE USER MAPPING FOR bob SERVER s OPTIONS (user 'bob', password <REDACTED>)"],
+    [`ALTER USER MAPPING FOR bob SERVER s OPTIONS (SET "password" '${SECRET}')`, 'ALTER USER MAPPING FOR bob SERVER s OPTIONS (SET "password" <REDACTED>)'],
+    [`CREATE SERVER s FOREIGN DATA WRAPPER postgres_fdw OPTIONS (sslpassword '${SECRET}')`, 'CREATE SERVER s FOREIGN DATA WRAPPER postgres_fdw OPTIONS (sslpassword <REDACTED>)'],
+    [`SELECT dblink_connect('c', 'host=h dbname=d password=${SECRET}')`, "SELECT dblink_connect('c', <REDACTED>)"],
+    [`SELECT * FROM dblink('postgresql://u:${SECRET}@h/db', 'SELECT 1') AS x(a int)`, "SELECT * FROM dblink(<REDACTED>, 'SELECT 1') AS x(a int)"],
+    [`CREATE SUBSCRIPTION sub CONNECTION 'host=h password = ${SECRET}' PUBLICATION p`, 'CREATE SUBSCRIPTION sub CONNECTION <REDACTED> PUBLICATION p'],
+    [`ALTER SYSTEM SET ssl_passphrase_command = 'echo ${SECRET}'`, 'ALTER SYSTEM SET ssl_passphrase_command = <REDACTED>'],
+    [`SET my.api_key TO '${SECRET}'`, 'SET my.api_key TO <REDACTED>'],
+    [`SELECT pgp_sym_encrypt('data', '${SECRET}')`, 'SELECT pgp_sym_encrypt(<REDACTED>, <REDACTED>)'],
+    [`UPDATE users SET pw_hash = crypt('${SECRET}', gen_salt('bf'))`, 'UPDATE users SET pw_hash = crypt(<REDACTED>, gen_salt(<REDACTED>))'],
+    [`INSERT INTO users (name, password) VALUES ('ann', '${SECRET}'), ('bob', '${SECRET}2')`, "INSERT INTO users (name, password) VALUES ('ann', <REDACTED>), ('bob', <REDACTED>)"],
+    [`SELECT 1; ALTER ROLE x PASSWORD '${SECRET}'; SELECT 2`, 'SELECT 1; ALTER ROLE x PASSWORD <REDACTED>; SELECT 2'],
+    [`SELECT 'été'; ALTER ROLE "Zoë" PASSWORD '${SECRET}'`, `SELECT 'été'; ALTER ROLE "Zoë" PASSWORD <REDACTED>`],
+  ];
+  for (const [sql, redacted] of table) {
+    test(sql.replace(/\n/g, '\\n').slice(0, 80), () => {
+      const r = c.classifySync(sql);
+      assert.equal(r.redacted, redacted);
+      assert.equal(r.sensitive, true);
+      for (const t of [r.redacted, ...r.statements.map((s) => s.text)]) assert.ok(!t.includes(SECRET.slice(2, 12)), t);
+    });
+  }
+
+  test('multi-statement: each statement carries only its own part, redacted', () => {
+    const r = c.classifySync(`SELECT 1; ALTER ROLE x PASSWORD '${SECRET}'; SELECT 2`);
+    assert.deepEqual(r.statements.map((s) => s.text), ['SELECT 1', 'ALTER ROLE x PASSWORD <REDACTED>', 'SELECT 2']);
+  });
+
+  test('nothing secret, nothing changed; parameters of secret-taking calls mark the text sensitive', () => {
+    const plain = "SELECT 'password', passenger FROM trips WHERE note = 'key' AND bypassrls";
+    assert.equal(c.classifySync(plain).redacted, plain);
+    assert.equal(c.classifySync('SELECT dblink_connect($1)').sensitive, true);
+    assert.equal(c.classifySync('SELECT pgp_sym_decrypt(data, $1) FROM t').sensitive, true);
+    assert.equal(c.classifySync('SELECT 1').sensitive, undefined);
+  });
+
+  test('a shape-cache hit never skips redaction', () => {
+    const k = new Classifier();
+    k.classifySync("SELECT dblink_connect('host=h')");
+    const r = k.classifySync(`SELECT dblink_connect('host=h password=${SECRET}')`);
+    assert.equal(r.redacted, "SELECT dblink_connect(<REDACTED>)");
+  });
+});
