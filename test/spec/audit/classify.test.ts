@@ -46,6 +46,20 @@ describe('traps', () => {
     assert.equal(only('WITH d AS (SELECT 1) SELECT * FROM d').modifiesData, undefined);
   });
 
+  test('modifiesData where the class hides it: MERGE (MISC,???), SELECT INTO, CREATE TABLE AS, PREPARE of a write', () => {
+    const table: [string, string, string, boolean | undefined][] = [
+      ['MERGE INTO m USING s ON m.id = s.id WHEN MATCHED THEN DELETE', 'MISC', '???', true],
+      ['SELECT * INTO t2 FROM t', 'DDL', 'SELECT INTO', true],
+      ['CREATE TABLE t3 AS SELECT 1', 'DDL', 'CREATE TABLE AS', true],
+      ['PREPARE p AS WITH d AS (DELETE FROM t RETURNING 1) SELECT * FROM d', 'READ', 'PREPARE', true],
+      ['PREPARE p AS DELETE FROM t', 'WRITE', 'PREPARE', true],
+      ['PREPARE p AS SELECT 1', 'READ', 'PREPARE', undefined],
+      ['EXECUTE p', 'MISC', 'EXECUTE', undefined],
+      ['CREATE VIEW v AS SELECT 1', 'DDL', 'CREATE VIEW', undefined],
+    ];
+    for (const [sql, cls, command, modifies] of table) assert.deepEqual(pick(only(sql)), [cls, command, modifies], sql);
+  });
+
   test('EXPLAIN ANALYZE runs its statement: class of the statement, command EXPLAIN; plain EXPLAIN does not write', () => {
     assert.deepEqual(pick(only('EXPLAIN ANALYZE DELETE FROM t')), ['WRITE', 'EXPLAIN', true]);
     assert.deepEqual(pick(only('EXPLAIN (ANALYZE, BUFFERS) UPDATE t SET a = 1')), ['WRITE', 'EXPLAIN', true]);
