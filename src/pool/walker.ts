@@ -5,6 +5,11 @@
  * out as `subarray` views of the chunk they came in (one write for a chunk with no cuts; DESIGN.md
  * performance). A message the handler must read is passed whole (type, length and body): a view
  * when it lies inside one chunk, an assembled copy when it straddles chunks.
+ *
+ * A handler that cannot decide on a message yet (a large statement classified on a worker thread,
+ * an audit sink that must accept records first) calls {@link MessageWalker.hold} from `onMessage`:
+ * the walker stops after the bytes before that message, keeps the message and everything after it,
+ * and offers the message again on {@link MessageWalker.resume}. Nothing is reordered.
  */
 import { BodyAssembler } from '../protocol/assembler.js';
 import type { LengthCap } from '../protocol/codes.js';
@@ -27,6 +32,7 @@ export interface WalkHandler {
    * Called with a whole message the handler asked to read; valid only during the call. Returns
    * true to forward it untouched; false to replace it with what the handler staged (maybe nothing).
    * The handler must not write to the other side itself: bytes before the message are not out yet.
+   * It may call the walker's `hold()` instead of deciding: the return value is then ignored.
    */
   onMessage(type: number, message: Buffer): boolean;
   /** Writes forwarded bytes to the other side. */
@@ -63,6 +69,9 @@ export class MessageWalker {
   #headerLength = 0;
   readonly #message = new BodyAssembler();
   #messageType = 0;
+  #holdAsked = false;
+  /** The held message (offered again on resume) and the bytes that came after it. */
+  #held: { type: number; message: Buffer; rest: Buffer[] } | null = null;
 
   constructor(cap: LengthCap) {
     this.#cap = cap;
@@ -71,11 +80,44 @@ export class MessageWalker {
 
   /** True while no partial message is held (the stream is at a message boundary). */
   get atBoundary(): boolean {
-    return this.#remaining === 0 && this.#headerLength === 0 && !this.#message.active;
+    return this.#remaining === 0 && this.#headerLength === 0 && !this.#message.active && this.#held === null;
+  }
+
+  /** A message is held: chunks given to walk() are kept, unread, until resume(). */
+  get holding(): boolean {
+    return this.#held !== null;
+  }
+
+  /** From onMessage: stop here; this message and what follows wait for {@link resume}. */
+  hold(): void {
+    this.#holdAsked = true;
+  }
+
+  /** Offers the held message again, then walks what came after it (which may hold again). */
+  resume(h: WalkHandler): void {
+    const held = this.#held;
+    if (!held) return;
+    this.#held = null;
+    const rest = held.rest;
+    if (this.#deliver(held.type, held.message, h)) return this.#requeue(rest, 0);
+    for (let i = 0; i < rest.length; i++) {
+      this.walk(rest[i] as Buffer, h);
+      if (this.holding) return this.#requeue(rest, i + 1);
+    }
+  }
+
+  /** Held again during resume(): the chunks not yet walked go back behind the held message. */
+  #requeue(rest: Buffer[], from: number): void {
+    const held = this.#held as { rest: Buffer[] };
+    for (let i = from; i < rest.length; i++) held.rest.push(rest[i] as Buffer);
   }
 
   /** Walks one chunk; throws ProtocolError when a length breaks its cap. */
   walk(chunk: Buffer, h: WalkHandler): void {
+    if (this.#held) {
+      this.#held.rest.push(chunk);
+      return;
+    }
     const n = chunk.length;
     let pos = 0;
     let seg = 0;
@@ -87,9 +129,7 @@ export class MessageWalker {
       pos = this.#message.add(chunk, 0);
       seg = pos;
       if (this.#message.missing > 0) return;
-      const m = this.#message.take();
-      if (h.onMessage(this.#messageType, m)) h.emit(m);
-      else h.emitStaged();
+      if (this.#deliver(this.#messageType, this.#message.take(), h)) return this.#keepRest(chunk, pos);
     } else if (this.#headerLength > 0) {
       const take = Math.min(HEADER - this.#headerLength, n);
       chunk.copy(this.#header, this.#headerLength, 0, take);
@@ -108,9 +148,7 @@ export class MessageWalker {
         pos += this.#message.add(chunk, pos);
         seg = pos;
         if (this.#message.missing > 0) return;
-        const m = this.#message.take();
-        if (h.onMessage(type, m)) h.emit(m);
-        else h.emitStaged();
+        if (this.#deliver(type, this.#message.take(), h)) return this.#keepRest(chunk, pos);
       } else {
         if (what === Walk.Pass) h.emit(Buffer.from(this.#header));
         const body = len - 4;
@@ -158,7 +196,15 @@ export class MessageWalker {
         this.#message.add(chunk, pos);
         return;
       }
-      if (!h.onMessage(type, chunk.subarray(pos, end))) {
+      const m = chunk.subarray(pos, end);
+      const forward = h.onMessage(type, m);
+      if (this.#holdAsked) {
+        if (seg < pos) h.emit(chunk.subarray(seg, pos));
+        this.#holdAsked = false;
+        this.#held = { type, message: m, rest: [] };
+        return this.#keepRest(chunk, end);
+      }
+      if (!forward) {
         if (seg < pos) h.emit(chunk.subarray(seg, pos));
         h.emitStaged();
         seg = end;
@@ -173,6 +219,24 @@ export class MessageWalker {
       return;
     }
     if (seg < n) h.emit(chunk.subarray(seg, n));
+  }
+
+  /** Hands a whole message to the handler and acts on its answer; true when it asked to hold it. */
+  #deliver(type: number, m: Buffer, h: WalkHandler): boolean {
+    const forward = h.onMessage(type, m);
+    if (this.#holdAsked) {
+      this.#holdAsked = false;
+      this.#held = { type, message: m, rest: [] };
+      return true;
+    }
+    if (forward) h.emit(m);
+    else h.emitStaged();
+    return false;
+  }
+
+  /** After a hold: the unwalked rest of the chunk waits with the held message. */
+  #keepRest(chunk: Buffer, from: number): void {
+    if (from < chunk.length) this.#held!.rest.push(chunk.subarray(from));
   }
 
   #check(type: number, len: number): void {

@@ -86,3 +86,56 @@ test('walker: lengths break the caps with PostgreSQL\'s errors', () => {
   assert.throws(() => new MessageWalker(frontendMessageCap).walk(Buffer.from([0x70, 0, 0, 0, 4]), r),
     (e: unknown) => e instanceof ProtocolError && e.wire.message === 'invalid frontend message type 112');
 });
+
+/** Holds every Query the first time it sees it (as a tap waiting for a worker-thread classification would). */
+class Holder extends Recorder {
+  seen = new Set<string>();
+  constructor(readonly walker: MessageWalker) {
+    super();
+  }
+  override onMessage(type: number, m: Buffer): boolean {
+    if (type === 0x51) {
+      const key = m.toString('latin1');
+      if (!this.seen.has(key)) {
+        this.seen.add(key);
+        this.walker.hold();
+        return true;
+      }
+    }
+    return super.onMessage(type, m);
+  }
+}
+
+test('walker hold: a held message stops the stream until resume; the output is the same whatever the chunking', () => {
+  for (let cut = 1; cut < stream.length; cut++) {
+    const w = new MessageWalker(frontendMessageCap);
+    const r = new Holder(w);
+    w.walk(stream.subarray(0, cut), r);
+    w.walk(stream.subarray(cut), r);
+    let resumes = 0;
+    while (w.holding) {
+      // Nothing at or after the held Query has gone out.
+      const out = Buffer.concat(r.out);
+      assert.ok(expected.subarray(0, out.length).equals(out), `split at ${cut}`);
+      assert.ok(out.length === 0 || out.length === expected.indexOf(fe.query('x'.repeat(300))), `split at ${cut}: ${out.length}`);
+      w.resume(r);
+      resumes++;
+    }
+    assert.equal(resumes, 2, `split at ${cut}`);
+    assert.deepEqual(Buffer.concat(r.out), expected, `split at ${cut}`);
+    assert.equal(w.atBoundary, true);
+  }
+});
+
+test('walker hold: chunks that arrive while holding wait behind the held message', () => {
+  const w = new MessageWalker(frontendMessageCap);
+  const r = new Holder(w);
+  for (let i = 0; i < stream.length; i += 7) w.walk(stream.subarray(i, i + 7), r);
+  assert.equal(w.holding, true);
+  assert.equal(w.atBoundary, false);
+  assert.equal(r.out.length, 0);
+  w.resume(r);
+  w.resume(r);
+  assert.equal(w.holding, false);
+  assert.deepEqual(Buffer.concat(r.out), expected);
+});
