@@ -132,6 +132,7 @@ export const GH = {
   GH_AUDIT_SINK: 'an audit sink could not be opened',
   GH_AUDIT_KEY: 'the audit HMAC key file could not be used',
   GH_AUDIT_CHAIN: 'an audit file does not end with a chain record to continue from',
+  GH_NO_CLASSIFIER: 'policy or audit.log applies to a session but no statement classifier is loaded',
 } as const;
 export type GHCode = keyof typeof GH;
 

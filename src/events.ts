@@ -81,6 +81,17 @@ export interface SessionStateEvent {
   action: 'pin' | 'warn' | 'reject';
 }
 
+/** A statement the door's policy refused (never its text: it may hold a secret). */
+export interface PolicyRefusedEvent {
+  session: number;
+  user: string;
+  database: string;
+  rule: string;
+  class: string;
+  command: string;
+  statement_id: number;
+}
+
 export interface GatewayEventMap {
   'pool.server': [PoolServerEvent];
   'pool.session_state': [SessionStateEvent];
@@ -89,6 +100,7 @@ export interface GatewayEventMap {
   reload: [ReloadEvent];
   cancel: [CancelEvent];
   'server.error': [ServerErrorEvent];
+  'policy.refused': [PolicyRefusedEvent];
   /** The admin console refused a command or a message (an ERROR or FATAL it sent). */
   'console.error': [{ session: number; sqlstate: string; message: string }];
   /** A connection closed at accept time by the guard (a list, a ban or a cap), before any byte was read. */

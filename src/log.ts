@@ -54,6 +54,7 @@ export function logEvents(events: GatewayEvents, log: Logger): void {
   events.on('session.end', (e) =>
     log.info({ session: e.session, client_ip: e.client.address, client_port: e.client.port, user: e.user, database: e.database,
       duration_ms: e.duration_ms, bytes_in: e.bytes_in, bytes_out: e.bytes_out, reason: e.reason }, 'disconnection'));
+  events.on('policy.refused', (e) => log.warn(e, 'statement refused by policy'));
   events.on('reload', (e) => (e.ok ? log.info({ changed: e.changed }, 'configuration reloaded') : log.error({ error: e.error }, 'reload failed; keeping the previous configuration')));
   const refusals = new RefusalLogLimiter();
   events.on('guard', (e) => {

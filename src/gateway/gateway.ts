@@ -24,6 +24,7 @@ import { STATS_PERIOD_MS, StatsBook } from './stats.js';
 import { SessionModeView } from './view.js';
 import { AuditLog } from '../audit/log.js';
 import type { Logger } from 'pino';
+import { Classifier, loadClassifier } from '../audit/classify.js';
 
 export interface ListenAddress {
   kind: 'tcp' | 'unix';
@@ -61,6 +62,8 @@ export class Gateway {
    * {@link openAudit} has run. Read it at use (`gateway.audit`), not once: openAudit replaces it.
    */
   audit: AuditLog = AuditLog.disabled();
+  /** The statement classifier (libpg-query), loaded by listen(). */
+  private classifier: Classifier | undefined;
 
   /** Loads the config and every file it names; throws GatehouseError on any failure. */
   constructor(readonly configPath: string) {
@@ -81,6 +84,7 @@ export class Gateway {
       roleLocked: (user) => this.guard.roleLocked(user),
       gate: this.gate,
       console: (c) => this.serveConsole(c),
+      audit: () => this.audit,
     };
     this.stopped = new Promise((r) => (this.resolveStopped = r));
     this.events.on('connection', (e) => {
@@ -116,6 +120,10 @@ export class Gateway {
   async listen(): Promise<ListenAddress[]> {
     const { listen } = this.current.config;
     const out: ListenAddress[] = [];
+    // Before the first client: policy and statement records need it (a reload may add either, so it is always loaded).
+    await loadClassifier();
+    this.classifier ??= new Classifier();
+    this.sessionDeps.classifier = this.classifier;
     this.guard.start();
     try {
       for (const addr of listen.addresses) out.push(await this.listenTcp(addr, listen.port));
@@ -168,6 +176,7 @@ export class Gateway {
     await this.guard.close();
     // Last: the session ends above are records too.
     await this.audit.close();
+    await this.classifier?.close();
     clearInterval(this.statsTimer);
     this.resolveStopped();
   }

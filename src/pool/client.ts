@@ -18,6 +18,8 @@ import { MessageWalker, Walk, type WalkHandler } from './walker.js';
 import { Req } from './requests.js';
 import { noopClose, noopParse, type PreparedStatement } from './prepared.js';
 import { detectHazards, hazardNames } from './hazards.js';
+import { Verdict, type StatementTap } from '../audit/tap.js';
+import { verdictFor } from '../session/tapped-relay.js';
 import type { ServerClient, ServerConn } from './server.js';
 import type { Pool } from './pool.js';
 
@@ -38,6 +40,8 @@ export interface PooledClientInfo {
   startupParams: ReadonlyMap<string, string>;
   /** The session's SHOW STATS / metrics counters, fed the forwarded chunks of both legs. */
   counters?: SessionCounters;
+  /** Statement records and policy (issue 6); absent for sessions with neither. */
+  tap?: StatementTap | null;
 }
 
 const STATUS_IDLE = 0x49;
@@ -62,7 +66,10 @@ export class PooledClient implements WalkHandler, ServerClient {
   bytesIn = 0;
   bytesOut = 0;
   readonly counters: SessionCounters | undefined;
+  readonly tap: StatementTap | null;
   #pending: Buffer | null = null;
+  /** A held statement's decision is awaited (the walker holds it). */
+  #waitingForTap = false;
   /** Extended-protocol messages sent since the last Sync: the server is mid-batch. */
   #unsynced = false;
   /** The server is in copy-in mode and the client has not sent CopyDone/CopyFail: its Syncs are ignored. */
@@ -85,6 +92,7 @@ export class PooledClient implements WalkHandler, ServerClient {
   ) {
     this.socket = info.socket;
     this.counters = info.counters;
+    this.tap = info.tap ?? null;
     this.#done = new Promise((r) => (this.#resolveDone = r));
   }
 
@@ -166,6 +174,7 @@ export class PooledClient implements WalkHandler, ServerClient {
 
   // ServerClient
   onReadyForQuery(status: number): boolean {
+    this.tap?.server(0x5a /* Z */, EMPTY);
     this.pool.counters.query_count++;
     if (this.server && this.server.queue.rfqPending === 0) this.pool.counters.query_time += (Date.now() - this.#queryStart) * 1000;
     if (status !== STATUS_IDLE && this.pool.settings.mode === 'statement') {
@@ -200,7 +209,7 @@ export class PooledClient implements WalkHandler, ServerClient {
       this.fail(wire.poolerError('transaction blocks not allowed in statement pooling mode'));
       return;
     }
-    if (s.clean && !this.#unsynced && !this.#internalPending && this.hazards === 0 && this.state !== 'login') this.#release();
+    if (s.clean && !this.#unsynced && !this.#internalPending && this.hazards === 0 && this.state !== 'login' && !this.#walker.holding) this.#release();
   }
 
   /** The server connection died under us: PgBouncer's "server conn crashed?". */
@@ -222,12 +231,13 @@ export class PooledClient implements WalkHandler, ServerClient {
         this.#unsynced = true;
         if (this.pool.settings.max_prepared_statements > 0) return Walk.Read;
         if (type === F.Close) this.server!.queue.push(Req.Close);
-        return Walk.Pass;
+        return this.tap !== null && type !== F.Describe ? Walk.Read : Walk.Pass;
       case F.Execute:
         this.#unsynced = true;
-        return Walk.Pass;
+        return this.tap !== null ? Walk.Read : Walk.Pass;
       case F.Sync:
         if (this.#dropSyncs) return Walk.Pass;
+        this.tap?.sync();
         this.#startQuery();
         this.server!.queue.push(Req.Sync);
         this.#unsynced = false;
@@ -235,7 +245,7 @@ export class PooledClient implements WalkHandler, ServerClient {
       case F.FunctionCall:
         this.#startQuery();
         this.server!.queue.push(Req.Query);
-        return Walk.Pass;
+        return this.tap !== null ? Walk.Read : Walk.Pass;
       case F.CopyDone:
       case F.CopyFail:
         if (this.#dropSyncs) this.#dropSyncs = false;
@@ -251,6 +261,25 @@ export class PooledClient implements WalkHandler, ServerClient {
   }
 
   onMessage(type: number, m: Buffer): boolean {
+    const tap = this.tap;
+    if (tap !== null) {
+      const v = verdictFor(tap, type, m);
+      if (v === Verdict.Hold) {
+        this.#walker.hold();
+        return true;
+      }
+      // The refusal goes through the same mapping (prepared names, request queue) as the client's message would have.
+      if (v === Verdict.Replace) {
+        if (this.#handle(type, tap.replacement)) this.#staged.push(tap.replacement);
+        return false;
+      }
+      // Read for the tap only: the pool itself passes these untouched.
+      if (type !== F.Query && type !== F.Parse && (this.pool.settings.max_prepared_statements === 0 || type === F.Execute || type === F.FunctionCall)) return true;
+    }
+    return this.#handle(type, m);
+  }
+
+  #handle(type: number, m: Buffer): boolean {
     switch (type) {
       case F.Query:
         return this.#query(m);
@@ -430,27 +459,47 @@ export class PooledClient implements WalkHandler, ServerClient {
     this.#forward(chunk);
   }
 
-  #forward(chunk: Buffer): void {
+  #forward(chunk: Buffer | null): void {
     const s = this.server!;
-    this.bytesIn += chunk.length;
-    this.counters?.fromClient(chunk);
-    this.pool.counters.bytes_received += chunk.length;
+    if (chunk) {
+      this.bytesIn += chunk.length;
+      this.counters?.fromClient(chunk);
+      this.pool.counters.bytes_received += chunk.length;
+    }
     s.socket.cork();
     try {
-      this.#walker.walk(chunk, this);
+      if (chunk) this.#walker.walk(chunk, this);
+      else this.#walker.resume(this);
     } catch (e) {
       s.socket.uncork();
       this.fail(e instanceof ProtocolError ? e.wire : wire.internal());
       return;
     }
     s.socket.uncork();
+    if (this.#walker.holding) this.#waitForTap();
+  }
+
+  /** A statement is held (worker-thread classification, a blocking audit sink): the client waits, then the walk goes on. */
+  #waitForTap(): void {
+    this.socket.pause();
+    if (this.#waitingForTap) return;
+    this.#waitingForTap = true;
+    void this.tap!.held.then(() => {
+      this.#waitingForTap = false;
+      if (this.state === 'closed' || !this.server) return;
+      this.#forward(null);
+      if (!this.#walker.holding && (this.state as ClientState) !== 'closed') {
+        this.socket.resume();
+        this.afterServerChunk();
+      }
+    });
   }
 
   #drainPending(): void {
     const p = this.#pending;
     this.#pending = null;
     if (p) this.#forward(p);
-    if (this.state !== 'closed') this.socket.resume();
+    if (this.state !== 'closed' && !this.#walker.holding) this.socket.resume();
     // A chunk that carried only an answered-at-once message (or nothing) leaves the server free.
     this.afterServerChunk();
   }
@@ -527,6 +576,7 @@ export class PooledClient implements WalkHandler, ServerClient {
   }
 }
 
+const EMPTY = Buffer.alloc(0);
 const quoteIdent = (s: string): string => `"${s.replace(/"/g, '""')}"`;
 /** E'' literals mean the same whatever standard_conforming_strings is. */
 const quoteLiteral = (s: string): string => `E'${s.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;

@@ -12,6 +12,7 @@ import { Req, RequestQueue, isRfqKind } from './requests.js';
 import { ServerStatements } from './prepared.js';
 import type { ServerLogin } from './server-login.js';
 import type { SessionCounters } from '../session/counters.js';
+import type { StatementTap } from '../audit/tap.js';
 
 /** PgBouncer's server states (SHOW SERVERS `state`). */
 export type ServerState = 'login' | 'active' | 'idle' | 'used' | 'tested';
@@ -22,6 +23,8 @@ export interface ServerClient {
   bytesOut: number;
   /** SHOW STATS / metrics counters of the client's session, fed every forwarded server chunk. */
   readonly counters: SessionCounters | undefined;
+  /** The client's statement tap (issue 6): it reads results and may swap a refusal's error. */
+  readonly tap: StatementTap | null;
   /** A ReadyForQuery for the client's own request arrived (status byte). Returns false to drop it. */
   onReadyForQuery(status: number): boolean;
   /** A ParameterStatus arrived while linked. */
@@ -160,6 +163,9 @@ export class ServerConn implements WalkHandler {
       case B.CopyBothResponse:
       case B.CommandComplete:
         return Walk.Read;
+      case B.EmptyQueryResponse:
+      case B.PortalSuspended:
+        return this.client.tap !== null ? Walk.Read : Walk.Pass;
       default:
         return Walk.Pass;
     }
@@ -180,7 +186,7 @@ export class ServerConn implements WalkHandler {
           return false;
         }
         this.#dropUntilSync();
-        return true;
+        return this.#toClient(type, m);
       case B.ParseComplete:
         return this.#answer(Req.Parse, Req.ParseInjected);
       case B.CloseComplete:
@@ -198,10 +204,21 @@ export class ServerConn implements WalkHandler {
           this.statements.clear();
           this.client?.onStatementsDropped();
         }
-        return !internal;
+        return !internal && this.#toClient(type, m);
+      case B.EmptyQueryResponse:
+      case B.PortalSuspended:
+        return this.#toClient(type, m);
       default:
         return true;
     }
+  }
+
+  /** A result for the client: its tap sees it and may send something else instead (staged). */
+  #toClient(type: number, m: Buffer): boolean {
+    const r = this.client?.tap?.server(type, m);
+    if (!r) return true;
+    this.#staged.push(r);
+    return false;
   }
 
   emit(bytes: Buffer): void {

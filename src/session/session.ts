@@ -21,6 +21,9 @@ import { CancelRegistry, sendCancel } from './cancel.js';
 import { HandshakeFatal, negotiate, type StartupMessagePacket, type TlsInfo } from './negotiate.js';
 import { ConnectionClosedError } from './reader.js';
 import { startRelay, type RelayHandle } from './relay.js';
+import { startTappedRelay } from './tapped-relay.js';
+import { tapFor, type SessionAuditLog } from '../audit/door.js';
+import type { StatementClassifier, StatementTap } from '../audit/tap.js';
 import { parsePgBool } from '../pg-bool.js';
 import { looksLikeProxyHeader } from '../protocol/proxy.js';
 import { SessionCounters } from './counters.js';
@@ -63,6 +66,10 @@ export interface SessionDeps {
   roleLocked?: (user: string) => boolean;
   /** PAUSE/KILL: holds new clients of a paused database before their server is opened. */
   gate: AdmissionGate;
+  /** The audit record writer (src/audit/log.ts). */
+  audit?(): SessionAuditLog;
+  /** The statement classifier (src/audit/classify.ts), loaded by serve when `policy` or `audit.log` needs it. */
+  classifier?: StatementClassifier;
   /** Serves an authenticated admin-console client until it leaves (src/admin/console.ts). */
   console(client: ConsoleClient): Promise<void>;
 }
@@ -161,6 +168,9 @@ export async function serveConnection(raw: Socket, isUnix: boolean, deps: Sessio
       await deps.gate.wait({ ...info, connectedAt: started, since: Date.now(), user: startup.user, database: startup.database,
         local: localOf(raw, isUnix), replication: startup.replication }, client);
     }
+    const tap = tapFor(state.config, deps.audit?.() ?? null, deps.classifier, { session: id, user: startup.user, database: startup.database,
+      client: { address: origin.address, ...(origin.port !== undefined ? { port: origin.port } : {}) }, application_name: info.applicationName },
+    (e) => deps.events.emit('policy.refused', { session: id, user: startup.user, database: startup.database, ...e }));
     const settings = effectivePoolSettings(state.config, startup.database, startup.user);
     if (settings.mode !== 'session' && startup.replication === 'none') {
       rejectUnpoolableParams(startup, client);
@@ -168,7 +178,7 @@ export async function serveConnection(raw: Socket, isUnix: boolean, deps: Sessio
       admit();
       const counters = new SessionCounters((sqlstate) => deps.events.emit('server.error', { session: id, sqlstate }));
       const makeLive = (server: () => LinkedServer | null): LiveSession => liveSession(info, startup, localOf(raw, isUnix), counters, server);
-      return void (await runPooledSession(client, pool, n.reader.detach(), startup, makeLive, deps));
+      return void (await runPooledSession(client, pool, n.reader.detach(), startup, makeLive, deps, tap));
     }
     const server = await loginServer(target, state, auth, startup);
     admit();
@@ -176,7 +186,7 @@ export async function serveConnection(raw: Socket, isUnix: boolean, deps: Sessio
     counters.recordWait(performance.now() - waitStart);
     const leftover = n.reader.detach();
     const live = liveSession(info, startup, localOf(raw, isUnix), counters, linkedServer(target, server));
-    await runSession(client, server, target, leftover, live, deps);
+    await runSession(client, server, target, leftover, live, deps, tap);
   } catch (e) {
     const used = handleFailure(e, client, ev);
     // Like PostgreSQL, close right after the FATAL; the TLS layer does not close the socket it wraps.
@@ -271,7 +281,7 @@ function consoleAccessOf(state: RuntimeState, s: StartupInfo, client: Duplex): C
 }
 
 async function runSession(
-  client: Duplex, server: ServerLogin, target: UpstreamTarget, leftover: Buffer, live: LiveSession, deps: SessionDeps,
+  client: Duplex, server: ServerLogin, target: UpstreamTarget, leftover: Buffer, live: LiveSession, deps: SessionDeps, tap: StatementTap | null,
 ): Promise<void> {
   const { id, origin, user, database, startedAt: started, counters } = live;
   const key = deps.cancels.issue();
@@ -287,7 +297,7 @@ async function runSession(
   };
   deps.live.add(live);
   try {
-    relay = startRelay(client, server.socket, leftover, undefined, counters);
+    relay = tap ? startTappedRelay(client, server.socket, tap, leftover, counters) : startRelay(client, server.socket, leftover, undefined, counters);
     const reason = await relay.done;
     deps.events.emit('session.end', {
       session: id, client: origin, user, database,
@@ -306,13 +316,13 @@ function rejectUnpoolableParams(s: StartupInfo, client: Duplex): void {
 
 /** A transaction- or statement-mode client: its server is whichever one it holds right now (SHOW SERVERS). */
 async function runPooledSession(client: Duplex, pool: Pool, leftover: Buffer, s: StartupInfo,
-  makeLive: (server: () => LinkedServer | null) => LiveSession, deps: SessionDeps): Promise<void> {
+  makeLive: (server: () => LinkedServer | null) => LiveSession, deps: SessionDeps, tap: StatementTap | null): Promise<void> {
   const key = deps.cancels.issue();
   // The record asks for the client's server only when read (SHOW SERVERS), after `c` exists.
   const live = makeLive(() => pooledServer(pool, c));
   const c: PooledClient = deps.pools.serve({
     id: live.id, socket: client, user: s.user, database: s.database, address: live.origin.address, port: live.origin.port,
-    cancelPid: key.pid, cancelKey: key.key, startupParams: s.params, counters: live.counters,
+    cancelPid: key.pid, cancelKey: key.key, startupParams: s.params, counters: live.counters, tap,
   }, pool, leftover);
   live.terminate = (error) => c.fail(error ?? wire.adminShutdown());
   deps.live.add(live);
@@ -364,6 +374,7 @@ function toWire(e: unknown): { wire: WireError; log?: string } | null {
   if (e instanceof GatehouseError && (e.code === 'GH_UPSTREAM' || e.code === 'GH_UPSTREAM_TLS' || e.code === 'GH_AUTH_QUERY')) {
     return { wire: wire.upstreamUnavailable(), log: e.message };
   }
+  if (e instanceof GatehouseError && e.code === 'GH_NO_CLASSIFIER') return { wire: wire.internal(), log: e.message };
   return null;
 }
 
