@@ -1,0 +1,74 @@
+/**
+ * Set-up for the door's policy and statement-record tests: a cluster that logs every statement it
+ * receives (log_statement = all, so a test can prove what never reached it), superuser roles (the
+ * server itself would run anything they send: only the door stands in the way), and gatehouse in
+ * front with transaction pooling by default and session pooling for the `*_s` roles.
+ */
+import { readFile } from 'node:fs/promises';
+import pg from 'pg';
+import { startCluster, type Cluster, type PgVersion } from '../../harness/pg.js';
+import { makeCertSet } from '../../harness/certs.js';
+import { startGatehouse, verifierOf, type Gatehouse } from '../gateway/fixture.js';
+
+export const PW = 'door-test-pw';
+
+export interface DoorSetup {
+  cluster: Cluster;
+  gh: Gatehouse;
+  /** The server log from where the test started (what the server received since). */
+  serverLogSince(mark: number): Promise<string>;
+  /** The server log's current length: a mark for serverLogSince. */
+  serverLogMark(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/** `roles`: created as superusers; those ending in `_s` use session pooling, the rest transaction pooling. */
+export async function startDoor(version: PgVersion, roles: string[], extraYaml: string): Promise<DoorSetup> {
+  const certs = await makeCertSet();
+  const cluster = await startCluster({ version, certs, conf: { log_statement: 'all', max_connections: 60 } });
+  const users: string[] = [];
+  for (const role of roles) {
+    await cluster.createRole(role, { password: PW, superuser: true });
+    users.push(`"${role}" "${await verifierOf(cluster, role)}"`);
+  }
+  const sessionRoles = roles.filter((r) => r.endsWith('_s'));
+  const gh = await startGatehouse({
+    cluster, certs,
+    hba: 'host all all 127.0.0.1/32 scram-sha-256\n',
+    users,
+    extraYaml: [
+      'pool: {mode: transaction, default_pool_size: 4}',
+      sessionRoles.length > 0 ? `users:\n${sessionRoles.map((r) => `  ${r}: {pool: {mode: session}}`).join('\n')}` : '',
+      extraYaml,
+    ].join('\n'),
+  });
+  const length = async (): Promise<number> => (await readFile(cluster.logFile)).length;
+  return {
+    cluster, gh,
+    serverLogMark: length,
+    async serverLogSince(mark) {
+      return (await readFile(cluster.logFile)).subarray(mark).toString('utf8');
+    },
+    async stop() {
+      await gh.stop();
+      await cluster.stop();
+    },
+  };
+}
+
+/** A pg client through gatehouse. */
+export function client(gh: Gatehouse, user: string, o: Partial<pg.ClientConfig> = {}): pg.Client {
+  const c = new pg.Client({ host: '127.0.0.1', port: gh.port, user, password: PW, database: 'postgres', ssl: false, ...o });
+  c.on('error', () => undefined);
+  return c;
+}
+
+/** The SQLSTATE and message of a rejected promise. */
+export async function errorOf(p: Promise<unknown>): Promise<{ code?: string; message: string }> {
+  try {
+    await p;
+  } catch (e) {
+    return { code: (e as { code?: string }).code, message: (e as Error).message };
+  }
+  throw new Error('expected an error');
+}
