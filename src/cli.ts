@@ -17,6 +17,7 @@ const COMMANDS: Record<string, () => Promise<(program: Command) => void>> = {
   passwd: async () => (await import('./cli/passwd.js')).registerPasswdCommand,
   config: async () => (await import('./cli/config.js')).registerConfigCommands,
   audit: async () => (await import('./cli/audit.js')).registerAuditCommand,
+  'audit-log': async () => (await import('./cli/audit-log.js')).registerAuditLogCommands,
 };
 
 const program = new Command()

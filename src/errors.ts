@@ -133,6 +133,7 @@ export const GH = {
   GH_AUDIT_KEY: 'the audit HMAC key file could not be used',
   GH_AUDIT_CHAIN: 'an audit file does not end with a chain record to continue from',
   GH_NO_CLASSIFIER: 'policy or audit.log applies to a session but no statement classifier is loaded',
+  GH_AUDIT_READ: 'an audit file given to audit-log verify could not be read',
 } as const;
 export type GHCode = keyof typeof GH;
 

@@ -4,23 +4,13 @@ import assert from 'node:assert/strict';
 import { appendFile, mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { AuditLog } from '../../../src/audit/log.js';
 import { GENESIS, checkLine, sha256Hex } from '../../../src/audit/chain.js';
 import { resolveClasses } from '../../../src/audit/classes.js';
 import { parseConfig } from '../../../src/config/load.js';
 import { GatewayEvents } from '../../../src/events.js';
-import { createLogger } from '../../../src/log.js';
 import { GatehouseError } from '../../../src/errors.js';
-import type { StatementRecord } from '../../../src/audit/types.js';
-
-export const quietLogger = (lines: string[] = []): ReturnType<typeof createLogger> =>
-  createLogger('debug', new Writable({ write(c: Buffer, _e, cb) { lines.push(...c.toString().split('\n').filter(Boolean)); cb(); } }));
-
-export const stmt = (n: number, text = `select ${n}`): StatementRecord => ({
-  kind: 'statement', session: 1, user: 'app', database: 'shop', client: { address: '127.0.0.1', port: 5000 },
-  statement_id: n, substatement_id: 1, class: 'READ', command: 'SELECT', objects: [], statement: text,
-});
+import { quietLogger, stmt } from './helpers.js';
 
 const settings = (dir: string, yaml: string) => parseConfig(`hba: h\naudit:\n${yaml}`, join(dir, 'gatehouse.yaml')).audit;
 
