@@ -36,7 +36,21 @@ export class SinkRunner {
   private closing = false;
   private idle: (() => void)[] = [];
 
-  constructor(readonly driver: SinkDriver, private mode: FailureMode, private readonly limit: number, private readonly hooks: RunnerHooks) {}
+  constructor(readonly driver: SinkDriver, private mode: FailureMode, private readonly limit: number, private readonly hooks: RunnerHooks) {
+    driver.watch?.((e) => {
+      // Mid-write, the write itself reports the failure; idle, nothing else would.
+      if (this.up && !this.busy && !this.closing) void this.failIdle(e);
+    });
+  }
+
+  private async failIdle(e: Error): Promise<void> {
+    this.busy = true;
+    try {
+      await this.fail(e);
+    } finally {
+      this.busy = false;
+    }
+  }
 
   get isUp(): boolean {
     return this.up;
@@ -100,8 +114,8 @@ export class SinkRunner {
 
   private scheduleRetry(): void {
     if (this.closing) return;
+    // Not unref'd: a down sink is work still to do; close() clears it.
     this.retryTimer = setTimeout(() => void this.retry(), this.retryMs);
-    this.retryTimer.unref();
     this.retryMs = Math.min(this.retryMs * 2, MAX_RETRY_MS);
   }
 

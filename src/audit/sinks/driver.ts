@@ -21,6 +21,8 @@ export interface SinkDriver {
   write(batch: readonly Formatted[]): Promise<void>;
   /** Drops handles after a failure, so the next open() starts clean. Never rejects. */
   reset(): Promise<void>;
+  /** Optional: calls back when the sink breaks between writes (a syslog receiver hung up), so it is down at once, not at the next record. */
+  watch?(onBroken: (e: Error) => void): void;
   /** Flushes and closes. */
   close(): Promise<void>;
 }

@@ -29,6 +29,7 @@ export class SyslogSink implements SinkDriver {
   private tcp: Socket | null = null;
   private udp: UdpSocket | null = null;
   private broken: Error | null = null;
+  private onBroken: (e: Error) => void = () => undefined;
 
   constructor(private readonly s: SyslogSettings) {
     this.name = s.name ?? `syslog:${s.host}:${s.port}`;
@@ -45,9 +46,14 @@ export class SyslogSink implements SinkDriver {
     });
     socket.removeAllListeners('error');
     // A receiver never speaks; an end, a close or an error means it is gone.
-    socket.on('error', (e) => (this.broken ??= e));
-    socket.on('end', () => (this.broken ??= new Error('the receiver closed the connection')));
-    socket.on('close', () => (this.broken ??= new Error('connection closed')));
+    const broke = (e: Error): void => {
+      if (this.tcp !== socket || this.broken) return;
+      this.broken = e;
+      this.onBroken(e);
+    };
+    socket.on('error', broke);
+    socket.on('end', () => broke(new Error('the receiver closed the connection')));
+    socket.on('close', () => broke(new Error('connection closed')));
     socket.on('data', () => undefined);
     this.tcp = socket;
   }
@@ -61,6 +67,10 @@ export class SyslogSink implements SinkDriver {
     socket.removeAllListeners('error');
     socket.on('error', (e) => (this.broken ??= e));
     this.udp = socket;
+  }
+
+  watch(onBroken: (e: Error) => void): void {
+    this.onBroken = onBroken;
   }
 
   async write(batch: readonly Formatted[]): Promise<void> {
