@@ -30,14 +30,8 @@ export function tapFor(
     classifier,
     writer: log,
     classes,
-    logParameter: logParameterOf(config),
+    logParameter: config.audit.log_parameter,
     rules,
     ...(onRefused ? { onRefused } : {}),
   });
-}
-
-/** `audit.log_parameter` (the audit section belongs to the record writer's schema). */
-function logParameterOf(config: Config): boolean {
-  const audit = (config as { audit?: { log_parameter?: unknown } }).audit;
-  return audit?.log_parameter === true;
 }

@@ -110,7 +110,7 @@ export function decideFor(policy: Policy, c: Classification, user: string, datab
 
 /** Why rule `r` refuses statement `st`, or '' when it does not. Named guards, first refusal wins. */
 function refusal(r: PolicyRule, st: ClassifiedStatement, unparsed: boolean): string {
-  if (r.readOnly && (READ_ONLY_DENIES.has(st.class) || changesData(st) || OPAQUE_COMMANDS.has(st.command))) {
+  if (r.readOnly && (READ_ONLY_DENIES.has(st.class) || st.modifiesData === true || OPAQUE_COMMANDS.has(st.command))) {
     return `read_only refuses ${st.command}`;
   }
   if (r.denyClasses.has(st.class)) return `deny_classes refuses ${st.class.toLowerCase()} (${st.command})`;
@@ -137,9 +137,4 @@ function deniedFunction(r: PolicyRule, fn: string): boolean {
   const dot = fn.lastIndexOf('.');
   if (dot < 0) return r.denyFunctionNames.has(fn);
   return r.denyFunctions.has(fn) || r.denyFunctions.has(fn.slice(dot + 1));
-}
-
-/** The classifier's word that running it changes data whatever its class says (a data-modifying CTE, EXPLAIN ANALYZE of DML). */
-function changesData(st: ClassifiedStatement): boolean {
-  return st.modifiesData === true || (st as { writes?: boolean }).writes === true;
 }
