@@ -6,6 +6,8 @@
 import type { Command } from 'commander';
 import { Gateway, type ListenAddress } from '../gateway/gateway.js';
 import { createLogger, logEvents } from '../log.js';
+import { GatehouseError } from '../errors.js';
+import { nativeRelayStatus } from '../session/native-relay.js';
 import { createMetricsRegistry, serveMetrics, type MetricsServer } from '../metrics/index.js';
 
 export interface ServeHandle {
@@ -22,6 +24,11 @@ export async function startServe(configPath: string, opts: { signals?: boolean }
   const gateway = new Gateway(configPath);
   const log = createLogger(gateway.state.config.log.level);
   logEvents(gateway.events, log);
+  const engine = gateway.state.config.relay_engine;
+  const native = nativeRelayStatus();
+  if (engine === 'native' && !native.available) {
+    throw new GatehouseError('GH_CONFIG_INVALID', `relay_engine is native but the ${native.detail} (run npm install with a C compiler, or set relay_engine: auto)`, 'relay_engine');
+  }
   await gateway.openAudit(log);
   const addresses = await gateway.listen().catch(async (e: unknown) => {
     await gateway.audit.close();
@@ -29,7 +36,8 @@ export async function startServe(configPath: string, opts: { signals?: boolean }
   });
   const metrics = await startMetrics(gateway);
   log.info({ listen: addresses.map((a) => a.where), metrics: gateway.state.config.metrics.listen,
-    hba: gateway.state.config.hba, rules: gateway.state.hba.rules.length }, 'gatehouse is ready');
+    hba: gateway.state.config.hba, rules: gateway.state.hba.rules.length,
+    relay_engine: engine === 'node' ? 'node (JavaScript relay)' : native.detail }, 'gatehouse is ready');
   // Whoever stops the gateway (a signal or the console's SHUTDOWN), the process ends after it.
   const stopped = gateway.stopped.then(async () => {
     await metrics?.close();

@@ -343,6 +343,10 @@ export const configSchema = z.strictObject({
     description: 'The whole handshake (TLS, startup, authentication) must finish in this time, as PostgreSQL\'s authentication_timeout.',
   }),
   shutdown_timeout: key(duration.prefault(30), { reloadable: true, description: 'On SIGTERM, how long to wait for sessions to end before closing them.' }),
+  relay_engine: key(z.enum(['auto', 'native', 'node']).default('auto'), {
+    reloadable: true,
+    description: 'What relays a session-mode session once it is logged in. `auto`: the native relay (native/relay.c, built by `npm install` when a C compiler is there; Linux) carries plaintext sessions, at a fraction of the CPU per transaction; TLS sessions, and every session when the native relay is not built, use the JavaScript relay. `native`: the same, but `gatehouse serve` refuses to start when the native relay is not built. `node`: always the JavaScript relay. The start-up log says whether the native relay is available. After a reload, new sessions use the new value.',
+  }),
   databases: key(z.record(z.string(), database).default({}), {
     reloadable: true,
     description: 'Map from the client\'s database name to an upstream. A "*" entry is the fallback and keeps the client\'s database name.',

@@ -27,6 +27,7 @@ const emptyDatabase = (): DatabaseTotals => ({ totals: zeroTotals(), query: new 
 
 /** Adds one session's counters (and one server assignment) to a database's totals. */
 export function addCounters(d: DatabaseTotals, c: SessionCounters): void {
+  c.sync();
   const t = d.totals;
   t.server_assignment_count++;
   t.xact_count += c.xacts;

@@ -45,6 +45,13 @@ export class Histogram {
     this.count++;
   }
 
+  /** Replaces the contents (a native relay's copy of this histogram). */
+  load(counts: ArrayLike<number>, sum: number, count: number): void {
+    for (let i = 0; i < this.counts.length; i++) this.counts[i] = counts[i] ?? 0;
+    this.sum = sum;
+    this.count = count;
+  }
+
   add(other: Histogram): void {
     if (other.count === 0) return;
     const counts = (this.#counts ??= new Float64Array(DURATION_BUCKETS.length + 1));
@@ -81,12 +88,37 @@ export class SessionCounters {
   #xactSince = 0;
   #scanner: StreamScanner | null = new StreamScanner([Z, E], backendMessageCap);
   readonly #onMessage = (type: number, body: Buffer): void => this.#message(type, body);
+  /** Set while a native relay keeps these counters (src/session/native-relay.ts): refreshes the fields. */
+  #source: (() => void) | null = null;
 
   constructor(private readonly onServerError?: ServerErrorHook) {}
 
   /** Epoch milliseconds of the last request (SHOW CLIENTS request_time). */
   get lastRequest(): number {
+    this.sync();
     return performance.timeOrigin + this.#lastRequest;
+  }
+
+  set lastRequest(epochMs: number) {
+    this.#lastRequest = epochMs - performance.timeOrigin;
+  }
+
+  /**
+   * Counting moved elsewhere (the native relay counts in its own thread): `pull` copies its
+   * values into these fields, and every reader calls sync() first. Null detaches it again.
+   */
+  attachSource(pull: (() => void) | null): void {
+    this.#source = pull;
+  }
+
+  /** Brings the fields up to date; readers (SHOW STATS, metrics, the end-of-session fold) call it. */
+  sync(): void {
+    this.#source?.();
+  }
+
+  /** An ErrorResponse seen by a relay that does its own framing (the native relay). */
+  serverError(sqlstate: string): void {
+    this.onServerError?.(sqlstate);
   }
 
   /** The wait before the server was linked, in milliseconds. */

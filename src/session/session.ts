@@ -24,6 +24,7 @@ import { startRelay, type RelayHandle } from './relay.js';
 import { startTappedRelay } from './tapped-relay.js';
 import { tapFor, type SessionAuditLog } from '../audit/door.js';
 import type { StatementClassifier, StatementTap } from '../audit/tap.js';
+import { startNativeRelay, type NativeRelayHandle } from './native-relay.js';
 import { parsePgBool } from '../pg-bool.js';
 import { looksLikeProxyHeader } from '../protocol/proxy.js';
 import { SessionCounters } from './counters.js';
@@ -291,13 +292,19 @@ async function runSession(
   head.push(be.backendKeyData(key.pid, key.key), be.readyForQueryIdle);
   client.write(Buffer.concat(head));
   let relay: RelayHandle | null = null;
+  let native: NativeRelayHandle | null = null;
   live.terminate = (error) => {
-    if (error) client.write(be.errorResponse(error));
+    const bytes = error ? be.errorResponse(error) : undefined;
+    // The native relay owns the client's socket: the error goes out through it.
+    if (native) return native.close(bytes);
+    if (bytes) client.write(bytes);
     relay?.close();
   };
   deps.live.add(live);
   try {
-    relay = tap ? startTappedRelay(client, server.socket, tap, leftover, counters) : startRelay(client, server.socket, leftover, undefined, counters);
+    // The native relay carries what JavaScript need not see: a tapped session (audit, policy) stays here.
+    native = !tap && deps.state().config.relay_engine !== 'node' ? startNativeRelay(client, server.socket, leftover, counters) : null;
+    relay = native ?? (tap ? startTappedRelay(client, server.socket, tap, leftover, counters) : startRelay(client, server.socket, leftover, undefined, counters));
     const reason = await relay.done;
     deps.events.emit('session.end', {
       session: id, client: origin, user, database,

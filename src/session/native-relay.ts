@@ -1,0 +1,190 @@
+/**
+ * The native session relay (native/relay.c): once a plaintext session is logged in, its two file
+ * descriptors go to one native thread that relays with epoll and read()/write(), which costs about
+ * a third of Node's stream path per transaction (bench/README.md). Same RelayHandle, same end
+ * reasons and counters as relay.ts; session.ts falls back to relay.ts whenever this returns null
+ * (no addon, TLS on either side, bytes Node still holds, a session that needs inspecting).
+ */
+import { createRequire } from 'node:module';
+import { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
+import type { Duplex } from 'node:stream';
+import { DURATION_BUCKETS, type SessionCounters } from './counters.js';
+import type { RelayHandle, RelayStats } from './relay.js';
+
+/** `relay_engine`: `auto` uses the native relay where it can, `native` is the same (and says so when it cannot), `node` never. */
+export type RelayEngine = 'auto' | 'native' | 'node';
+
+/** A RelayHandle whose close() also carries the last bytes for the client: nobody else can write to its socket. */
+export interface NativeRelayHandle extends RelayHandle {
+  /** Flushes what is pending, sends `toClient` (a FATAL, say), then closes both sides. */
+  close(toClient?: Buffer): void;
+}
+
+interface Addon {
+  init(buckets: Float64Array, onEvent: (kind: number, id: number, text: string, stats?: Float64Array) => void): boolean;
+  start(clientFd: number, serverFd: number, clientHead?: Buffer, serverHead?: Buffer): number;
+  close(id: number, toClient?: Buffer): boolean;
+  stats(id: number, out: Float64Array): boolean;
+  live(): number;
+}
+
+/** The addon's per-direction buffer: head bytes larger than this stay with the JavaScript relay. */
+const MAX_HEAD = 65536;
+const NB = DURATION_BUCKETS.length;
+const STATS_LEN = 7 + 2 * (NB + 3);
+const EV_END = 0;
+const EV_SQLSTATE = 1;
+
+interface Running {
+  counters: SessionCounters;
+  end(reason: string, stats: Float64Array | undefined): void;
+}
+
+const running = new Map<number, Running>();
+let addon: Addon | null | undefined;
+let unavailable = '';
+
+/** Sessions carried natively since start (tests and the admin view use it to tell the engines apart). */
+export const nativeRelayTotals = { started: 0, ended: 0 };
+
+function onEvent(kind: number, id: number, text: string, stats?: Float64Array): void {
+  const r = running.get(id);
+  if (!r) return;
+  if (kind === EV_SQLSTATE) return r.counters.serverError(text);
+  if (kind === EV_END) {
+    running.delete(id);
+    r.end(text, stats);
+  }
+}
+
+function load(): Addon | null {
+  if (addon !== undefined) return addon;
+  addon = null;
+  if (process.platform !== 'linux') {
+    unavailable = `not on Linux (${process.platform})`;
+    return null;
+  }
+  try {
+    // From src/session (tsx) and dist/session alike, the build is two levels up.
+    const a = createRequire(import.meta.url)('../../build/Release/gatehouse_relay.node') as Addon;
+    a.init(Float64Array.from(DURATION_BUCKETS), onEvent);
+    addon = a;
+  } catch (e) {
+    unavailable = (e as Error).message.split('\n')[0] ?? String(e);
+  }
+  return addon;
+}
+
+/** Whether the native relay can run here, and why not (logged once at start). */
+export function nativeRelayStatus(): { available: boolean; detail: string } {
+  const a = load();
+  return a ? { available: true, detail: 'native relay available' } : { available: false, detail: `native relay unavailable: ${unavailable}` };
+}
+
+/** The descriptor of a plain (not TLS) TCP or Unix socket that Node holds no unsent bytes for. */
+function plainFd(s: Duplex): number {
+  if (!(s instanceof Socket) || s instanceof TLSSocket || s.destroyed || s.connecting || s.writableLength > 0) return -1;
+  const fd = (s as unknown as { _handle?: { fd?: number } })._handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : -1;
+}
+
+/** Takes what Node has read from `s` but nobody consumed yet. */
+function takeBuffered(s: Socket): Buffer {
+  if (s.readableLength === 0) return Buffer.alloc(0);
+  const parts: Buffer[] = [];
+  let c: Buffer | null;
+  while ((c = s.read() as Buffer | null) !== null) parts.push(c);
+  return Buffer.concat(parts);
+}
+
+/** Destroys a Node socket whose descriptor the addon now holds a duplicate of: no FIN goes out. */
+function release(s: Socket): Array<(hadError: boolean) => void> {
+  const onClose = s.listeners('close') as Array<(hadError: boolean) => void>;
+  s.removeAllListeners('close');
+  s.removeAllListeners('data');
+  s.removeAllListeners('end');
+  s.on('error', () => undefined);
+  s.destroy();
+  return onClose;
+}
+
+/**
+ * Hands the session to the native relay; null when it cannot carry it (the caller then uses
+ * relay.ts). `clientHead` is what the client sent after authentication and nobody has read.
+ */
+export function startNativeRelay(client: Duplex, server: Duplex, clientHead: Buffer, counters: SessionCounters): NativeRelayHandle | null {
+  const a = load();
+  if (!a) return null;
+  const cfd = plainFd(client);
+  const sfd = plainFd(server);
+  if (cfd < 0 || sfd < 0) return null;
+  const c = client as Socket;
+  const s = server as Socket;
+  if (clientHead.length + c.readableLength > MAX_HEAD || s.readableLength > MAX_HEAD) return null;
+  c.pause();
+  s.pause();
+  const toServer = Buffer.concat([clientHead, takeBuffered(c)]);
+  const toClient = takeBuffered(s);
+  let id: number;
+  try {
+    id = a.start(cfd, sfd, toServer.length ? toServer : undefined, toClient.length ? toClient : undefined);
+  } catch {
+    // The addon could not take the sockets (out of descriptors, say): the JavaScript relay will.
+    if (toServer.length > clientHead.length) c.unshift(toServer.subarray(clientHead.length));
+    if (toClient.length) s.unshift(toClient);
+    return null;
+  }
+  const closeListeners = [...release(c), ...release(s)];
+  nativeRelayTotals.started++;
+  return nativeHandle(a, id, counters, closeListeners);
+}
+
+function nativeHandle(a: Addon, id: number, counters: SessionCounters, closeListeners: Array<(hadError: boolean) => void>): NativeRelayHandle {
+  const buf = new Float64Array(STATS_LEN);
+  const apply = (v: Float64Array): void => load_(counters, v);
+  let ended = false;
+  counters.attachSource(() => {
+    if (!ended && a.stats(id, buf)) apply(buf);
+  });
+  const stats: RelayStats = {
+    get bytesIn() { counters.sync(); return counters.bytesIn; },
+    get bytesOut() { counters.sync(); return counters.bytesOut; },
+  };
+  let resolveDone!: (r: string) => void;
+  const done = new Promise<string>((r) => (resolveDone = r));
+  running.set(id, {
+    counters,
+    end(reason, final) {
+      ended = true;
+      if (final) apply(final);
+      counters.attachSource(null);
+      nativeRelayTotals.ended++;
+      // What listened for the sockets closing (the guard's per-source count) hears it now.
+      for (const l of closeListeners) l(false);
+      resolveDone(reason);
+    },
+  });
+  return {
+    stats,
+    done,
+    close(toClient?: Buffer) {
+      a.close(id, toClient);
+    },
+  };
+}
+
+/** Copies the addon's counter layout (native/relay.c fill_stats) into the session's counters. */
+function load_(c: SessionCounters, v: Float64Array): void {
+  c.bytesIn = v[0] ?? 0;
+  c.bytesOut = v[1] ?? 0;
+  c.queries = v[2] ?? 0;
+  c.xacts = v[3] ?? 0;
+  c.queryTime = v[4] ?? 0;
+  c.xactTime = v[5] ?? 0;
+  c.lastRequest = v[6] ?? 0;
+  const q = 7;
+  const x = q + NB + 3;
+  c.queryDurations.load(v.subarray(q + 2, q + 2 + NB + 1), v[q] ?? 0, v[q + 1] ?? 0);
+  c.xactDurations.load(v.subarray(x + 2, x + 2 + NB + 1), v[x] ?? 0, v[x + 1] ?? 0);
+}
