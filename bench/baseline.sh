@@ -560,7 +560,7 @@ measure() {
   st=$(tail -1 "$RES" | awk -F'\t' '{print $22}')
   if [[ $st == ok ]] && ((RETRY_BUDGET > 0)) \
      && awk -v o="$other" -v t="$RETRY_OTHER_PCT" 'BEGIN { exit !(o + 0 > t + 0) }'; then
-    ((RETRY_BUDGET -= 1))
+    RETRY_BUDGET=$((RETRY_BUDGET - 1))  # not ((…-= 1)): reaching 0 would be a failing command under set -e
     log "    other CPU ${other}% > ${RETRY_OTHER_PCT}% (load outside this benchmark): repeating the run once"
     sed -i '$d' "$RES"
     STATUS_NOTE=" (repeated; 1st try other CPU ${other}%)"

@@ -2,6 +2,7 @@
 # GATEWAY_CMD for bench/baseline.sh: gatehouse in session mode (one server connection per client)
 # in front of the benchmark's PostgreSQL, TLS and plaintext on one port, SCRAM passthrough with the
 # verifier the harness copied from pg_authid into $GATEWAY_AUTH_FILE (no plaintext password on disk).
+# GATEHOUSE_RELAY_ENGINE=node|native|auto (default auto) sets relay_engine.
 set -euo pipefail
 cli=${GATEHOUSE_CLI:-node dist/cli.js}
 cat >"$BENCH_WORKDIR/hba.conf" <<HBA
@@ -21,5 +22,6 @@ databases:
   "*": { host: $PG_HOST, port: $PG_PORT, sslmode: disable }
 log:
   level: warn
+relay_engine: ${GATEHOUSE_RELAY_ENGINE:-auto}
 YAML
 exec $cli serve --config "$BENCH_WORKDIR/gatehouse.yaml"
