@@ -109,8 +109,9 @@ export class Classifier {
     if (hit) return hit;
     const shape = this.isLarge(text) || mayCarrySecret(text) ? null : shapeOf(text);
     if (shape) {
+      // A shape hit is not cached by text: one-off literals would flood the text LRU.
       const template = this.byShape.get(shape.key);
-      if (template) return this.remember(text, fromTemplate(template, text, shape.cut), null);
+      if (template) return fromTemplate(template, text, shape.cut);
     }
     return this.remember(text, safeClassify(text), shape?.key ?? null);
   }

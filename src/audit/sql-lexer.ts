@@ -58,9 +58,10 @@ function blockCommentEnd(t: string, i: number): number {
 
 function numberEnd(t: string, i: number): number {
   let j = i;
-  if (t.charCodeAt(j) === 48 && /[xXoObB]/.test(t[j + 1] ?? '')) { // 0x1F, 0o17, 0b101 (PostgreSQL 16+)
+  const radix = t.charCodeAt(j + 1) | 32;
+  if (t.charCodeAt(j) === 48 && (radix === 120 || radix === 111 || radix === 98)) { // 0x1F, 0o17, 0b101 (PostgreSQL 16+)
     j += 2;
-    while (j < t.length && /[0-9a-fA-F_]/.test(t[j] ?? '')) j++;
+    while (j < t.length && (isDigit(t.charCodeAt(j)) || ((t.charCodeAt(j) | 32) >= 97 && (t.charCodeAt(j) | 32) <= 102) || t.charCodeAt(j) === 95)) j++;
     return j;
   }
   while (isDigit(t.charCodeAt(j)) || t.charCodeAt(j) === 95) j++;
@@ -137,25 +138,51 @@ export interface Shape {
  * literals that decide whether it runs the statement).
  */
 export function shapeOf(text: string): Shape | null {
+  // The hot path of every pgbench-style query: one pass over char codes, no token objects.
   let key = '';
   let last = 0;
   let cut = -1;
-  let first = true;
-  for (let i = 0; i < text.length;) {
+  let sawWord = false;
+  const n = text.length;
+  for (let i = 0; i < n;) {
     const c = text.charCodeAt(i);
     if (isSpace(c)) { i++; continue; }
-    const tok = tokenAt(text, i);
-    if (tok.unterminated) return null;
-    i = tok.end;
-    if (tok.kind === 'comment') continue;
-    if (cut >= 0) return null; // something after the first top-level semicolon: a second statement
-    if (tok.kind === 'semicolon') { cut = tok.start; continue; }
-    if (first && tok.kind === 'word' && tok.end - tok.start === 7 && text.slice(tok.start, tok.end).toLowerCase() === 'explain') return null;
-    first = false;
-    if (tok.kind === 'string' || tok.kind === 'number') {
-      key += `${text.slice(last, tok.start)}?`;
-      last = tok.end;
+    const d = text.charCodeAt(i + 1);
+    if ((c === 45 && d === 45) || (c === 47 && d === 42)) { // -- and /* comments
+      const end = c === 45 ? lineEnd(text, i) : blockCommentEnd(text, i);
+      if (end < 0) return null;
+      i = end;
+      continue;
     }
+    if (cut >= 0) return null; // something after the first top-level semicolon: a second statement
+    let end: number;
+    let literal = false;
+    if (c === 59) { cut = i; i++; continue; }
+    if (c === 39) { end = quotedEnd(text, i, 39, false); literal = true; }
+    else if (c === 34) end = quotedEnd(text, i, 34, false);
+    else if (c === 36 && !isDigit(d)) {
+      const tag = dollarTagLength(text, i);
+      if (tag === 0) { i++; continue; }
+      const close = text.indexOf(text.slice(i, i + tag), i + tag);
+      end = close < 0 ? -1 : close + tag;
+      literal = true;
+    } else if (isDigit(c) || (c === 46 && isDigit(d))) { end = numberEnd(text, i); literal = true; }
+    else if (isIdentStart(c)) {
+      const tok = wordOrPrefixedString(text, i);
+      if (tok.unterminated) return null;
+      if (!sawWord && tok.end - i === 7 && text.slice(i, tok.end).toLowerCase() === 'explain') return null;
+      sawWord = true;
+      end = tok.end;
+      literal = tok.kind === 'string';
+    } else { i++; continue; }
+    if (end < 0) return null;
+    if (literal) { key += `${text.slice(last, i)}?`; last = end; }
+    i = end;
   }
-  return { key: key + text.slice(last), cut: cut < 0 ? text.length : cut };
+  return { key: key + text.slice(last), cut: cut < 0 ? n : cut };
+}
+
+function lineEnd(t: string, i: number): number {
+  const nl = t.indexOf('\n', i);
+  return nl < 0 ? t.length : nl;
 }
