@@ -72,7 +72,10 @@ export async function startGatehouse(o: GatehouseOptions): Promise<Gatehouse> {
   const gateway = new Gateway(configPath);
   const logs: string[] = [];
   const sink = new Writable({ write(chunk: Buffer, _e, cb) { logs.push(...chunk.toString().split('\n').filter(Boolean)); cb(); } });
-  logEvents(gateway.events, createLogger('debug', sink));
+  const logger = createLogger('debug', sink);
+  logEvents(gateway.events, logger);
+  // As `serve` does: the audit sinks of `audit:` (none: a disabled writer) open before the listeners.
+  await gateway.openAudit(logger);
   await gateway.listen();
   return {
     port, dir, socketDir: dir, gateway, configPath, logs, write,
