@@ -79,7 +79,8 @@ export async function runServe(configPath: string): Promise<void> {
 export function registerServeCommand(program: Command): void {
   program
     .command('serve')
-    .description('run the gateway in front of PostgreSQL (foreground; SIGHUP reloads, SIGTERM drains, SIGINT ends sessions)')
+    .description('run the gateway in front of PostgreSQL (foreground; SIGHUP reloads, SIGTERM drains, SIGINT ends sessions); ' +
+      'with `audit.sinks` it writes the audit log (docs/audit-log.md)')
     .requiredOption('-c, --config <file>', 'YAML configuration file (see docs/configuration.md)')
     .action(async (o: { config: string }) => {
       await runServe(o.config);
