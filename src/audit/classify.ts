@@ -94,7 +94,10 @@ export class Classifier {
     this.threshold = opts.workerThreshold ?? 16384;
   }
 
-  /** Sync for text under the threshold; a Promise (worker thread) above it. Never throws. */
+  /**
+   * Sync for text under the threshold; a Promise (worker thread) above it. Never throws.
+   * Results may be shared with other callers through the caches and are frozen: copy before changing.
+   */
   classify(text: string): Classification | Promise<Classification> {
     const hit = this.byText.get(text);
     if (hit) return hit;

@@ -14,7 +14,8 @@
  *   `_token` / `_key` / `pwd` segments, optionally after `=` or TO (SET, ALTER SYSTEM);
  * - any literal holding a conninfo password (`password=`) or a URI with a password (`://u:p@h`):
  *   dblink_connect, CREATE SUBSCRIPTION … CONNECTION, postgres_fdw options;
- * - every literal argument of pgcrypto's password and key functions (crypt, pgp_sym_encrypt, hmac, …);
+ * - every literal argument of pgcrypto's password and key functions (crypt, pgp_sym_encrypt, hmac, …)
+ *   and of set_config when the setting's name says secret;
  * - in INSERT … (cols) VALUES, the values of columns whose names say secret.
  * pgAudit 1.7 cuts everything after the word `password` in CREATE/ALTER ROLE and USER MAPPING
  * (`ALTER ROLE x PASSWORD <REDACTED>`); we replace the literal itself, which prints the same for the
@@ -26,7 +27,7 @@ import { lexSql, type LexKind, type LexToken } from './sql-lexer.js';
 export const REDACTED = '<REDACTED>';
 
 /** A quick test that lets the common statement skip the scanner: every secret rule needs one of these. */
-const HINT = /pass|secret|crypt|hmac|token|credential|key|pwd|dblink|:\/\//i;
+const HINT = /pass|secret|crypt|hmac|token|credential|api_?key|private_?key|pwd|dblink|set_config|:\/\//i;
 const SECRET_WORD = /password|passwd|passphrase|secret|credential|(?:^|_)(?:pwd|token|api_?key|private_?key|secret_?key)(?:$|_)/i;
 const SECRET_IN_STRING = /pass(?:word|wd)\s*=|:\/\/[^\s/@'"]*:[^\s@'"]*@/i;
 /** pgcrypto functions whose literal arguments include a password or key. */
@@ -114,6 +115,11 @@ export function scanSecrets(text: string, thorough = false): SecretScan {
     if (t.kind === 'word' && toks[i + 1]?.text === '(') {
       if (SECRET_FUNCTIONS.has(name)) { named = true; markCallArguments(toks, i + 1, hit); }
       if (name.startsWith('dblink')) named = true;
+      // set_config('app.password', 'x', false): the setting's name is a literal.
+      if (name === 'set_config' && toks[i + 2]?.kind === 'string' && SECRET_WORD.test((toks[i + 2] as Tok).text)) {
+        named = true;
+        markCallArguments(toks, i + 1, hit);
+      }
     }
   }
   markInsertedSecrets(toks, hit);

@@ -167,6 +167,12 @@ describe('cache', () => {
     assert.equal(e2.statements[0]?.objects, e1.statements[0]?.objects);
   });
 
+  test('ordinary words such as key or PRIMARY KEY do not push a text off the shape path', () => {
+    const k = new Classifier();
+    const a = k.classifySync('SELECT key, value FROM kv WHERE id = 1');
+    assert.equal(k.classifySync('SELECT key, value FROM kv WHERE id = 2').statements[0]?.objects, a.statements[0]?.objects);
+  });
+
   test('a literal in an identifier position is not a literal: "1" and 1 do not share a shape', () => {
     const k = new Classifier();
     k.classifySync('SELECT 1 FROM t');
@@ -230,6 +236,7 @@ describe('redaction (invariant 4): planted secrets never reach `redacted` or any
     [`CREATE SUBSCRIPTION sub CONNECTION 'host=h password = ${SECRET}' PUBLICATION p`, 'CREATE SUBSCRIPTION sub CONNECTION <REDACTED> PUBLICATION p'],
     [`ALTER SYSTEM SET ssl_passphrase_command = 'echo ${SECRET}'`, 'ALTER SYSTEM SET ssl_passphrase_command = <REDACTED>'],
     [`SET my.api_key TO '${SECRET}'`, 'SET my.api_key TO <REDACTED>'],
+    [`SELECT set_config('app.password', '${SECRET}', false)`, 'SELECT set_config(<REDACTED>, <REDACTED>, false)'],
     [`SELECT pgp_sym_encrypt('data', '${SECRET}')`, 'SELECT pgp_sym_encrypt(<REDACTED>, <REDACTED>)'],
     [`UPDATE users SET pw_hash = crypt('${SECRET}', gen_salt('bf'))`, 'UPDATE users SET pw_hash = crypt(<REDACTED>, gen_salt(<REDACTED>))'],
     [`INSERT INTO users (name, password) VALUES ('ann', '${SECRET}'), ('bob', '${SECRET}2')`, "INSERT INTO users (name, password) VALUES ('ann', <REDACTED>), ('bob', <REDACTED>)"],
@@ -251,7 +258,7 @@ describe('redaction (invariant 4): planted secrets never reach `redacted` or any
   });
 
   test('nothing secret, nothing changed; parameters of secret-taking calls mark the text sensitive', () => {
-    const plain = "SELECT 'password', passenger FROM trips WHERE note = 'key' AND bypassrls";
+    const plain = "SELECT 'password', passenger, set_config('work_mem', '1MB', false) FROM trips WHERE note = 'key' AND bypassrls";
     assert.equal(c.classifySync(plain).redacted, plain);
     assert.equal(c.classifySync('SELECT dblink_connect($1)').sensitive, true);
     assert.equal(c.classifySync('SELECT pgp_sym_decrypt(data, $1) FROM t').sensitive, true);
