@@ -147,15 +147,23 @@ const FORBIDDEN = /^(password|secret)$/i;
 
 /**
  * The JSON record's fields, in a stable order: `time`, then the record's own. Parameters are left
- * out when log_parameter is off; a field named password or secret is never written.
+ * out when log_parameter is off; a field named password or secret is never written. This runs for
+ * every record, so the common case (no such field anywhere) is one walk and one shallow copy.
  */
 export function jsonFields(r: AuditRecord, time: Date, o: FormatOptions): Record<string, unknown> {
-  const out: Record<string, unknown> = { time: time.toISOString() };
-  for (const [k, v] of Object.entries(r)) {
-    if (k === 'parameters' && !o.logParameter) continue;
-    if (v !== undefined && !FORBIDDEN.test(k)) out[k] = scrub(v);
+  const out: Record<string, unknown> = { time: time.toISOString(), ...r };
+  if (!o.logParameter && out.parameters !== undefined) out.parameters = undefined;
+  return hasForbiddenKey(r, 0) ? (scrub(out) as Record<string, unknown>) : out;
+}
+
+function hasForbiddenKey(v: unknown, depth: number): boolean {
+  if (!v || typeof v !== 'object' || depth > 8) return false;
+  if (Array.isArray(v)) return v.some((x) => hasForbiddenKey(x, depth + 1));
+  for (const k in v) {
+    if ((k.length === 8 || k.length === 6) && FORBIDDEN.test(k)) return true;
+    if (hasForbiddenKey((v as Record<string, unknown>)[k], depth + 1)) return true;
   }
-  return out;
+  return false;
 }
 
 function scrub(v: unknown): unknown {

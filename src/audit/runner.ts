@@ -14,7 +14,8 @@ import { PartialWriteError, type Formatted, type SinkDriver } from './sinks/driv
 
 export type FailureMode = 'block' | 'drop_and_count';
 
-const MAX_BATCH = 512;
+/** Lines a write takes at most: a sink that fell behind catches up in large writes. */
+const MAX_BATCH = 4096;
 const MIN_RETRY_MS = 100;
 const MAX_RETRY_MS = 5000;
 

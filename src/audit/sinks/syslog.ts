@@ -100,6 +100,16 @@ export class SyslogSink implements SinkDriver {
     this.udp?.close();
     this.udp = null;
     if (!tcp || tcp.destroyed) return Promise.resolve();
-    return new Promise((resolve) => tcp.end(() => resolve()));
+    // end() calls back once the data is flushed; a receiver that stopped reading must not hold shutdown.
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        tcp.destroy();
+        resolve();
+      }, 2000);
+      tcp.end(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 }

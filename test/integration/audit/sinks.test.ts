@@ -194,3 +194,27 @@ test('syslog over UDP: one RFC 5424 message a datagram', async () => {
   assert.deepEqual(parsed.map((m) => (JSON.parse(m![7]!) as { seq: number }).seq), [1, 2]);
   await rm(dir, { recursive: true });
 });
+
+test('block keeps memory bounded: over queue_limit, records are dropped, counted and logged once', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'gh-sink-'));
+  const path = join(dir, 'audit.jsonl');
+  await symlink('/dev/full', path);
+  const events = new GatewayEvents();
+  const registry = new Registry();
+  addAuditMetrics(registry, events);
+  const logs: string[] = [];
+  const a = await AuditLog.open(auditSettings(dir, '  on_sink_failure: block\n  queue_limit: 3\n  sinks: [{type: file, path: audit.jsonl}]\n'), events, quietLogger(logs));
+  const down = nextSinkEvent(events, 'down');
+  a.write(stmt(1));
+  await down;
+  for (let i = 2; i <= 6; i++) a.write(stmt(i));
+  assert.match(await registry.metrics(), new RegExp(`gatehouse_audit_records_dropped_total\\{sink="file:${path}"\\} 3`), '1, 2, 3 are queued; 4, 5, 6 are over the limit');
+  assert.equal(logs.filter((l) => l.includes('queue is full')).length, 1);
+  const up = nextSinkEvent(events, 'up');
+  await unlink(path);
+  await up;
+  await a.close();
+  const lines = (await readFile(path, 'utf8')).trimEnd().split('\n');
+  assert.deepEqual(lines.map((l) => (JSON.parse(l) as { statement_id: number }).statement_id), [1, 2, 3]);
+  await rm(dir, { recursive: true });
+});

@@ -29,8 +29,10 @@ test('statementClasses: a role\'s override wins over its database\'s, which wins
   assert.deepEqual([...a.statementClasses('app', 'shop')], ['read']);
   assert.deepEqual([...a.statementClasses('app', 'hr')], ['write', 'ddl']);
   assert.equal(a.statementClasses('boss', 'hr').size, 7);
-  a.reconfigure({ ...s, log: ['ddl'] });
+  assert.deepEqual(a.reconfigure({ ...s, log: ['ddl'] }), []);
   assert.deepEqual([...a.statementClasses('app', 'shop')], ['ddl'], 'a reload changes the classes');
+  assert.deepEqual(a.reconfigure({ ...s, queue_limit: 5, sinks: [] }), ['audit.sinks', 'audit.queue_limit'], 'restart-only keys are named and kept');
+  assert.equal(a.enabled, true);
   await a.close();
   assert.equal(AuditLog.disabled().statementClasses('boss', 'hr').size, 0);
   assert.equal(AuditLog.disabled().accepting, true);
