@@ -26,6 +26,9 @@ const NON_ASCII = /[^\u0000-\u007f]/;
 export function classifyText(text: string): Classification {
   const { spans, sensitive } = scanSecrets(text);
   const redacted = spans.length > 0 ? applySpans(text, spans) : text;
+  // A NUL ends a C string: libpg-query would classify only what precedes it (and PostgreSQL
+  // rejects such a message), so the whole text is treated as not parsed.
+  if (text.includes('\u0000')) return unparsed(text);
   let stmts: RawStmt[];
   try {
     stmts = (parseSync(text).stmts ?? []) as RawStmt[];

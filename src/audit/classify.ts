@@ -37,23 +37,35 @@ export function classNameOf(c: AuditClass): AuditClassName {
 export interface ClassifierOptions {
   /** Entries in each LRU (exact texts and shapes). Default 5000. */
   cacheSize?: number;
+  /** Characters of text each LRU may hold as keys (each entry also keeps its redacted copy). Default 16 Mi. */
+  cacheChars?: number;
   /** Texts longer than this many UTF-8 bytes are parsed on a worker thread by `classify()`. Default 16384. */
   workerThreshold?: number;
 }
 
-/** A bounded LRU on Map's insertion order. */
+/**
+ * An LRU on Map's insertion order, bounded in entries and in the characters of its keys: 5,000
+ * unique 1 MB INSERTs must not keep 5 GB of text alive (each entry also holds the redacted copy).
+ */
 class Lru<V> {
   private readonly map = new Map<string, V>();
-  constructor(private readonly size: number) {}
+  private chars = 0;
+  constructor(private readonly size: number, private readonly maxChars: number) {}
   get(key: string): V | undefined {
     const v = this.map.get(key);
     if (v !== undefined) { this.map.delete(key); this.map.set(key, v); }
     return v;
   }
   set(key: string, v: V): void {
-    this.map.delete(key);
+    if (key.length > this.maxChars) return;
+    if (this.map.delete(key)) this.chars -= key.length;
     this.map.set(key, v);
-    if (this.map.size > this.size) this.map.delete(this.map.keys().next().value as string);
+    this.chars += key.length;
+    while (this.map.size > this.size || this.chars > this.maxChars) {
+      const oldest = this.map.keys().next().value as string;
+      this.map.delete(oldest);
+      this.chars -= oldest.length;
+    }
   }
 }
 
@@ -89,8 +101,9 @@ export class Classifier {
 
   constructor(opts: ClassifierOptions = {}) {
     const size = Math.max(1, opts.cacheSize ?? 5000);
-    this.byText = new Lru(size);
-    this.byShape = new Lru(size);
+    const maxChars = Math.max(1, opts.cacheChars ?? 16 * 1024 * 1024);
+    this.byText = new Lru(size, maxChars);
+    this.byShape = new Lru(size, maxChars);
     this.threshold = opts.workerThreshold ?? 16384;
   }
 

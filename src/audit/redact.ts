@@ -45,6 +45,8 @@ interface Tok extends LexToken { text: string }
 
 /** Scanner tokens in char offsets (libpg-query counts UTF-8 bytes), or null when the scanner gives up. */
 function scannerTokens(text: string): Tok[] | null {
+  // libpg-query takes a C string: it would stop at a NUL and never see a secret after it.
+  if (text.includes('\u0000')) return null;
   let tokens;
   try {
     tokens = scanSync(text).tokens;

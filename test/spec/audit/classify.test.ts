@@ -185,6 +185,14 @@ describe('cache', () => {
     assert.equal(k.classifySync("EXPLAIN (ANALYZE 'true') DELETE FROM t").statements[0]?.class, 'WRITE');
   });
 
+  test('the LRU is bounded in characters too: a text over the budget is not kept', () => {
+    const k = new Classifier({ cacheChars: 40 });
+    const long = 'SELECT 1 AS a_rather_long_column_alias_name';
+    assert.notEqual(k.classifySync(long), k.classifySync(long));
+    const short = 'SELECT 1 AS a';
+    assert.equal(k.classifySync(short), k.classifySync(short));
+  });
+
   test('the LRU is bounded', () => {
     const k = new Classifier({ cacheSize: 2 });
     const a = k.classifySync('SELECT 1 AS a');
@@ -241,6 +249,7 @@ describe('redaction (invariant 4): planted secrets never reach `redacted` or any
     [`UPDATE users SET pw_hash = crypt('${SECRET}', gen_salt('bf'))`, 'UPDATE users SET pw_hash = crypt(<REDACTED>, gen_salt(<REDACTED>))'],
     [`INSERT INTO users (name, password) VALUES ('ann', '${SECRET}'), ('bob', '${SECRET}2')`, "INSERT INTO users (name, password) VALUES ('ann', <REDACTED>), ('bob', <REDACTED>)"],
     [`SELECT 1; ALTER ROLE x PASSWORD '${SECRET}'; SELECT 2`, 'SELECT 1; ALTER ROLE x PASSWORD <REDACTED>; SELECT 2'],
+    [`SELECT 1\u0000; ALTER ROLE x PASSWORD '${SECRET}'`, 'SELECT 1\u0000; ALTER ROLE x PASSWORD <REDACTED>'],
     [`SELECT 'été'; ALTER ROLE "Zoë" PASSWORD '${SECRET}'`, `SELECT 'été'; ALTER ROLE "Zoë" PASSWORD <REDACTED>`],
   ];
   for (const [sql, redacted] of table) {
