@@ -124,3 +124,23 @@ test('an HMAC key shorter than 32 bytes is refused (GH_AUDIT_KEY)', async () => 
   const s = settings(dir, '  hmac_key_file: k\n  on_sink_failure: block\n  sinks: [{type: file, path: a.jsonl}]\n');
   await assert.rejects(AuditLog.open(s, new GatewayEvents(), quietLogger()), /the key is 5 bytes; use at least 32/);
 });
+
+test('rotation by age: the file is renamed once it is older than rotate_interval, checked before a write', async () => {
+  const { FileSink } = await import('../../../src/audit/sinks/file.js');
+  const dir = await mkdtemp(join(tmpdir(), 'gh-audit-'));
+  let now = Date.parse('2026-12-04T00:00:00.000Z');
+  const s = settings(dir, '  on_sink_failure: block\n  sinks: [{type: file, path: a.log, format: pgaudit, rotate_interval: 1h}]\n').sinks[0]!;
+  assert.equal(s.type, 'file');
+  const sink = new FileSink(s as Extract<typeof s, { type: 'file' }>, () => now);
+  await sink.open();
+  const line = (text: string) => [{ text, kind: 'statement' as const, severity: 6, time: new Date(now) }];
+  await sink.write(line('one'));
+  now += 59 * 60_000;
+  await sink.write(line('two'));
+  now += 2 * 60_000;
+  await sink.write(line('three'));
+  await sink.close();
+  assert.deepEqual((await readdir(dir)).sort(), ['a.log', 'a.log.20261204T010100.000Z']);
+  assert.equal(await readFile(join(dir, 'a.log.20261204T010100.000Z'), 'utf8'), 'one\ntwo\n');
+  assert.equal(await readFile(join(dir, 'a.log'), 'utf8'), 'three\n');
+});
