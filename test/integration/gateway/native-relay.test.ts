@@ -109,6 +109,22 @@ for (const version of versions) {
       await eventually(() => nativeRelayTotals.ended === nativeRelayTotals.started);
     });
 
+    test('an ErrorResponse on a native session is reported with its SQLSTATE (server.error)', async () => {
+      const seen: string[] = [];
+      const on = (e: { sqlstate: string }): void => void seen.push(e.sqlstate);
+      gh.gateway.events.on('server.error', on);
+      try {
+        const started = nativeRelayTotals.started;
+        const r = await psql(tcp(), 'select 1/0', { password: PW });
+        assert.match(r.stderr, /ERROR:  division by zero/);
+        assert.equal(nativeRelayTotals.started, started + 1);
+        await eventually(() => seen.length > 0);
+        assert.deepEqual(seen, ['22012']);
+      } finally {
+        gh.gateway.events.off('server.error', on);
+      }
+    });
+
     test('SHOW STATS counts pgbench -S transactions relayed natively exactly', async () => {
       const init = await run(clientBin('pgbench'), ['-i', '-s', '1', '-q', '-h', cluster.socketDir, '-p', String(cluster.port), '-U', 'app', 'appdb'], {});
       assert.equal(init.code, 0, init.stderr);

@@ -1,0 +1,195 @@
+/*
+ * The N-API face of the native relay (relay.c), loaded by src/session/native-relay.ts:
+ *   init(buckets: Float64Array, onEvent(kind, id, text, stats?)) -> true
+ *   start(clientFd, serverFd, clientHead?: Buffer, serverHead?: Buffer) -> id   (the fds are dup()ed)
+ *   close(id, toClient?: Buffer) -> boolean   (flush, send toClient, then close both sides)
+ *   stats(id, out: Float64Array) -> boolean
+ *   live() -> relays started and not yet reported as ended
+ * The relay thread reports through one threadsafe function, referenced only while a relay runs,
+ * so an idle addon never keeps the process alive.
+ */
+#define NAPI_VERSION 8
+#include <node_api.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "relay.h"
+
+typedef struct {
+  int kind;
+  double id;
+  char text[64];
+  double *stats;
+} msg_t;
+
+static napi_threadsafe_function tsfn;
+static int initialised = 0;
+static int live_count = 0; /* touched on the JavaScript thread only */
+
+/* On the relay thread: queue the event for JavaScript (never blocks: the queue is unbounded). */
+static void on_event(int kind, double id, const char *text, const double *stats) {
+  msg_t *m = calloc(1, sizeof *m);
+  if (!m) return;
+  m->kind = kind;
+  m->id = id;
+  snprintf(m->text, sizeof m->text, "%s", text);
+  if (stats && (m->stats = malloc(relay_stats_len() * sizeof(double)))) memcpy(m->stats, stats, relay_stats_len() * sizeof(double));
+  if (napi_call_threadsafe_function(tsfn, m, napi_tsfn_nonblocking) != napi_ok) {
+    free(m->stats);
+    free(m);
+  }
+}
+
+static napi_value undefined(napi_env env) {
+  napi_value u;
+  napi_get_undefined(env, &u);
+  return u;
+}
+
+static napi_value boolean(napi_env env, int b) {
+  napi_value v;
+  napi_get_boolean(env, b, &v);
+  return v;
+}
+
+static napi_value throw_error(napi_env env, const char *msg) {
+  napi_throw_error(env, NULL, msg);
+  return NULL;
+}
+
+static void call_js(napi_env env, napi_value cb, void *context, void *data) {
+  (void)context;
+  msg_t *m = data;
+  if (env && cb) {
+    napi_value argv[4];
+    napi_create_int32(env, m->kind, &argv[0]);
+    napi_create_double(env, m->id, &argv[1]);
+    napi_create_string_utf8(env, m->text, NAPI_AUTO_LENGTH, &argv[2]);
+    argv[3] = undefined(env);
+    size_t len = relay_stats_len();
+    void *out;
+    napi_value ab;
+    if (m->stats && napi_create_arraybuffer(env, len * sizeof(double), &out, &ab) == napi_ok) {
+      memcpy(out, m->stats, len * sizeof(double));
+      napi_create_typedarray(env, napi_float64_array, len, ab, 0, &argv[3]);
+    }
+    if (m->kind == RELAY_EV_END && --live_count == 0) napi_unref_threadsafe_function(env, tsfn);
+    napi_value global;
+    napi_get_global(env, &global);
+    napi_call_function(env, global, cb, 4, argv, NULL);
+  }
+  free(m->stats);
+  free(m);
+}
+
+static void cleanup(void *arg) {
+  (void)arg;
+  relay_stop();
+}
+
+static napi_value js_init(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (initialised) return throw_error(env, "the native relay is already initialised");
+  void *data;
+  size_t len;
+  napi_typedarray_type type;
+  if (argc < 2 || napi_get_typedarray_info(env, argv[0], &type, &len, &data, NULL, NULL) != napi_ok || type != napi_float64_array) {
+    return throw_error(env, "init(buckets: Float64Array, onEvent)");
+  }
+  napi_value name;
+  napi_create_string_utf8(env, "gatehouse-native-relay", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_threadsafe_function(env, argv[1], NULL, name, 0, 1, NULL, NULL, NULL, call_js, &tsfn) != napi_ok) {
+    return throw_error(env, "could not create the threadsafe function");
+  }
+  napi_unref_threadsafe_function(env, tsfn);
+  const char *err = relay_init(data, (int)len, on_event);
+  if (err) return throw_error(env, err);
+  initialised = 1;
+  napi_add_env_cleanup_hook(env, cleanup, NULL);
+  return boolean(env, 1);
+}
+
+/* An optional Buffer argument: 0 with *data NULL for undefined/null, -1 for anything else. */
+static int get_buffer(napi_env env, napi_value v, unsigned char **data, size_t *len) {
+  napi_valuetype t;
+  *data = NULL;
+  *len = 0;
+  if (!v || napi_typeof(env, v, &t) != napi_ok || t == napi_undefined || t == napi_null) return 0;
+  bool is;
+  if (napi_is_buffer(env, v, &is) != napi_ok || !is) return -1;
+  return napi_get_buffer_info(env, v, (void **)data, len) == napi_ok ? 0 : -1;
+}
+
+static napi_value js_start(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4] = {NULL, NULL, NULL, NULL};
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int32_t cfd, sfd;
+  unsigned char *ch, *sh;
+  size_t chl, shl;
+  if (argc < 2 || napi_get_value_int32(env, argv[0], &cfd) != napi_ok || napi_get_value_int32(env, argv[1], &sfd) != napi_ok ||
+      get_buffer(env, argv[2], &ch, &chl) < 0 || get_buffer(env, argv[3], &sh, &shl) < 0) {
+    return throw_error(env, "start(clientFd, serverFd, clientHead?: Buffer, serverHead?: Buffer)");
+  }
+  if (!initialised) return throw_error(env, "the native relay is not initialised");
+  double id;
+  const char *err = relay_start(cfd, sfd, ch, chl, sh, shl, &id);
+  if (err) return throw_error(env, err);
+  if (live_count++ == 0) napi_ref_threadsafe_function(env, tsfn);
+  napi_value out;
+  napi_create_double(env, id, &out);
+  return out;
+}
+
+static napi_value js_close(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2] = {NULL, NULL};
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  double id;
+  unsigned char *tail;
+  size_t len;
+  if (argc < 1 || napi_get_value_double(env, argv[0], &id) != napi_ok || get_buffer(env, argv[1], &tail, &len) < 0) {
+    return throw_error(env, "close(id, toClient?: Buffer)");
+  }
+  return boolean(env, relay_close(id, tail, len));
+}
+
+static napi_value js_stats(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  double id;
+  void *data;
+  size_t len;
+  napi_typedarray_type type;
+  if (argc < 2 || napi_get_value_double(env, argv[0], &id) != napi_ok ||
+      napi_get_typedarray_info(env, argv[1], &type, &len, &data, NULL, NULL) != napi_ok || type != napi_float64_array || len < relay_stats_len()) {
+    return throw_error(env, "stats(id, out: Float64Array)");
+  }
+  return boolean(env, relay_stats(id, data));
+}
+
+static napi_value js_live(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value out;
+  napi_create_int32(env, live_count, &out);
+  return out;
+}
+
+static napi_value module_init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+    {"init", NULL, js_init, NULL, NULL, NULL, napi_default, NULL},
+    {"start", NULL, js_start, NULL, NULL, NULL, napi_default, NULL},
+    {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
+    {"stats", NULL, js_stats, NULL, NULL, NULL, napi_default, NULL},
+    {"live", NULL, js_live, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, module_init)

@@ -1,0 +1,35 @@
+/*
+ * The relay thread's C interface (relay.c), used by the N-API glue (addon.c). Every function is
+ * safe to call from the JavaScript thread while the relay thread runs.
+ */
+#ifndef GATEHOUSE_RELAY_H
+#define GATEHOUSE_RELAY_H
+
+#include <stddef.h>
+
+/* The most head bytes start() takes per direction: one relay buffer. */
+#define RELAY_BUF_SIZE 65536
+
+enum { RELAY_EV_END = 0, RELAY_EV_SQLSTATE = 1 };
+
+/*
+ * How the relay thread reports: a relay ended (text: its reason; stats: its final counters,
+ * relay_stats_len() numbers) or the server sent an ErrorResponse (text: the SQLSTATE; stats NULL).
+ * Called with the relay lock held, on the relay thread or inside relay_start(); it must not block.
+ */
+typedef void (*relay_event_fn)(int kind, double id, const char *text, const double *stats);
+
+/* Starts the thread. Returns NULL, or what failed. */
+const char *relay_init(const double *buckets, int nbuckets, relay_event_fn on_event);
+/* Stops the thread (environment teardown); relays still running are left to the process exit. */
+void relay_stop(void);
+size_t relay_stats_len(void);
+/* dup()s both descriptors; head bytes go out first. Returns NULL and sets *id, or what failed. */
+const char *relay_start(int client_fd, int server_fd, const unsigned char *client_head, size_t client_head_len,
+                        const unsigned char *server_head, size_t server_head_len, double *id);
+/* Asks the thread to flush, send `to_client`, then close both sides. 0 when the relay had ended. */
+int relay_close(double id, const unsigned char *to_client, size_t len);
+/* Copies a running relay's counters into out (relay_stats_len() numbers). 0 when it has ended. */
+int relay_stats(double id, double *out);
+
+#endif
