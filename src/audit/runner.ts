@@ -31,6 +31,8 @@ export class SinkRunner {
   private up = true;
   private busy = false;
   private retryTimer: NodeJS.Timeout | null = null;
+  /** A retry in flight (close() waits for it rather than opening the sink a second time). */
+  private retrying: Promise<void> | null = null;
   private retryMs = MIN_RETRY_MS;
   private droppedWhileDown = 0;
   private overflowing = false;
@@ -116,7 +118,9 @@ export class SinkRunner {
   private scheduleRetry(): void {
     if (this.closing) return;
     // Not unref'd: a down sink is work still to do; close() clears it.
-    this.retryTimer = setTimeout(() => void this.retry(), this.retryMs);
+    this.retryTimer = setTimeout(() => {
+      this.retrying = this.retry().finally(() => (this.retrying = null));
+    }, this.retryMs);
     this.retryMs = Math.min(this.retryMs * 2, MAX_RETRY_MS);
   }
 
@@ -167,6 +171,7 @@ export class SinkRunner {
   async close(timeoutMs: number): Promise<void> {
     this.closing = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    await this.retrying;
     if (!this.up && this.queue.length > 0) await this.lastAttempt();
     if (this.up && (this.busy || this.queue.length > 0)) {
       let timer: NodeJS.Timeout | undefined;
