@@ -146,6 +146,20 @@ for (const version of versions) {
       assert.ok(delta('total_query_time') > 0);
     });
 
+    test('pgbench -C (a new native session per transaction): every relay starts, ends and is counted', async () => {
+      const s0 = await stats('appdb');
+      const started = nativeRelayTotals.started;
+      const r = await run(clientBin('pgbench'), ['-S', '-n', '-C', '-c', '4', '-j', '2', '-t', '50', '-h', '127.0.0.1', '-p', String(gh.port), '-U', 'app', 'appdb'],
+        { PGPASSWORD: PW, PGSSLMODE: 'disable' });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /number of transactions actually processed: 200\/200/);
+      assert.equal(nativeRelayTotals.started, started + 201);
+      await eventually(() => nativeRelayTotals.ended === nativeRelayTotals.started);
+      const s1 = await stats('appdb');
+      assert.equal(Number(s1.total_xact_count) - Number(s0.total_xact_count), 202);
+      assert.equal(Number(s1.total_server_assignment_count) - Number(s0.total_server_assignment_count), 201);
+    });
+
     test('a 30 MB COPY in and back out arrives byte for byte', async () => {
       const data = copyData();
       const inFile = join(gh.dir, 'copy-in.txt');
