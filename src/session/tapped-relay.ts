@@ -50,15 +50,14 @@ class ClientLeg implements WalkHandler {
     this.#staged = null;
   }
 
-  /** Walks a chunk (or resumes a held stream); while a message is held the client is paused. */
+  /**
+   * Walks a chunk (or resumes a held stream); while a message is held the client is paused. No
+   * cork: a chunk with nothing replaced goes out as one write (the walker emits one run), and
+   * corking every chunk for the rare refusal costs a buffered-write round per chunk.
+   */
   walk(chunk: Buffer | null): void {
-    this.server.cork();
-    try {
-      if (chunk) this.walker.walk(chunk, this);
-      else this.walker.resume(this);
-    } finally {
-      this.server.uncork();
-    }
+    if (chunk) this.walker.walk(chunk, this);
+    else this.walker.resume(this);
     if (!this.walker.holding || this.#waiting) return;
     this.#waiting = true;
     this.client.pause();
@@ -155,15 +154,12 @@ export function startTappedRelay(client: Duplex, server: Duplex, tap: StatementT
   server.on('data', (c: Buffer) => {
     stats.bytesOut += c.length;
     counters?.fromServer(c);
-    client.cork();
     try {
       down.walker.walk(c, down);
     } catch {
       // A server out of protocol sync cannot be trusted with the client's data.
       finish('server protocol violation');
       server.destroy();
-    } finally {
-      client.uncork();
     }
   });
   server.on('drain', () => up.drained());
