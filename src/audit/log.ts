@@ -56,7 +56,7 @@ export class AuditLog {
    */
   static async open(settings: AuditSettings, events: GatewayEvents, logger: Logger): Promise<AuditLog> {
     if (settings.sinks.length === 0) return AuditLog.disabled();
-    const key = settings.hmac_key_file ? await readKey(settings.hmac_key_file) : undefined;
+    const key = settings.hmac_key_file ? await readAuditKey(settings.hmac_key_file) : undefined;
     const drivers = settings.sinks.map(makeDriver);
     const opened: SinkDriver[] = [];
     try {
@@ -217,7 +217,8 @@ function makeDriver(s: AuditSinkSettings): SinkDriver {
   }
 }
 
-async function readKey(path: string): Promise<Buffer> {
+/** Reads `audit.hmac_key_file` (GH_AUDIT_KEY when it cannot be read or is shorter than 32 bytes). */
+export async function readAuditKey(path: string): Promise<Buffer> {
   let bytes: Buffer;
   try {
     bytes = await readFile(path);

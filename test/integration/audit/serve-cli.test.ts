@@ -27,3 +27,22 @@ test('serve refuses to start when an audit sink cannot be opened', async () => {
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('config check reads the audit HMAC key as serve would', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'gh-check-audit-'));
+  try {
+    await writeFile(join(dir, 'pg_hba.conf'), 'host all all 127.0.0.1/32 scram-sha-256\n');
+    await writeFile(join(dir, 'g.yaml'), 'hba: pg_hba.conf\naudit: {hmac_key_file: audit.key, on_sink_failure: block, sinks: [{type: stdout}]}\n');
+    const check = (): ReturnType<typeof spawnSync> => spawnSync(process.execPath, [CLI, 'config', 'check', join(dir, 'g.yaml')], { encoding: 'utf8' });
+    await writeFile(join(dir, 'audit.key'), 'too short\n');
+    const short = check();
+    assert.equal(short.status, 2);
+    assert.match(String(short.stderr), /audit\.key: the key is 9 bytes; use at least 32 .*\[GH_AUDIT_KEY\]/);
+    await writeFile(join(dir, 'audit.key'), `${'ab'.repeat(32)}\n`);
+    const ok = check();
+    assert.equal(ok.status, 0, String(ok.stderr));
+    assert.match(String(ok.stdout), /: OK \(1 hba rules, TLS off, 1 audit sink\)$/m);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
