@@ -13,6 +13,9 @@
  *   npx tsx bench/audit.bench.ts                  # DURATION=15 s per run, ROUNDS=3, POOL_MODE=session
  *   DURATION=5 ROUNDS=1 npx tsx bench/audit.bench.ts
  *   PROTOCOL=extended npx tsx bench/audit.bench.ts   # pgbench -M extended (Parse/Bind/Execute taps)
+ *   TESTS=tpcb npx tsx bench/audit.bench.ts          # a subset: select, tpcb
+ *   OFF_RELAY=node npx tsx bench/audit.bench.ts       # audit off on the JavaScript relay as well (session mode: a
+ *                                                     # tapped session always runs on it; the default off uses the native one)
  *   CPU_PROF_DIR=/tmp/prof npx tsx bench/audit.bench.ts  # node --cpu-prof for both gatehouses (off.cpuprofile, audit.cpuprofile)
  *
  * Needs root (PostgreSQL runs as `postgres`), a built dist/ (each gatehouse is its own process)
@@ -37,6 +40,8 @@ const TESTS = {
   tpcb: ['-c', '16', '-j', '2'],
 } as const;
 type TestName = keyof typeof TESTS;
+/** TESTS="tpcb" runs a subset. */
+const CHOSEN = (process.env.TESTS?.split(/\s+/).filter(Boolean) ?? Object.keys(TESTS)) as TestName[];
 
 interface Target { name: 'off' | 'audit'; port: number; proc: ChildProcess }
 interface Run { tps: number; failed: number; cpuUsPerXact: number }
@@ -115,13 +120,14 @@ async function main(): Promise<void> {
     await writeFile(join(dir, 'hba.conf'), 'host all all 127.0.0.1/32 scram-sha-256\n');
     await writeFile(join(dir, 'users.txt'), `"bench" "${verifier}"\n`, { mode: 0o600 });
     const records = join(dir, 'audit.jsonl');
-    targets.push(await startGatehouse(dir, 'off', cluster.port, ''));
+    // OFF_RELAY=node: the audit-off gatehouse uses the JavaScript relay too, which isolates the tap's cost from the relay engine's.
+    targets.push(await startGatehouse(dir, 'off', cluster.port, process.env.OFF_RELAY ? `relay_engine: ${process.env.OFF_RELAY}` : ''));
     targets.push(await startGatehouse(dir, 'audit', cluster.port,
       `audit:\n  log: [all]\n  on_sink_failure: block\n  sinks:\n    - {type: file, path: ${records}, format: json}`));
     // Warm-up, unrecorded: JIT, the classifier's caches, full server pools.
     for (const t of targets) await pgbench(t, 'select', 3);
     const results: Record<TestName, Record<Target['name'], Run[]>> = { select: { off: [], audit: [] }, tpcb: { off: [], audit: [] } };
-    for (const test of Object.keys(TESTS) as TestName[]) {
+    for (const test of CHOSEN) {
       for (let round = 0; round < ROUNDS; round++) {
         // Alternate which goes first, so neither always runs on a warmer (or busier) machine.
         const order = round % 2 === 0 ? targets : [...targets].reverse();
@@ -144,10 +150,10 @@ async function main(): Promise<void> {
 
 function report(results: Record<TestName, Record<Target['name'], Run[]>>, recordBytes: number, records: string): void {
   const lines = readFileSync(records, 'utf8').split('\n').filter((l) => l.includes('"kind":"statement"')).length;
-  console.log(`\nPostgreSQL via gatehouse, pool mode ${POOL_MODE}, protocol ${PROTOCOL}, ${ROUNDS} × ${DURATION} s per target and test (median TPS)\n`);
+  console.log(`\nPostgreSQL via gatehouse, pool mode ${POOL_MODE}, protocol ${PROTOCOL}, audit-off relay ${process.env.OFF_RELAY ?? 'auto'}, ${ROUNDS} × ${DURATION} s per target and test (median TPS)\n`);
   console.log('| test | audit off TPS | audit [all] TPS | ratio | CPU µs/xact off → audit | failed |');
   console.log('|---|---:|---:|---:|---|---:|');
-  for (const test of Object.keys(TESTS) as TestName[]) {
+  for (const test of CHOSEN) {
     const off = results[test].off;
     const on = results[test].audit;
     const ratio = median(on.map((r) => r.tps)) / median(off.map((r) => r.tps));
