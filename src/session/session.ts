@@ -169,7 +169,8 @@ export async function serveConnection(raw: Socket, isUnix: boolean, deps: Sessio
       await deps.gate.wait({ ...info, connectedAt: started, since: Date.now(), user: startup.user, database: startup.database,
         local: localOf(raw, isUnix), replication: startup.replication }, client);
     }
-    const tap = tapFor(state.config, deps.audit?.() ?? null, deps.classifier, { session: id, user: startup.user, database: startup.database,
+    // Replication connections speak the replication protocol's commands (IDENTIFY_SYSTEM, START_REPLICATION), not SQL: not tapped.
+    const tap = startup.replication !== 'none' ? null : tapFor(state.config, deps.audit?.() ?? null, deps.classifier, { session: id, user: startup.user, database: startup.database,
       client: { address: origin.address, ...(origin.port !== undefined ? { port: origin.port } : {}) }, application_name: info.applicationName },
     (e) => deps.events.emit('policy.refused', { session: id, user: startup.user, database: startup.database, ...e }));
     const settings = effectivePoolSettings(state.config, startup.database, startup.user);

@@ -149,6 +149,12 @@ for (const version of await availableVersions()) {
       });
     }
 
+    test('a replication connection is not inspected: its commands are the replication protocol\'s, not SQL', async () => {
+      const r = await psql(`host=127.0.0.1 port=${t.gh.port} user=ro dbname=postgres sslmode=disable replication=database`, 'IDENTIFY_SYSTEM', { password: PW });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^\d+\|\d+\|/);
+    });
+
     test('psql and postgres.js get the same refusal; the log line names the rule, not the statement', async () => {
       const mark = await t.serverLogMark();
       const r = await psql(`host=127.0.0.1 port=${t.gh.port} user=ro dbname=postgres sslmode=disable`, 'DELETE FROM door_t WHERE n = 961', { password: PW });
