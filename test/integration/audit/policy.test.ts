@@ -145,7 +145,7 @@ for (const version of await availableVersions()) {
         await c.end();
         assert.deepEqual(await rows(), [1, 2, 3]);
         const log = await t.serverLogSince(mark);
-        assert.ok(!log.includes('951') && !log.includes('DROP TABLE'), 'nothing of either text reached the server');
+        assert.ok(!log.includes('VALUES (951)') && !log.includes('DROP TABLE'), 'nothing of either text reached the server');
       });
     }
 
