@@ -15,6 +15,7 @@
  * Locking: one mutex, held by the thread while it handles a batch of events and by every
  * relay_* call; a relay is freed only by the thread, after the batch that ended it.
  */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include "relay.h"
 #include "counters.h"
 
@@ -282,6 +283,7 @@ const char *relay_init(const double *buckets, int nbuckets, relay_event_fn on_ev
   struct epoll_event ev = {.events = EPOLLIN, .data.u64 = 0};
   if (epoll_ctl(epfd, EPOLL_CTL_ADD, wakefd, &ev) < 0) return "epoll_ctl failed";
   if (pthread_create(&thread, NULL, thread_main, NULL) != 0) return "could not start the relay thread";
+  pthread_setname_np(thread, "gatehouse-relay"); /* top -H, /proc/<pid>/task/<tid>/comm */
   started = 1;
   return NULL;
 }
