@@ -9,12 +9,17 @@
  * `,"hmac":"<64 hex>"}`. Removing that suffix and putting the `}` back gives the signed bytes,
  * so no JSON canonicalisation is needed to check it.
  */
+import * as crypto from 'node:crypto';
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
 export const GENESIS = '0'.repeat(64);
 const HMAC_SUFFIX = /,"hmac":"([0-9a-f]{64})"\}$/;
 
-export const sha256Hex = (line: string | Buffer): string => createHash('sha256').update(line).digest('hex');
+/** crypto.hash (Node ≥ 20.12): a one-shot digest without a Hash object, about twice as fast for a record-sized line. */
+const oneShot = (crypto as { hash?: (algorithm: string, data: string | Buffer, encoding: 'hex') => string }).hash;
+export const sha256Hex = oneShot
+  ? (line: string | Buffer): string => oneShot('sha256', line, 'hex')
+  : (line: string | Buffer): string => createHash('sha256').update(line).digest('hex');
 const hmacHex = (key: Buffer, text: string): string => createHmac('sha256', key).update(text).digest('hex');
 
 /** The position a new record continues from. */
@@ -38,8 +43,17 @@ export class Chain {
 
   /** The next line (no newline) for these fields; `seq` and `prev` come first, `hmac` last. */
   append(fields: Record<string, unknown>): string {
+    return this.appendJson(JSON.stringify(fields));
+  }
+
+  /**
+   * The next line for a record already serialised as a JSON object (`{"time":…}`, no `seq` or
+   * `prev` of its own): the writer serialises each record once and the chain fields go in front.
+   */
+  appendJson(fieldsJson: string): string {
     const seq = this.head.seq + 1;
-    const body = JSON.stringify({ seq, prev: this.head.hash, ...fields });
+    const rest = fieldsJson.length > 2 ? `,${fieldsJson.slice(1)}` : '}';
+    const body = `{"seq":${seq},"prev":"${this.head.hash}"${rest}`;
     const line = this.key ? `${body.slice(0, -1)},"hmac":"${hmacHex(this.key, body)}"}` : body;
     this.head = { seq, hash: sha256Hex(line) };
     return line;

@@ -14,7 +14,7 @@ import { GatehouseError } from '../errors.js';
 import type { ConnectionEvent, GatewayEvents, SessionEndEvent } from '../events.js';
 import { Chain, GENESIS, checkLine, parseHmacKey, sha256Hex, type ChainHead } from './chain.js';
 import { resolveClasses } from './classes.js';
-import { jsonFields, pgauditLines, type AuditRecord, type FormatOptions } from './format.js';
+import { jsonText, pgauditLines, type AuditRecord, type FormatOptions } from './format.js';
 import { readTail, rotatedFiles } from './files.js';
 import { SinkRunner } from './runner.js';
 import type { Formatted, SinkDriver } from './sinks/driver.js';
@@ -158,7 +158,7 @@ export class AuditLog {
       let lines: Formatted[] | undefined;
       for (const r of this.runners) {
         if (r.driver.format === 'json') {
-          json ??= { text: this.chain!.append(jsonFields(rec, time, o)), kind: rec.kind, severity, time };
+          json ??= { text: this.chain!.appendJson(jsonText(rec, time, o)), kind: rec.kind, severity, time };
           r.push(json);
         } else {
           lines ??= pgauditLines(rec, time, o).map((text) => ({ text, kind: rec.kind, severity, time }));

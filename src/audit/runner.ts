@@ -16,6 +16,14 @@ export type FailureMode = 'block' | 'drop_and_count';
 
 /** Lines a write takes at most: a sink that fell behind catches up in large writes. */
 const MAX_BATCH = 4096;
+/**
+ * How long a record waits for company before an idle sink writes it. Every write is a round trip
+ * through libuv's thread pool (or a syscall for a socket); at thousands of statements a second,
+ * writing each event-loop turn's one or two records alone cost more CPU than the records
+ * (bench/README.md, "Audit"). A queue of LINGER_LINES writes at once.
+ */
+const LINGER_MS = 2;
+const LINGER_LINES = 256;
 const MIN_RETRY_MS = 100;
 const MAX_RETRY_MS = 5000;
 
@@ -31,6 +39,7 @@ export class SinkRunner {
   private up = true;
   private busy = false;
   private retryTimer: NodeJS.Timeout | null = null;
+  private lingerTimer: NodeJS.Timeout | null = null;
   /** A retry in flight (close() waits for it rather than opening the sink a second time). */
   private retrying: Promise<void> | null = null;
   private retryMs = MIN_RETRY_MS;
@@ -73,10 +82,15 @@ export class SinkRunner {
     if (!this.up && this.mode === 'drop_and_count') return this.drop(1);
     if (this.queue.length >= this.limit) return this.overflow();
     this.queue.push(f);
-    if (this.up && !this.busy) void this.pump();
+    if (!this.up || this.busy) return;
+    if (this.queue.length >= LINGER_LINES) void this.pump();
+    else this.lingerTimer ??= setTimeout(() => void this.pump(), LINGER_MS);
   }
 
   private async pump(): Promise<void> {
+    if (this.lingerTimer) clearTimeout(this.lingerTimer);
+    this.lingerTimer = null;
+    if (this.busy) return;
     this.busy = true;
     try {
       while (this.up && this.queue.length > 0) {
@@ -89,6 +103,11 @@ export class SinkRunner {
           break;
         }
         this.written(n);
+        // What queued during that write waits for company too, unless there is plenty already.
+        if (this.queue.length > 0 && this.queue.length < LINGER_LINES && !this.closing) {
+          this.lingerTimer ??= setTimeout(() => void this.pump(), LINGER_MS);
+          break;
+        }
       }
     } finally {
       this.busy = false;
@@ -171,6 +190,7 @@ export class SinkRunner {
   async close(timeoutMs: number): Promise<void> {
     this.closing = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.lingerTimer && this.up) void this.pump();
     await this.retrying;
     if (!this.up && this.queue.length > 0) await this.lastAttempt();
     if (this.up && (this.busy || this.queue.length > 0)) {

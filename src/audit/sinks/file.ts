@@ -62,19 +62,19 @@ export class FileSink implements SinkDriver {
     if (!this.fh) throw new Error('file is not open');
     this.sizeBeforeFailure = this.size;
     // Rotation falls between records: a batch is cut where the next record would pass rotate_size.
-    let chunk: Buffer[] = [];
+    let chunk: string[] = [];
     let pending = 0;
     let done = 0;
     try {
       for (const f of batch) {
-        const line = Buffer.from(`${f.text}\n`);
-        if (this.dueForRotation(pending, line.length)) {
+        const bytes = Buffer.byteLength(f.text) + 1;
+        if (this.dueForRotation(pending, bytes)) {
           done += await this.flushChunk(chunk);
           await this.rotate();
           [chunk, pending] = [[], 0];
         }
-        chunk.push(line);
-        pending += line.length;
+        chunk.push(f.text);
+        pending += bytes;
       }
       done += await this.flushChunk(chunk);
       if (this.s.fsync === 'always') await this.fh!.sync();
@@ -87,9 +87,9 @@ export class FileSink implements SinkDriver {
   }
 
   /** Writes whole records; returns how many. */
-  private async flushChunk(chunk: Buffer[]): Promise<number> {
+  private async flushChunk(chunk: string[]): Promise<number> {
     if (chunk.length === 0) return 0;
-    this.size += await writeAll(this.fh!, Buffer.concat(chunk));
+    this.size += await writeAll(this.fh!, Buffer.from(`${chunk.join('\n')}\n`));
     this.sizeBeforeFailure = this.size;
     return chunk.length;
   }

@@ -125,7 +125,12 @@ for (const version of await availableVersions()) {
       await c.connect();
       await c.query(`ALTER ROLE rec_role_transaction PASSWORD '${SECRET}'`);
       await c.end();
-      const audit = await readFile(auditFile(), 'utf8');
+      // The writer is asynchronous (records wait up to a few ms for company): wait for the record.
+      let audit = '';
+      for (let i = 0; i < 100 && !audit.includes('ALTER ROLE rec_role_transaction'); i++) {
+        if (i > 0) await new Promise((r) => setTimeout(r, 50));
+        audit = await readFile(auditFile(), 'utf8');
+      }
       assert.ok(audit.includes('ALTER ROLE rec_role_transaction PASSWORD <REDACTED>'), 'the ALTER ROLE was recorded');
       assert.ok(!audit.includes(SECRET), 'no record carries the secret');
       assert.ok(!t.gh.logs.some((l) => l.includes(SECRET)), 'no log line carries it');

@@ -94,3 +94,22 @@ test('JSON never carries a field named password or secret, at any depth', () => 
   assert.doesNotMatch(f, /hunter2|"secret"|"password"/);
   assert.match(f, /^\{"time":"2026-12-04T02:30:00.123Z","kind":"statement","session":42/);
 });
+
+test('jsonText is JSON.stringify(jsonFields()) byte for byte, on the fast path and off it', async () => {
+  const { jsonText } = await import('../../../src/audit/format.js');
+  const { Chain } = await import('../../../src/audit/chain.js');
+  const cases: [string, StatementRecord, typeof OFF][] = [
+    ['plain', stmt({ rows: 1, duration_ms: 0.08, application_name: 'pgbench' }), OFF],
+    ['parameters, log_parameter off (dropped)', stmt({ parameters: ['7', null] }), OFF],
+    ['parameters, log_parameter on', stmt({ parameters: ['7', null] }), ON],
+    ['a "password": key in a value only', stmt({ statement: 'select \'{"password": 1}\'::jsonb' }), OFF],
+    ['a forbidden key in the record (scrubbed)', { ...stmt({}), client: { address: '127.0.0.1', Password: 'hunter2' } } as unknown as StatementRecord, OFF],
+  ];
+  for (const [what, r, o] of cases) {
+    const text = jsonText(r, T, o);
+    assert.equal(text, JSON.stringify(jsonFields(r, T, o)), what);
+    assert.ok(!text.includes('hunter2'), what);
+    const [a, b] = [new Chain(), new Chain()];
+    assert.equal(a.appendJson(text), b.append(JSON.parse(text) as Record<string, unknown>), `${what}: appendJson = append`);
+  }
+});
