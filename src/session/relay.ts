@@ -25,17 +25,7 @@ export interface RelayHandle {
  */
 export function startRelay(client: Duplex, server: Duplex, clientHead?: Buffer, serverHead?: Buffer, counters?: SessionCounters): RelayHandle {
   const stats: RelayStats = { bytesIn: 0, bytesOut: 0 };
-  let reason = '';
-  let resolveDone!: (r: string) => void;
-  const done = new Promise<string>((r) => (resolveDone = r));
-  let closed = 0;
-  const finish = (why: string): void => {
-    if (!reason) reason = why;
-  };
-  const onClosed = (): void => {
-    if (++closed === 2) resolveDone(reason || 'closed');
-  };
-
+  const { finish, handle } = relayLifecycle(client, server, stats);
   const fromClient = counters
     ? (c: Buffer): void => { stats.bytesIn += c.length; counters.fromClient(c); }
     : (c: Buffer): void => { stats.bytesIn += c.length; };
@@ -44,20 +34,6 @@ export function startRelay(client: Duplex, server: Duplex, clientHead?: Buffer, 
     : (c: Buffer): void => { stats.bytesOut += c.length; };
   pump(client, server, fromClient, () => finish('client closed'));
   pump(server, client, fromServer, () => finish('server closed'));
-  client.once('close', () => {
-    finish('client closed');
-    server.destroy();
-    onClosed();
-  });
-  server.once('close', () => {
-    finish('server closed');
-    // Let what the server sent last (a FATAL, say) reach the client before it closes.
-    client.end();
-    setTimeout(() => client.destroy(), 1000).unref();
-    onClosed();
-  });
-  client.on('error', () => finish('client error'));
-  server.on('error', () => finish('server error'));
 
   if (clientHead && clientHead.length > 0) {
     fromClient(clientHead);
@@ -69,7 +45,40 @@ export function startRelay(client: Duplex, server: Duplex, clientHead?: Buffer, 
   }
   client.resume();
   server.resume();
-  return {
+  return handle;
+}
+
+/**
+ * The end semantics every JavaScript relay shares (this one and tapped-relay.ts): the client gone
+ * destroys the server; the server gone lets what it sent last (a FATAL, say) reach the client,
+ * then closes it within a second; `close()` flushes both, then closes them. `finish` keeps the
+ * first reason given; `done` resolves with it once both sides are closed.
+ */
+export function relayLifecycle(client: Duplex, server: Duplex, stats: RelayStats): { finish: (why: string) => void; handle: RelayHandle } {
+  let reason = '';
+  let resolveDone!: (r: string) => void;
+  const done = new Promise<string>((r) => (resolveDone = r));
+  let closed = 0;
+  const finish = (why: string): void => {
+    if (!reason) reason = why;
+  };
+  const onClosed = (): void => {
+    if (++closed === 2) resolveDone(reason || 'closed');
+  };
+  client.once('close', () => {
+    finish('client closed');
+    server.destroy();
+    onClosed();
+  });
+  server.once('close', () => {
+    finish('server closed');
+    client.end();
+    setTimeout(() => client.destroy(), 1000).unref();
+    onClosed();
+  });
+  client.on('error', () => finish('client error'));
+  server.on('error', () => finish('server error'));
+  const handle: RelayHandle = {
     stats,
     done,
     close() {
@@ -82,6 +91,7 @@ export function startRelay(client: Duplex, server: Duplex, clientHead?: Buffer, 
       }, 1000).unref();
     },
   };
+  return { finish, handle };
 }
 
 function pump(from: Duplex, to: Duplex, count: (chunk: Buffer) => void, onEnd: () => void): void {

@@ -14,7 +14,7 @@ import * as be from '../protocol/backend/encode.js';
 import { FrontendCode as F, backendMessageCap, frontendMessageCap } from '../protocol/codes.js';
 import { ProtocolError } from '../protocol/errors.js';
 import type { SessionCounters } from './counters.js';
-import type { RelayHandle, RelayStats } from './relay.js';
+import { relayLifecycle, type RelayHandle, type RelayStats } from './relay.js';
 
 /** Client → server: the tap decides on each statement; a refused one is replaced, a pending one held. */
 class ClientLeg implements WalkHandler {
@@ -125,14 +125,7 @@ class ServerLeg implements WalkHandler {
 /** Starts a tapped relay; the same contract as startRelay(). */
 export function startTappedRelay(client: Duplex, server: Duplex, tap: StatementTap, clientHead?: Buffer, counters?: SessionCounters): RelayHandle {
   const stats: RelayStats = { bytesIn: 0, bytesOut: 0 };
-  let reason = '';
-  let resolveDone!: (r: string) => void;
-  const done = new Promise<string>((r) => (resolveDone = r));
-  let closed = 0;
-  const finish = (why: string): void => void (reason ||= why);
-  const onClosed = (): void => {
-    if (++closed === 2) resolveDone(reason || 'closed');
-  };
+  const { finish, handle } = relayLifecycle(client, server, stats);
   const up = new ClientLeg(client, server, tap);
   const down = new ServerLeg(client, server, tap);
   const violated = (e: unknown): void => {
@@ -172,35 +165,9 @@ export function startTappedRelay(client: Duplex, server: Duplex, tap: StatementT
     finish('server closed');
     client.end();
   });
-  client.once('close', () => {
-    finish('client closed');
-    server.destroy();
-    onClosed();
-  });
-  server.once('close', () => {
-    finish('server closed');
-    // Let what the server sent last (a FATAL, say) reach the client before it closes.
-    client.end();
-    setTimeout(() => client.destroy(), 1000).unref();
-    onClosed();
-  });
-  client.on('error', () => finish('client error'));
-  server.on('error', () => finish('server error'));
 
   if (clientHead && clientHead.length > 0) fromClient(clientHead);
   if (!up.walker.holding) client.resume();
   server.resume();
-  return {
-    stats,
-    done,
-    close() {
-      finish('closed by gatehouse');
-      client.end();
-      server.end();
-      setTimeout(() => {
-        client.destroy();
-        server.destroy();
-      }, 1000).unref();
-    },
-  };
+  return handle;
 }
