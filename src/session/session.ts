@@ -23,7 +23,7 @@ import { ConnectionClosedError } from './reader.js';
 import { startRelay, type RelayHandle } from './relay.js';
 import { startTappedRelay } from './tapped-relay.js';
 import { tapFor, type SessionAuditLog } from '../audit/door.js';
-import type { StatementClassifier, StatementTap } from '../audit/tap.js';
+import type { StatementClassifier, StatementTap, TapOptions } from '../audit/tap.js';
 import { startNativeRelay, type NativeRelayHandle } from './native-relay.js';
 import { parsePgBool } from '../pg-bool.js';
 import { looksLikeProxyHeader } from '../protocol/proxy.js';
@@ -81,13 +81,15 @@ export async function serveConnection(raw: Socket, isUnix: boolean, deps: Sessio
   const started = Date.now();
   const origin = deps.origin ?? originOf(raw, isUnix);
   raw.setNoDelay?.(true);
-  raw.on('error', () => undefined);
+  raw.on('error', ignoreError);
   deps.handshaking.add(raw);
   const ev: ConnectionEvent = { session: id, client: origin, outcome: 'failure', duration_ms: 0 };
   // The state this connection is judged by: a reload during its handshake does not change it.
   const state = deps.state();
   let authDone = false;
   let admitted = false;
+  /** A pooled session took over `admitted` (it leaves the pool's client count when it ends). */
+  let handedOff = false;
   let client: Duplex = raw;
   // authentication_timeout bounds the whole handshake. PostgreSQL sends nothing to the client
   // when it fires during authentication (postgres.c sets whereToSendOutput = DestNone).
@@ -172,19 +174,23 @@ export async function serveConnection(raw: Socket, isUnix: boolean, deps: Sessio
     // Replication connections speak the replication protocol's commands (IDENTIFY_SYSTEM, START_REPLICATION), not SQL: not tapped.
     const tap = startup.replication !== 'none' ? null : tapFor(state.config, deps.audit?.() ?? null, deps.classifier, { session: id, user: startup.user, database: startup.database,
       client: { address: origin.address, ...(origin.port !== undefined ? { port: origin.port } : {}) }, application_name: info.applicationName },
-    (e) => deps.events.emit('policy.refused', { session: id, user: startup.user, database: startup.database, ...e }));
+    policyReporter(deps.events, id, startup.user, startup.database));
     const settings = effectivePoolSettings(state.config, startup.database, startup.user);
     if (settings.mode !== 'session' && startup.replication === 'none') {
       rejectUnpoolableParams(startup, client);
       const pool = deps.pools.poolFor(startup.database, target, settings, await chooseUpstreamSecret(state, target, auth));
       admit();
-      const counters = new SessionCounters((sqlstate) => deps.events.emit('server.error', { session: id, sqlstate }));
+      const counters = countersFor(deps.events, id);
       const makeLive = (server: () => LinkedServer | null): LiveSession => liveSession(info, startup, localOf(raw, isUnix), counters, server);
-      return void (await runPooledSession(client, pool, n.reader.detach(), startup, makeLive, deps, tap));
+      // serveConnection returns here: an idle pooled client keeps its PooledClient and LiveSession,
+      // not this function's suspended frame and everything the handshake needed (DESIGN.md memory).
+      runPooledSession(client, pool, n.reader.detach(), startup, makeLive, deps, tap);
+      handedOff = true;
+      return;
     }
     const server = await loginServer(target, state, auth, startup);
     admit();
-    const counters = new SessionCounters((sqlstate) => deps.events.emit('server.error', { session: id, sqlstate }));
+    const counters = countersFor(deps.events, id);
     counters.recordWait(performance.now() - waitStart);
     const leftover = n.reader.detach();
     const live = liveSession(info, startup, localOf(raw, isUnix), counters, linkedServer(target, server));
@@ -200,7 +206,7 @@ export async function serveConnection(raw: Socket, isUnix: boolean, deps: Sessio
     }
   } finally {
     clearTimeout(deadline);
-    if (admitted) deps.pools.leave();
+    if (admitted && !handedOff) deps.pools.leave();
     deps.handshaking.delete(raw);
     if (ev.outcome === 'failure' || ev.outcome === 'abandoned') {
       ev.duration_ms = Date.now() - started;
@@ -322,9 +328,13 @@ function rejectUnpoolableParams(s: StartupInfo, client: Duplex): void {
   if (s.params.has('options')) throw new HandshakeFatal(wire.poolerError('unsupported startup parameter: options'), client);
 }
 
-/** A transaction- or statement-mode client: its server is whichever one it holds right now (SHOW SERVERS). */
-async function runPooledSession(client: Duplex, pool: Pool, leftover: Buffer, s: StartupInfo,
-  makeLive: (server: () => LinkedServer | null) => LiveSession, deps: SessionDeps, tap: StatementTap | null): Promise<void> {
+/**
+ * A transaction- or statement-mode client: its server is whichever one it holds right now (SHOW
+ * SERVERS). Returns once the client is served; its end (session.end, the live list, the cancel key,
+ * the pool's client count) is handled when `done` settles. Nothing here closes over the caller.
+ */
+function runPooledSession(client: Duplex, pool: Pool, leftover: Buffer, s: StartupInfo,
+  makeLive: (server: () => LinkedServer | null) => LiveSession, deps: SessionDeps, tap: StatementTap | null): void {
   const key = deps.cancels.issue();
   // The record asks for the client's server only when read (SHOW SERVERS), after `c` exists.
   const live = makeLive(() => pooledServer(pool, c));
@@ -334,16 +344,32 @@ async function runPooledSession(client: Duplex, pool: Pool, leftover: Buffer, s:
   }, pool, leftover);
   live.terminate = (error) => c.fail(error ?? wire.adminShutdown());
   deps.live.add(live);
-  try {
-    const reason = await c.done;
-    deps.events.emit('session.end', {
-      session: live.id, client: live.origin, user: s.user, database: s.database,
-      duration_ms: Date.now() - live.startedAt, bytes_in: c.bytesIn, bytes_out: c.bytesOut, reason, counters: live.counters,
-    });
-  } finally {
-    deps.live.delete(live);
-    deps.cancels.release(key.pid);
-  }
+  const end = (reason: string): void => {
+    try {
+      deps.events.emit('session.end', {
+        session: live.id, client: live.origin, user: s.user, database: s.database,
+        duration_ms: Date.now() - live.startedAt, bytes_in: c.bytesIn, bytes_out: c.bytesOut, reason, counters: live.counters,
+      });
+    } finally {
+      deps.live.delete(live);
+      deps.cancels.release(key.pid);
+      deps.pools.leave();
+    }
+  };
+  c.done.then(end, () => end('internal error'));
+}
+
+/** Module-level, so a long-lived listener does not keep serveConnection's closure context alive. */
+function ignoreError(): void {}
+
+/** The session's counters, reporting server errors as events (outside serveConnection for the same reason). */
+function countersFor(events: GatewayEvents, session: number): SessionCounters {
+  return new SessionCounters((sqlstate) => events.emit('server.error', { session, sqlstate }));
+}
+
+/** The tap's refusal callback (outside serveConnection for the same reason). */
+function policyReporter(events: GatewayEvents, session: number, user: string, database: string): NonNullable<TapOptions['onRefused']> {
+  return (e) => void events.emit('policy.refused', { session, user, database, ...e });
 }
 
 async function handleCancel(pid: number, key: Buffer, origin: ClientOrigin, deps: SessionDeps, raw: Socket): Promise<void> {
