@@ -19,7 +19,10 @@ import { StreamScanner } from '../protocol/scanner.js';
 /** Histogram bucket upper bounds, in seconds (Prometheus `le`), shared with the metrics collector. */
 export const DURATION_BUCKETS: readonly number[] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
-const NO_COUNTS = new Float64Array(DURATION_BUCKETS.length + 1);
+const NO_COUNTS: readonly number[] = Object.freeze(new Array<number>(DURATION_BUCKETS.length + 1).fill(0));
+
+/** A plain array of doubles: an idle client holds a few of these, and a typed array costs about 500 bytes more each (its ArrayBuffer and backing store). */
+const zeros = (): number[] => new Array<number>(DURATION_BUCKETS.length + 1).fill(0);
 
 /**
  * Non-cumulative bucket counts (the last slot is +Inf) plus sum and count. The buckets are
@@ -27,19 +30,19 @@ const NO_COUNTS = new Float64Array(DURATION_BUCKETS.length + 1);
  * never ran a query should not pay for them (issue 4's idle-client row).
  */
 export class Histogram {
-  #counts: Float64Array | null = null;
+  #counts: number[] | null = null;
   sum = 0;
   count = 0;
 
-  /** The bucket counts (all zero until the first observation; do not write to them). */
-  get counts(): Float64Array {
+  /** The bucket counts (all zero until the first observation; read-only). */
+  get counts(): readonly number[] {
     return this.#counts ?? NO_COUNTS;
   }
 
   observe(seconds: number): void {
     let i = 0;
     while (i < DURATION_BUCKETS.length && seconds > (DURATION_BUCKETS[i] as number)) i++;
-    const counts = (this.#counts ??= new Float64Array(DURATION_BUCKETS.length + 1));
+    const counts = (this.#counts ??= zeros());
     counts[i] = (counts[i] as number) + 1;
     this.sum += seconds;
     this.count++;
@@ -47,14 +50,15 @@ export class Histogram {
 
   /** Replaces the contents (a native relay's copy of this histogram). */
   load(counts: ArrayLike<number>, sum: number, count: number): void {
-    for (let i = 0; i < this.counts.length; i++) this.counts[i] = counts[i] ?? 0;
+    const mine = (this.#counts ??= zeros());
+    for (let i = 0; i < mine.length; i++) mine[i] = counts[i] ?? 0;
     this.sum = sum;
     this.count = count;
   }
 
   add(other: Histogram): void {
     if (other.count === 0) return;
-    const counts = (this.#counts ??= new Float64Array(DURATION_BUCKETS.length + 1));
+    const counts = (this.#counts ??= zeros());
     const theirs = other.counts;
     for (let i = 0; i < counts.length; i++) counts[i] = (counts[i] as number) + (theirs[i] as number);
     this.sum += other.sum;

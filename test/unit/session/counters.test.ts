@@ -44,3 +44,13 @@ test('histogram buckets: le is inclusive, the last slot is +Inf', () => {
   assert.equal(h.counts[DURATION_BUCKETS.length], 1);
   assert.equal(h.count, 2);
 });
+
+test('load() into a histogram that never observed anything fills its own buckets, not the shared zeros of the others', () => {
+  const loaded = new Histogram();
+  const untouched = new Histogram();
+  const counts = DURATION_BUCKETS.map((_, i) => i + 1).concat([99]);
+  loaded.load(counts, 1.5, counts.reduce((a, b) => a + b, 0));
+  assert.deepEqual([...loaded.counts], counts);
+  assert.ok(untouched.counts.every((c) => c === 0), 'a fresh histogram still reads all zeros');
+  assert.equal(untouched.count, 0);
+});

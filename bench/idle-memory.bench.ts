@@ -1,0 +1,101 @@
+/**
+ * Idle-client memory benchmark (issue 4), not a test: gatehouse in transaction mode in front of
+ * PostgreSQL, warmed with a short pgbench run, then CLIENTS idle `pg` clients (each connected,
+ * authenticated with SCRAM and having run one query, so each has been linked to a server once).
+ * Reports gatehouse's RSS before and with them held, and the growth per idle client
+ * (target ≤ 10 KB). ROUNDS separate gatehouse processes; the median is the figure.
+ *
+ *   npx tsx bench/idle-memory.bench.ts            # CLIENTS=1000, ROUNDS=3
+ *
+ * Needs root (PostgreSQL runs as `postgres`), a built dist/ and Debian's pgbench. RSS is read from
+ * /proc/<pid>/status after the clients have been idle for SETTLE_MS (3000): the figure includes
+ * whatever the V8 heap has not collected yet, so it is an upper bound.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { availableVersions, clientBin, freePort, startCluster } from '../test/harness/pg.js';
+
+const CLIENTS = Number(process.env.CLIENTS ?? 1000);
+const ROUNDS = Number(process.env.ROUNDS ?? 3);
+const SETTLE_MS = Number(process.env.SETTLE_MS ?? 3000);
+const PW = 'bench-idle-pw';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const rssKb = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
+
+function pgbench(args: string[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(clientBin('pgbench'), args, { env: { ...process.env, PGPASSWORD: PW, PGSSLMODE: 'disable' }, stdio: 'ignore' });
+    p.once('error', reject);
+    p.once('exit', (code) => resolve(code ?? 1));
+  });
+}
+
+async function round(dir: string, pgPort: number, n: number): Promise<{ before: number; held: number }> {
+  const port = await freePort();
+  const config = join(dir, `g${n}.yaml`);
+  await writeFile(config, [`listen: {addresses: [127.0.0.1], port: ${port}}`, 'hba: hba.conf', 'auth: {users: users.txt}',
+    `databases: {"*": {host: 127.0.0.1, port: ${pgPort}, sslmode: disable}}`,
+    `pool: {mode: transaction, default_pool_size: 20, max_client_conn: ${CLIENTS + 100}}`, 'log: {level: warn}'].join('\n'));
+  const proc = spawn(process.execPath, ['dist/cli.js', 'serve', '--config', config], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const clients: pg.Client[] = [];
+  try {
+    const bench = ['-n', '-h', '127.0.0.1', '-p', String(port), '-U', 'bench', 'postgres'];
+    for (let i = 0; (await pgbench(['-S', '-t', '1', ...bench])) !== 0; i++) {
+      if (i > 75) throw new Error('gatehouse did not start');
+      await sleep(200);
+    }
+    if ((await pgbench(['-S', '-c', '4', '-T', '2', ...bench])) !== 0) throw new Error('warm-up pgbench failed');
+    await sleep(1000);
+    const before = rssKb(proc.pid!);
+    for (let i = 0; i < CLIENTS; i += 50) {
+      await Promise.all(Array.from({ length: Math.min(50, CLIENTS - i) }, async () => {
+        const c = new pg.Client({ host: '127.0.0.1', port, user: 'bench', password: PW, database: 'postgres', ssl: false });
+        await c.connect();
+        clients.push(c);
+        await c.query('SELECT 1');
+      }));
+    }
+    await sleep(SETTLE_MS);
+    return { before, held: rssKb(proc.pid!) };
+  } finally {
+    await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
+    await new Promise((r) => { proc.once('exit', r); proc.kill('SIGINT'); });
+  }
+}
+
+async function main(): Promise<void> {
+  if (!existsSync('dist/cli.js')) throw new Error('build first: npm run build');
+  const version = (await availableVersions()).includes(15) ? 15 : 18;
+  const cluster = await startCluster({ version, conf: { max_connections: 120 } });
+  const dir = await mkdtemp(join(tmpdir(), 'gatehouse-bench-idle-'));
+  try {
+    await cluster.createRole('bench', { password: PW, superuser: true });
+    const init = await pgbench(['-i', '-q', '-s', '1', '-h', cluster.socketDir, '-p', String(cluster.port), '-U', 'postgres', 'postgres']);
+    if (init !== 0) throw new Error('pgbench -i failed');
+    const verifier = (await cluster.query<{ rolpassword: string }>("SELECT rolpassword FROM pg_authid WHERE rolname = 'bench'"))[0]!.rolpassword;
+    await writeFile(join(dir, 'hba.conf'), 'host all all 127.0.0.1/32 scram-sha-256\n');
+    await writeFile(join(dir, 'users.txt'), `"bench" "${verifier}"\n`, { mode: 0o600 });
+    const per: number[] = [];
+    console.log(`PostgreSQL ${version}, gatehouse in transaction mode, ${CLIENTS} idle pg clients, RSS after ${SETTLE_MS} ms idle\n`);
+    console.log('| round | RSS before kB | RSS with clients kB | KB per idle client |');
+    console.log('|---:|---:|---:|---:|');
+    for (let n = 1; n <= ROUNDS; n++) {
+      const r = await round(dir, cluster.port, n);
+      const kb = (r.held - r.before) / CLIENTS;
+      per.push(kb);
+      console.log(`| ${n} | ${r.before} | ${r.held} | ${kb.toFixed(1)} |`);
+    }
+    const median = [...per].sort((a, b) => a - b)[Math.floor(per.length / 2)]!;
+    console.log(`\nmedian **${median.toFixed(1)} KB** per idle client (target ≤ 10 KB)`);
+  } finally {
+    await cluster.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
