@@ -2,7 +2,8 @@
 # GATEWAY_CMD for bench/baseline.sh: gatehouse in session mode (one server connection per client)
 # in front of the benchmark's PostgreSQL, TLS and plaintext on one port, SCRAM passthrough with the
 # verifier the harness copied from pg_authid into $GATEWAY_AUTH_FILE (no plaintext password on disk).
-# GATEHOUSE_RELAY_ENGINE=node|native|auto (default auto) sets relay_engine.
+# GATEHOUSE_RELAY_ENGINE=node|native|auto (default auto) sets relay_engine; GATEHOUSE_RELAY_CPUS (a YAML
+# list such as [1], default []) sets relay_cpus.
 set -euo pipefail
 cli=${GATEHOUSE_CLI:-node dist/cli.js}
 cat >"$BENCH_WORKDIR/hba.conf" <<HBA
@@ -23,5 +24,6 @@ databases:
 log:
   level: warn
 relay_engine: ${GATEHOUSE_RELAY_ENGINE:-auto}
+relay_cpus: ${GATEHOUSE_RELAY_CPUS:-[]}
 YAML
 exec $cli serve --config "$BENCH_WORKDIR/gatehouse.yaml"

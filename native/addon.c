@@ -173,6 +173,22 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   return boolean(env, relay_stats(id, data));
 }
 
+static napi_value js_pin(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  void *data;
+  size_t len;
+  napi_typedarray_type type;
+  if (argc < 1 || napi_get_typedarray_info(env, argv[0], &type, &len, &data, NULL, NULL) != napi_ok || type != napi_int32_array) {
+    return throw_error(env, "pin(cpus: Int32Array)");
+  }
+  if (!initialised) return throw_error(env, "the native relay is not initialised");
+  const char *err = relay_pin(data, (int)len);
+  if (err) return throw_error(env, err);
+  return boolean(env, 1);
+}
+
 static napi_value js_live(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value out;
@@ -187,6 +203,7 @@ static napi_value module_init(napi_env env, napi_value exports) {
     {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
     {"stats", NULL, js_stats, NULL, NULL, NULL, napi_default, NULL},
     {"live", NULL, js_live, NULL, NULL, NULL, napi_default, NULL},
+    {"pin", NULL, js_pin, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -15,13 +15,14 @@
  * Locking: one mutex, held by the thread while it handles a batch of events and by every
  * relay_* call; a relay is freed only by the thread, after the batch that ended it.
  */
-#define _GNU_SOURCE /* pthread_setname_np */
+#define _GNU_SOURCE /* pthread_setname_np, pthread_setaffinity_np */
 #include "relay.h"
 #include "counters.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -286,6 +287,23 @@ const char *relay_init(const double *buckets, int nbuckets, relay_event_fn on_ev
   pthread_setname_np(thread, "gatehouse-relay"); /* top -H, /proc/<pid>/task/<tid>/comm */
   started = 1;
   return NULL;
+}
+
+const char *relay_pin(const int *cpus, int n) {
+  if (!started) return "not started";
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (n == 0) {
+    /* Any CPU the process may use: the calling (Node) thread's own set. */
+    if (sched_getaffinity(0, sizeof set, &set) != 0) return strerror(errno);
+  } else {
+    for (int i = 0; i < n; i++) {
+      if (cpus[i] < 0 || cpus[i] >= CPU_SETSIZE) return "CPU number out of range";
+      CPU_SET(cpus[i], &set);
+    }
+  }
+  int rc = pthread_setaffinity_np(thread, sizeof set, &set);
+  return rc == 0 ? NULL : strerror(rc);
 }
 
 static void wake(void) {

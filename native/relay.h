@@ -21,6 +21,11 @@ typedef void (*relay_event_fn)(int kind, double id, const char *text, const doub
 
 /* Starts the thread. Returns NULL, or what failed. */
 const char *relay_init(const double *buckets, int nbuckets, relay_event_fn on_event);
+/*
+ * Pins the relay thread to these CPUs (`relay_cpus`); n == 0 lets it run on any CPU the process may
+ * use. Returns NULL, or what failed (the thread keeps its previous affinity).
+ */
+const char *relay_pin(const int *cpus, int n);
 /* Stops the thread (environment teardown); relays still running are left to the process exit. */
 void relay_stop(void);
 size_t relay_stats_len(void);

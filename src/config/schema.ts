@@ -347,6 +347,10 @@ export const configSchema = z.strictObject({
     reloadable: true,
     description: 'What relays a session-mode session once it is logged in. `auto`: the native relay (native/relay.c, built by `npm install` when a C compiler is there; Linux) carries plaintext sessions, at a fraction of the CPU per transaction; TLS sessions, and every session when the native relay is not built, use the JavaScript relay. `native`: the same, but `gatehouse serve` refuses to start when the native relay is not built. `node`: always the JavaScript relay. The start-up log says whether the native relay is available. After a reload, new sessions use the new value.',
   }),
+  relay_cpus: key(z.array(z.number().int().min(0).max(1023)).max(1024).default([]), {
+    reloadable: false,
+    description: 'CPUs the native relay\'s thread may run on, such as `[1]` (as `taskset` numbers them). Empty (the default): any CPU the process may use. On a small machine shared with PostgreSQL, pinning the relay thread keeps the scheduler from moving it between wakeups: on the 2-core benchmark machine one pgbench client went from 0.83× to 1.0× PgBouncer\'s TPS at the same CPU per transaction (bench/README.md). `gatehouse serve` refuses to start when a CPU cannot be used (it does not exist, or the process\'s cpuset excludes it); with the native relay unavailable or `relay_engine: node` the setting is ignored with a warning.',
+  }),
   databases: key(z.record(z.string(), database).default({}), {
     reloadable: true,
     description: 'Map from the client\'s database name to an upstream. A "*" entry is the fallback and keeps the client\'s database name.',

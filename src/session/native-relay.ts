@@ -27,6 +27,7 @@ interface Addon {
   close(id: number, toClient?: Buffer): boolean;
   stats(id: number, out: Float64Array): boolean;
   live(): number;
+  pin(cpus: Int32Array): boolean;
 }
 
 /** The addon's per-direction buffer: head bytes larger than this stay with the JavaScript relay. */
@@ -80,6 +81,22 @@ function load(): Addon | null {
 export function nativeRelayStatus(): { available: boolean; detail: string } {
   const a = load();
   return a ? { available: true, detail: 'native relay available' } : { available: false, detail: `native relay unavailable: ${unavailable}` };
+}
+
+/**
+ * `relay_cpus`: pins the native relay's thread to these CPUs (an empty list: any CPU the process
+ * may use). Returns null, or why it could not (the relay is not built, or the OS refused: a CPU
+ * that does not exist or is outside the process's cpuset).
+ */
+export function pinNativeRelay(cpus: readonly number[]): string | null {
+  const a = load();
+  if (!a) return unavailable;
+  try {
+    a.pin(Int32Array.from(cpus));
+    return null;
+  } catch (e) {
+    return (e as Error).message;
+  }
 }
 
 /** The descriptor of a plain (not TLS) TCP or Unix socket that Node holds no unsent bytes for. */
