@@ -84,7 +84,12 @@ export class SinkRunner {
     this.queue.push(f);
     if (!this.up || this.busy) return;
     if (this.queue.length >= LINGER_LINES) void this.pump();
-    else this.lingerTimer ??= setTimeout(() => void this.pump(), LINGER_MS);
+    else this.linger();
+  }
+
+  /** Writes what is queued in LINGER_MS, unless a write is already due. */
+  private linger(): void {
+    this.lingerTimer ??= setTimeout(() => void this.pump(), LINGER_MS);
   }
 
   private async pump(): Promise<void> {
@@ -105,7 +110,7 @@ export class SinkRunner {
         this.written(n);
         // What queued during that write waits for company too, unless there is plenty already.
         if (this.queue.length > 0 && this.queue.length < LINGER_LINES && !this.closing) {
-          this.lingerTimer ??= setTimeout(() => void this.pump(), LINGER_MS);
+          this.linger();
           break;
         }
       }

@@ -30,11 +30,13 @@ export async function startServe(configPath: string, opts: { signals?: boolean }
     throw new GatehouseError('GH_CONFIG_INVALID', `relay_engine is native but the ${native.detail} (run npm install with a C compiler, or set relay_engine: auto)`, 'relay_engine');
   }
   const cpus = gateway.state.config.relay_cpus;
-  if (cpus.length > 0 && (engine === 'node' || !native.available)) {
-    log.warn({ relay_cpus: cpus }, `relay_cpus is ignored: ${engine === 'node' ? 'relay_engine is node' : native.detail}`);
-  } else if (cpus.length > 0) {
-    const refused = pinNativeRelay(cpus);
-    if (refused) throw new GatehouseError('GH_CONFIG_INVALID', `the native relay's thread cannot run on CPUs ${cpus.join(', ')}: ${refused} (see taskset -pc $$ for the CPUs this process may use)`, 'relay_cpus');
+  if (cpus.length > 0) {
+    if (engine === 'node' || !native.available) {
+      log.warn({ relay_cpus: cpus }, `relay_cpus is ignored: ${engine === 'node' ? 'relay_engine is node' : native.detail}`);
+    } else {
+      const refused = pinNativeRelay(cpus);
+      if (refused) throw new GatehouseError('GH_CONFIG_INVALID', `the native relay's thread cannot run on CPUs ${cpus.join(', ')}: ${refused} (see taskset -pc $$ for the CPUs this process may use)`, 'relay_cpus');
+    }
   }
   await gateway.openAudit(log);
   const addresses = await gateway.listen().catch(async (e: unknown) => {

@@ -349,7 +349,7 @@ export const configSchema = z.strictObject({
   }),
   relay_cpus: key(z.array(z.number().int().min(0).max(1023)).max(1024).default([]), {
     reloadable: false,
-    description: 'CPUs the native relay\'s thread may run on, such as `[1]` (as `taskset` numbers them). Empty (the default): any CPU the process may use. On a small machine shared with PostgreSQL, pinning the relay thread keeps the scheduler from moving it between wakeups: on the 2-core benchmark machine one pgbench client went from 0.83× to 1.0× PgBouncer\'s TPS at the same CPU per transaction (bench/README.md). `gatehouse serve` refuses to start when a CPU cannot be used (it does not exist, or the process\'s cpuset excludes it); with the native relay unavailable or `relay_engine: node` the setting is ignored with a warning.',
+    description: 'CPUs the native relay\'s thread may run on, such as `[1]` (as `taskset` numbers them). Empty (the default): any CPU the process may use. On a small machine shared with PostgreSQL, pinning the relay thread keeps the scheduler from moving it between wakeups: on the 2-core benchmark machine, session-mode `pgbench -S` through gatehouse swung between 0.83× and 1.07× PgBouncer\'s TPS from run to run unpinned and held at 0.98–1.20× pinned (bench/README.md). `gatehouse serve` refuses to start when a CPU cannot be used (it does not exist, or the process\'s cpuset excludes it); with the native relay unavailable or `relay_engine: node` the setting is ignored with a warning.',
   }),
   databases: key(z.record(z.string(), database).default({}), {
     reloadable: true,

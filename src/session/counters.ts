@@ -19,10 +19,9 @@ import { StreamScanner } from '../protocol/scanner.js';
 /** Histogram bucket upper bounds, in seconds (Prometheus `le`), shared with the metrics collector. */
 export const DURATION_BUCKETS: readonly number[] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
-const NO_COUNTS: readonly number[] = Object.freeze(new Array<number>(DURATION_BUCKETS.length + 1).fill(0));
-
 /** A plain array of doubles: an idle client holds a few of these, and a typed array costs about 500 bytes more each (its ArrayBuffer and backing store). */
 const zeros = (): number[] => new Array<number>(DURATION_BUCKETS.length + 1).fill(0);
+const NO_COUNTS: readonly number[] = Object.freeze(zeros());
 
 /**
  * Non-cumulative bucket counts (the last slot is +Inf) plus sum and count. The buckets are

@@ -88,8 +88,6 @@ export async function serveConnection(raw: Socket, isUnix: boolean, deps: Sessio
   const state = deps.state();
   let authDone = false;
   let admitted = false;
-  /** A pooled session took over `admitted` (it leaves the pool's client count when it ends). */
-  let handedOff = false;
   let client: Duplex = raw;
   // authentication_timeout bounds the whole handshake. PostgreSQL sends nothing to the client
   // when it fires during authentication (postgres.c sets whereToSendOutput = DestNone).
@@ -185,7 +183,7 @@ export async function serveConnection(raw: Socket, isUnix: boolean, deps: Sessio
       // serveConnection returns here: an idle pooled client keeps its PooledClient and LiveSession,
       // not this function's suspended frame and everything the handshake needed (DESIGN.md memory).
       runPooledSession(client, pool, n.reader.detach(), startup, makeLive, deps, tap);
-      handedOff = true;
+      admitted = false; // the pooled session leaves the pool's client count when it ends
       return;
     }
     const server = await loginServer(target, state, auth, startup);
@@ -206,7 +204,7 @@ export async function serveConnection(raw: Socket, isUnix: boolean, deps: Sessio
     }
   } finally {
     clearTimeout(deadline);
-    if (admitted && !handedOff) deps.pools.leave();
+    if (admitted) deps.pools.leave();
     deps.handshaking.delete(raw);
     if (ev.outcome === 'failure' || ev.outcome === 'abandoned') {
       ev.duration_ms = Date.now() - started;
