@@ -1,12 +1,15 @@
 /*
  * The N-API face of the native relay (relay.c), loaded by src/session/native-relay.ts:
  *   init(buckets: Float64Array, onEvent(kind, id, text, stats?)) -> true
- *   start(clientFd, serverFd, clientHead?: Buffer, serverHead?: Buffer) -> id   (the fds are dup()ed)
+ *   start(clientFd, serverFd, clientHead?: Buffer, serverHead?: Buffer, mirror?: boolean) -> id   (the fds are dup()ed)
+ *   hold(id, on: boolean) -> boolean   (a mirrored relay stops or resumes reading its client)
+ *   sync() -> boolean   (onEvent(3, 0, '') follows once everything mirrored before it was reported)
  *   close(id, toClient?: Buffer) -> boolean   (flush, send toClient, then close both sides)
  *   stats(id, out: Float64Array) -> boolean
  *   live() -> relays started and not yet reported as ended
  * The relay thread reports through one threadsafe function, referenced only while a relay runs,
- * so an idle addon never keeps the process alive.
+ * so an idle addon never keeps the process alive. onEvent(2, 0, '', blob: Buffer) carries mirrored
+ * sessions' entries (relay.c mirror_flush()); when it returns they are consumed.
  */
 #define NAPI_VERSION 8
 #include <node_api.h>
@@ -22,16 +25,20 @@ typedef struct {
   double id;
   char text[64];
   double *stats;
+  unsigned char *bytes;
+  size_t nbytes;
 } msg_t;
 
 static napi_threadsafe_function tsfn;
 static int initialised = 0;
 static int live_count = 0; /* touched on the JavaScript thread only */
 
-/* On the relay thread: queue the event for JavaScript (never blocks: the queue is unbounded). */
-static void on_event(int kind, double id, const char *text, const double *stats) {
+/* On the relay thread: queue the event for JavaScript (never blocks: the queue is unbounded). 0 when it could not (bytes stay the caller's). */
+static int on_event(int kind, double id, const char *text, const double *stats, unsigned char *bytes, size_t nbytes) {
   msg_t *m = calloc(1, sizeof *m);
-  if (!m) return;
+  if (!m) return 0;
+  m->bytes = bytes;
+  m->nbytes = nbytes;
   m->kind = kind;
   m->id = id;
   snprintf(m->text, sizeof m->text, "%s", text);
@@ -39,7 +46,9 @@ static void on_event(int kind, double id, const char *text, const double *stats)
   if (napi_call_threadsafe_function(tsfn, m, napi_tsfn_nonblocking) != napi_ok) {
     free(m->stats);
     free(m);
+    return 0;
   }
+  return 1;
 }
 
 static napi_value undefined(napi_env env) {
@@ -75,11 +84,15 @@ static void call_js(napi_env env, napi_value cb, void *context, void *data) {
       memcpy(out, m->stats, len * sizeof(double));
       napi_create_typedarray(env, napi_float64_array, len, ab, 0, &argv[3]);
     }
+    if (m->bytes) napi_create_buffer_copy(env, m->nbytes, m->bytes, NULL, &argv[3]);
     if (m->kind == RELAY_EV_END && --live_count == 0) napi_unref_threadsafe_function(env, tsfn);
     napi_value global;
     napi_get_global(env, &global);
     napi_call_function(env, global, cb, 4, argv, NULL);
   }
+  /* Processed (or the environment is going away): the mirrored bytes are no longer in flight. */
+  if (m->bytes) relay_consumed(m->bytes, m->nbytes);
+  free(m->bytes);
   free(m->stats);
   free(m);
 }
@@ -125,19 +138,21 @@ static int get_buffer(napi_env env, napi_value v, unsigned char **data, size_t *
 }
 
 static napi_value js_start(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4] = {NULL, NULL, NULL, NULL};
+  size_t argc = 5;
+  napi_value argv[5] = {NULL, NULL, NULL, NULL, NULL};
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   int32_t cfd, sfd;
   unsigned char *ch, *sh;
   size_t chl, shl;
   if (argc < 2 || napi_get_value_int32(env, argv[0], &cfd) != napi_ok || napi_get_value_int32(env, argv[1], &sfd) != napi_ok ||
       get_buffer(env, argv[2], &ch, &chl) < 0 || get_buffer(env, argv[3], &sh, &shl) < 0) {
-    return throw_error(env, "start(clientFd, serverFd, clientHead?: Buffer, serverHead?: Buffer)");
+    return throw_error(env, "start(clientFd, serverFd, clientHead?: Buffer, serverHead?: Buffer, mirror?: boolean)");
   }
+  bool mirror = false;
+  if (argv[4]) napi_get_value_bool(env, argv[4], &mirror); /* anything but a boolean: false */
   if (!initialised) return throw_error(env, "the native relay is not initialised");
   double id;
-  const char *err = relay_start(cfd, sfd, ch, chl, sh, shl, &id);
+  const char *err = relay_start(cfd, sfd, ch, chl, sh, shl, mirror ? 1 : 0, &id);
   if (err) return throw_error(env, err);
   if (live_count++ == 0) napi_ref_threadsafe_function(env, tsfn);
   napi_value out;
@@ -156,6 +171,24 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
     return throw_error(env, "close(id, toClient?: Buffer)");
   }
   return boolean(env, relay_close(id, tail, len));
+}
+
+static napi_value js_hold(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2] = {NULL, NULL};
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  double id;
+  bool on;
+  if (argc < 2 || napi_get_value_double(env, argv[0], &id) != napi_ok || napi_get_value_bool(env, argv[1], &on) != napi_ok) {
+    return throw_error(env, "hold(id, on: boolean)");
+  }
+  return boolean(env, relay_hold(id, on ? 1 : 0));
+}
+
+static napi_value js_sync(napi_env env, napi_callback_info info) {
+  (void)info;
+  if (!initialised) return throw_error(env, "the native relay is not initialised");
+  return boolean(env, relay_sync());
 }
 
 static napi_value js_stats(napi_env env, napi_callback_info info) {
@@ -201,6 +234,8 @@ static napi_value module_init(napi_env env, napi_value exports) {
     {"init", NULL, js_init, NULL, NULL, NULL, napi_default, NULL},
     {"start", NULL, js_start, NULL, NULL, NULL, napi_default, NULL},
     {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
+    {"hold", NULL, js_hold, NULL, NULL, NULL, napi_default, NULL},
+    {"sync", NULL, js_sync, NULL, NULL, NULL, napi_default, NULL},
     {"stats", NULL, js_stats, NULL, NULL, NULL, napi_default, NULL},
     {"live", NULL, js_live, NULL, NULL, NULL, napi_default, NULL},
     {"pin", NULL, js_pin, NULL, NULL, NULL, napi_default, NULL},

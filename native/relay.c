@@ -18,6 +18,7 @@
 #define _GNU_SOURCE /* pthread_setname_np, pthread_setaffinity_np */
 #include "relay.h"
 #include "counters.h"
+#include "mirror.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -52,6 +53,8 @@ typedef struct relay {
   double deadline;
   const char *reason;
   counters_t c;
+  mirror_t *mir; /* the audit mirror (mirror.h); NULL: not mirrored */
+  int held;      /* JavaScript asked that the client not be read (relay_hold) */
 } relay_t;
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -62,14 +65,24 @@ static relay_event_fn emit;
 static relay_t **slots = NULL;
 static uint32_t nslots = 0, slot_hint = 0;
 static double generation = 0;
-static double *commands = NULL; /* ids with a close request, handled by the thread */
+enum { CMD_CLOSE = 0, CMD_INTEREST = 1, CMD_SYNC = 2 };
+typedef struct {
+  double id;
+  int op;
+} command_t;
+static command_t *commands = NULL; /* requests from JavaScript, handled by the thread */
 static size_t ncommands = 0, capcommands = 0;
+static int syncs = 0; /* relay_sync() requests answered after this batch's mirror flush */
+static double mirror_since = 0; /* monotonic ms of the oldest entry not yet handed over; 0: none */
+static size_t mirror_bytes = 0; /* entry bytes not yet handed over */
+static relay_t **mdirty = NULL; /* relays whose mirror has entries to hand over after this batch */
+static size_t nmdirty = 0, capmdirty = 0;
 static int nclosing = 0;
 static relay_t **dead = NULL; /* ended in this batch, freed after it */
 static size_t ndead = 0, capdead = 0;
 
 static void on_sqlstate(void *ctx, const char *sqlstate) {
-  emit(RELAY_EV_SQLSTATE, ((relay_t *)ctx)->id, sqlstate, NULL);
+  (void)emit(RELAY_EV_SQLSTATE, ((relay_t *)ctx)->id, sqlstate, NULL, NULL, 0);
 }
 
 /* --- the relay ----------------------------------------------------------------------------- */
@@ -84,13 +97,19 @@ static void set_reason(relay_t *r, const char *why) {
   if (!r->reason) r->reason = why;
 }
 
+/* Mirrored bytes JavaScript has not consumed exceed the limit: the client waits. */
+static int mirror_full(const relay_t *r) {
+  return r->mir && r->mir->out.len + r->mir->inflight > MIRROR_LIMIT;
+}
+
 /* The epoll interest each fd needs now. */
 static void update_interest(relay_t *r) {
   for (int side = 0; side < 2; side++) {
     int src_dir = side == CLIENT ? C2S : S2C; /* the direction this fd feeds */
     int dst_dir = side == CLIENT ? S2C : C2S; /* the direction this fd drains */
     uint32_t m = 0;
-    if (!r->closing && r->len[src_dir] == 0) m |= EPOLLIN;
+    int paused = side == CLIENT && (r->held || mirror_full(r));
+    if (!r->closing && r->len[src_dir] == 0 && !paused) m |= EPOLLIN;
     int out = r->len[dst_dir] > 0 || (side == CLIENT && r->tail_off < r->tail_len);
     if (out && !r->dead_dst[dst_dir]) m |= EPOLLOUT;
     if (m != r->mask[side]) {
@@ -146,10 +165,97 @@ static int flush_dir(relay_t *r, int dir) {
   return 0;
 }
 
+/*
+ * Hands every dirty mirror's entries to JavaScript in one event: per relay f64 id, u32 length
+ * (both little-endian), then its entries (mirror.h). The bytes count as in flight until
+ * relay_consumed().
+ */
+static void mirror_flush(void) {
+  if (nmdirty == 0) return;
+  mirror_since = 0;
+  mirror_bytes = 0;
+  size_t total = 0;
+  for (size_t i = 0; i < nmdirty; i++) total += 12 + mdirty[i]->mir->out.len;
+  unsigned char *blob = malloc(total);
+  if (!blob) return; /* out of memory: the entries stay and go with a later flush */
+  size_t at = 0;
+  for (size_t i = 0; i < nmdirty; i++) {
+    mirror_t *m = mdirty[i]->mir;
+    uint32_t len = (uint32_t)m->out.len;
+    memcpy(blob + at, &mdirty[i]->id, 8);
+    memcpy(blob + at + 8, &len, 4);
+    memcpy(blob + at + 12, m->out.buf, m->out.len);
+    at += 12 + m->out.len;
+  }
+  if (!emit(RELAY_EV_MIRROR, 0, "", NULL, blob, total)) {
+    free(blob); /* not queued: the entries stay and go with a later flush */
+    mirror_since = mono_ms();
+    return;
+  }
+  for (size_t i = 0; i < nmdirty; i++) {
+    mirror_t *m = mdirty[i]->mir;
+    m->inflight += m->out.len;
+    m->out.len = 0;
+    m->dirty = 0;
+  }
+  nmdirty = 0;
+}
+
+static void mark_dirty(relay_t *r) {
+  if (r->mir->dirty) return;
+  if (nmdirty == capmdirty) {
+    size_t c = capmdirty ? capmdirty * 2 : 64;
+    relay_t **d = realloc(mdirty, c * sizeof *d);
+    if (!d) return; /* the entries wait in the mirror for the next read that can list it */
+    mdirty = d;
+    capmdirty = c;
+  }
+  mdirty[nmdirty++] = r;
+  r->mir->dirty = 1;
+}
+
+/* Copies what the tap reads out of n bytes just read in `dir`; 0 when the stream broke (the caller ends the relay). */
+static int mirror_read(relay_t *r, int dir, const unsigned char *p, size_t n) {
+  if (!r->mir) return 1;
+  size_t had = r->mir->out.len;
+  double now = mono_ms();
+  if (mirror_scan(r->mir, dir, p, n, now)) {
+    mark_dirty(r);
+    mirror_bytes += r->mir->out.len - had;
+    if (mirror_since == 0) mirror_since = now;
+  }
+  return !r->mir->broken;
+}
+
+/*
+ * Whether to hand the entries over after this batch. Each hand-over wakes the JavaScript thread,
+ * so entries linger up to MIRROR_LINGER_MS (or MIRROR_LINGER_BYTES) and go in one event: at
+ * thousands of statements a second that is one wake-up per millisecond instead of one per batch.
+ * Records keep the times the messages were read; only their writing waits.
+ */
+#define MIRROR_LINGER_MS 1.0
+#define MIRROR_LINGER_BYTES (256u << 10)
+static int mirror_due(double now) {
+  return nmdirty > 0 && (syncs > 0 || mirror_bytes >= MIRROR_LINGER_BYTES || now - mirror_since >= MIRROR_LINGER_MS);
+}
+
+/* epoll_wait's timeout: until the lingering entries are due (at least 1 ms), a closing relay's check, or none (lock held). */
+static int wait_ms(void) {
+  int ms = nclosing > 0 ? 100 : -1;
+  if (nmdirty > 0) {
+    double left = MIRROR_LINGER_MS - (mono_ms() - mirror_since);
+    int l = left <= 1 ? 1 : (int)left;
+    if (ms < 0 || l < ms) ms = l;
+  }
+  return ms;
+}
+
 /* One read from `side` into its direction's (empty) buffer, then an immediate write. */
 static void pump(relay_t *r, int side) {
   int dir = side == CLIENT ? C2S : S2C;
   if (r->closing || r->len[dir] > 0) return;
+  /* Held (or its mirror is full) since the interest was set: not one more byte from the client. */
+  if (side == CLIENT && (r->held || mirror_full(r))) return;
   ssize_t n;
   do n = read(r->fd[side], r->buf[dir], RELAY_BUF_SIZE);
   while (n < 0 && errno == EINTR);
@@ -160,6 +266,12 @@ static void pump(relay_t *r, int side) {
   }
   if (dir == C2S) counters_client(&r->c, (size_t)n);
   else counters_server(&r->c, r->buf[dir], (size_t)n, on_sqlstate, r);
+  if (!mirror_read(r, dir, r->buf[dir], (size_t)n)) {
+    /* What cannot be recorded is not forwarded: PostgreSQL closes on such a length too. */
+    set_reason(r, side == CLIENT ? "protocol violation" : "server protocol violation");
+    begin_closing(r);
+    return;
+  }
   r->off[dir] = 0;
   r->len[dir] = (size_t)n;
   flush_dir(r, dir);
@@ -183,15 +295,22 @@ static void finish(relay_t *r) {
   }
   double stats[7 + 2 * (MAX_BUCKETS + 3)];
   counters_fill(&r->c, stats);
-  emit(RELAY_EV_END, r->id, r->reason ? r->reason : "closed", stats);
+  /* Its last statements reach JavaScript before its end does. */
+  if (r->mir && r->mir->dirty) mirror_flush();
+  (void)emit(RELAY_EV_END, r->id, r->reason ? r->reason : "closed", stats, NULL, 0);
 }
 
 static void free_relay(relay_t *r) {
   uint32_t slot = (uint32_t)((uint64_t)r->id & (MAX_SLOTS - 1));
   if (slot < nslots && slots[slot] == r) slots[slot] = NULL;
+  /* Still listed only if its last flush could not be queued (out of memory): those entries are lost with it. */
+  for (size_t i = 0; r->mir && r->mir->dirty && i < nmdirty; i++) {
+    if (mdirty[i] == r) mdirty[i] = mdirty[--nmdirty];
+  }
   free(r->buf[0]);
   free(r->buf[1]);
   free(r->tail);
+  mirror_free(r->mir);
   free(r);
 }
 
@@ -224,10 +343,16 @@ static void handle_event(struct epoll_event *e) {
 
 static void run_commands(void) {
   for (size_t i = 0; i < ncommands; i++) {
-    relay_t *r = lookup(commands[i]);
+    if (commands[i].op == CMD_SYNC) {
+      syncs++;
+      continue;
+    }
+    relay_t *r = lookup(commands[i].id);
     if (!r || r->ended) continue;
-    set_reason(r, "closed by gatehouse");
-    begin_closing(r);
+    if (commands[i].op == CMD_CLOSE) {
+      set_reason(r, "closed by gatehouse");
+      begin_closing(r);
+    }
     settle(r, 0);
   }
   ncommands = 0;
@@ -244,8 +369,9 @@ static void sweep_deadlines(void) {
 static void *thread_main(void *arg) {
   (void)arg;
   struct epoll_event events[64];
+  int timeout = -1;
   for (;;) {
-    int n = epoll_wait(epfd, events, 64, nclosing > 0 ? 100 : -1);
+    int n = epoll_wait(epfd, events, 64, timeout);
     pthread_mutex_lock(&mu);
     if (stopping) {
       pthread_mutex_unlock(&mu);
@@ -261,9 +387,12 @@ static void *thread_main(void *arg) {
       handle_event(&events[i]);
     }
     if (nclosing > 0) sweep_deadlines();
+    if (mirror_due(mono_ms())) mirror_flush();
+    for (; syncs > 0; syncs--) (void)emit(RELAY_EV_SYNC, 0, "", NULL, NULL, 0);
     /* Freed only after the batch: a later event in it may name the same relay. */
     for (size_t i = 0; i < ndead; i++) free_relay(dead[i]);
     ndead = 0;
+    timeout = wait_ms();
     pthread_mutex_unlock(&mu);
   }
 }
@@ -357,10 +486,11 @@ static void discard(relay_t *r) {
   if (r->fd[SERVER] >= 0) close(r->fd[SERVER]);
   free(r->buf[0]);
   free(r->buf[1]);
+  mirror_free(r->mir);
   free(r);
 }
 
-const char *relay_start(int cfd, int sfd, const unsigned char *ch, size_t chl, const unsigned char *sh, size_t shl, double *id) {
+const char *relay_start(int cfd, int sfd, const unsigned char *ch, size_t chl, const unsigned char *sh, size_t shl, int mirror, double *id) {
   if (!started) return "not started";
   if (chl > RELAY_BUF_SIZE || shl > RELAY_BUF_SIZE) return "head bytes larger than a relay buffer";
   relay_t *r = calloc(1, sizeof *r);
@@ -368,11 +498,19 @@ const char *relay_start(int cfd, int sfd, const unsigned char *ch, size_t chl, c
   r->fd[CLIENT] = r->fd[SERVER] = -1;
   r->buf[0] = malloc(RELAY_BUF_SIZE);
   r->buf[1] = malloc(RELAY_BUF_SIZE);
-  if (!r->buf[0] || !r->buf[1]) return discard(r), "out of memory";
+  if (mirror) r->mir = calloc(1, sizeof *r->mir);
+  if (!r->buf[0] || !r->buf[1] || (mirror && !r->mir)) return discard(r), "out of memory";
   r->fd[CLIENT] = take_fd(cfd);
   r->fd[SERVER] = take_fd(sfd);
   if (r->fd[CLIENT] < 0 || r->fd[SERVER] < 0) return discard(r), "could not duplicate the sockets";
   r->c.last_request = epoch_ms();
+  if (r->mir) {
+    double now = mono_ms();
+    mirror_scan(r->mir, C2S, ch, chl, now);
+    mirror_scan(r->mir, S2C, sh, shl, now);
+    /* The JavaScript relay takes a session whose head it cannot follow, and says why. */
+    if (r->mir->broken) return discard(r), "the head bytes are not whole protocol messages";
+  }
   pthread_mutex_lock(&mu);
   int slot = free_slot();
   if (slot < 0) {
@@ -382,6 +520,7 @@ const char *relay_start(int cfd, int sfd, const unsigned char *ch, size_t chl, c
   generation += 1;
   r->id = generation * MAX_SLOTS + slot;
   slots[slot] = r;
+  if (r->mir && r->mir->out.len > 0) mark_dirty(r);
   if (chl) {
     memcpy(r->buf[C2S], ch, chl);
     r->len[C2S] = chl;
@@ -403,31 +542,75 @@ const char *relay_start(int cfd, int sfd, const unsigned char *ch, size_t chl, c
   return NULL;
 }
 
+/* Queues a request for the thread (the lock is held); 0 when out of memory. */
+static int command(double id, int op) {
+  if (ncommands == capcommands) {
+    size_t c = capcommands ? capcommands * 2 : 16;
+    command_t *n = realloc(commands, c * sizeof *n);
+    if (!n) return 0;
+    commands = n;
+    capcommands = c;
+  }
+  commands[ncommands].id = id;
+  commands[ncommands].op = op;
+  ncommands++;
+  return 1;
+}
+
 int relay_close(double id, const unsigned char *to_client, size_t len) {
   int ok = 0;
   pthread_mutex_lock(&mu);
   relay_t *r = started ? lookup(id) : NULL;
-  if (r && !r->ended && !r->closing) {
-    if (ncommands == capcommands) {
-      size_t c = capcommands ? capcommands * 2 : 16;
-      double *n = realloc(commands, c * sizeof *n);
-      if (n) {
-        commands = n;
-        capcommands = c;
-      }
-    }
-    if (ncommands < capcommands) {
-      commands[ncommands++] = id;
-      ok = 1;
-      if (len && !r->tail && (r->tail = malloc(len))) {
-        memcpy(r->tail, to_client, len);
-        r->tail_len = len;
-      }
+  if (r && !r->ended && !r->closing && command(id, CMD_CLOSE)) {
+    ok = 1;
+    if (len && !r->tail && (r->tail = malloc(len))) {
+      memcpy(r->tail, to_client, len);
+      r->tail_len = len;
     }
   }
   pthread_mutex_unlock(&mu);
   if (ok) wake();
   return ok;
+}
+
+int relay_hold(double id, int on) {
+  int ok = 0;
+  pthread_mutex_lock(&mu);
+  relay_t *r = started ? lookup(id) : NULL;
+  if (r && !r->ended && r->held != on) {
+    r->held = on;
+    ok = command(id, CMD_INTEREST);
+  }
+  pthread_mutex_unlock(&mu);
+  if (ok) wake();
+  return r != NULL;
+}
+
+int relay_sync(void) {
+  pthread_mutex_lock(&mu);
+  int ok = started && command(0, CMD_SYNC);
+  pthread_mutex_unlock(&mu);
+  if (ok) wake();
+  return ok;
+}
+
+void relay_consumed(const unsigned char *blob, size_t len) {
+  int kick = 0;
+  pthread_mutex_lock(&mu);
+  for (size_t at = 0; at + 12 <= len;) {
+    double id;
+    uint32_t n;
+    memcpy(&id, blob + at, 8);
+    memcpy(&n, blob + at + 8, 4);
+    at += 12 + (size_t)n;
+    relay_t *r = started ? lookup(id) : NULL;
+    if (!r || !r->mir || r->ended) continue;
+    int was_full = mirror_full(r);
+    r->mir->inflight -= n < r->mir->inflight ? n : r->mir->inflight;
+    if (was_full && !mirror_full(r)) kick |= command(id, CMD_INTEREST);
+  }
+  pthread_mutex_unlock(&mu);
+  if (kick) wake();
 }
 
 int relay_stats(double id, double *out) {

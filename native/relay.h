@@ -10,14 +10,17 @@
 /* The most head bytes start() takes per direction: one relay buffer. */
 #define RELAY_BUF_SIZE 65536
 
-enum { RELAY_EV_END = 0, RELAY_EV_SQLSTATE = 1 };
+enum { RELAY_EV_END = 0, RELAY_EV_SQLSTATE = 1, RELAY_EV_MIRROR = 2, RELAY_EV_SYNC = 3 };
 
 /*
  * How the relay thread reports: a relay ended (text: its reason; stats: its final counters,
- * relay_stats_len() numbers) or the server sent an ErrorResponse (text: the SQLSTATE; stats NULL).
- * Called with the relay lock held, on the relay thread or inside relay_start(); it must not block.
+ * relay_stats_len() numbers), the server sent an ErrorResponse (text: the SQLSTATE; stats NULL),
+ * or mirrored sessions have entries (RELAY_EV_MIRROR, id 0: bytes is a malloc()ed blob of
+ * nbytes that the callee owns once it returns 1; its layout is in relay.c mirror_flush()). Returns
+ * 0 when the event could not be queued. Called with the relay lock held, on the relay thread; it
+ * must not block.
  */
-typedef void (*relay_event_fn)(int kind, double id, const char *text, const double *stats);
+typedef int (*relay_event_fn)(int kind, double id, const char *text, const double *stats, unsigned char *bytes, size_t nbytes);
 
 /* Starts the thread. Returns NULL, or what failed. */
 const char *relay_init(const double *buckets, int nbuckets, relay_event_fn on_event);
@@ -29,9 +32,21 @@ const char *relay_pin(const int *cpus, int n);
 /* Stops the thread (environment teardown); relays still running are left to the process exit. */
 void relay_stop(void);
 size_t relay_stats_len(void);
-/* dup()s both descriptors; head bytes go out first. Returns NULL and sets *id, or what failed. */
+/*
+ * dup()s both descriptors; head bytes go out first. mirror: copy what the audit tap reads
+ * (mirror.h) and report it as RELAY_EV_MIRROR. Returns NULL and sets *id, or what failed.
+ */
 const char *relay_start(int client_fd, int server_fd, const unsigned char *client_head, size_t client_head_len,
-                        const unsigned char *server_head, size_t server_head_len, double *id);
+                        const unsigned char *server_head, size_t server_head_len, int mirror, double *id);
+/* Stops (on != 0) or resumes reading the client of a mirrored relay. 0 when the relay had ended. */
+int relay_hold(double id, int on);
+/*
+ * Asks the thread for a RELAY_EV_SYNC after its next batch: every entry mirrored before the call
+ * has been reported by then. 0 when the thread is not running.
+ */
+int relay_sync(void);
+/* JavaScript has processed a RELAY_EV_MIRROR blob: its bytes are no longer in flight. */
+void relay_consumed(const unsigned char *blob, size_t len);
 /* Asks the thread to flush, send `to_client`, then close both sides. 0 when the relay had ended. */
 int relay_close(double id, const unsigned char *to_client, size_t len);
 /* Copies a running relay's counters into out (relay_stats_len() numbers). 0 when it has ended. */

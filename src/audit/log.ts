@@ -34,6 +34,7 @@ const RESTART_KEYS = ['sinks', 'hmac_key_file', 'queue_limit'] as const;
 export class AuditLog {
   private readonly classCache = new Map<string, ReadonlySet<AuditClassName>>();
   private waiters: (() => void)[] = [];
+  private readonly blockers = new Set<() => void>();
   private detach: () => void = () => undefined;
 
   private constructor(
@@ -127,6 +128,12 @@ export class AuditLog {
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
+  /** Calls `fn` whenever a sink's state changes while not accepting; returns the unsubscribe. */
+  onBlock(fn: () => void): () => void {
+    this.blockers.add(fn);
+    return () => void this.blockers.delete(fn);
+  }
+
   /**
    * Applies a reload: classes, overrides, log_parameter, log_relation, log_connections and
    * on_sink_failure change at once. Returns the restart-only keys that differ (they keep their old values).
@@ -203,6 +210,7 @@ export class AuditLog {
 
   private stateChanged(): void {
     if (this.accepting) for (const w of this.waiters.splice(0)) w();
+    else for (const b of this.blockers) b();
   }
 }
 

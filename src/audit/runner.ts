@@ -129,6 +129,8 @@ export class SinkRunner {
   private async fail(e: unknown): Promise<void> {
     const error = e instanceof Error ? e.message : String(e);
     this.up = false;
+    // At once, before anything awaits: a mirrored session (src/session/tap-mirror.ts) stops reading its client now.
+    this.hooks.changed();
     this.hooks.events.emit('audit.sink', { sink: this.driver.name, event: 'error', error });
     this.hooks.events.emit('audit.sink', { sink: this.driver.name, event: 'down', error });
     this.hooks.logger.error({ event: 'audit.sink', sink: this.driver.name, error, on_sink_failure: this.mode, queued: this.queue.length },

@@ -29,6 +29,8 @@ export interface AuditWriter {
   write(rec: StatementRecord | PolicyRecord): void;
   readonly accepting: boolean;
   whenAccepting(): Promise<void>;
+  /** Calls `fn` each time the writer may have stopped accepting; returns the unsubscribe. */
+  onBlock?(fn: () => void): () => void;
 }
 
 /** Everything a tap needs, decided once at session start. */
@@ -91,8 +93,29 @@ export class StatementTap {
 
   // client → server
 
+  /**
+   * Whether the session's statements may be recorded after the server has them (the native
+   * relay's mirror, src/session/tap-mirror.ts): only when no policy rule must decide first.
+   */
+  get mirrorable(): boolean {
+    return this.#o.rules === null;
+  }
+
+  /** Resolves when the writer accepts records (at once when it does now, or records nothing). */
+  whenAccepting(): Promise<void> {
+    return this.#recording ? this.#o.writer!.whenAccepting() : Promise.resolve();
+  }
+
+  /** See {@link AuditWriter.onBlock}; a tap that records nothing is never blocked. */
+  onBlock(fn: () => void): () => void {
+    return (this.#recording && this.#o.writer?.onBlock?.(fn)) || (() => undefined);
+  }
+
+  // `now` below is a monotonic time in ms (performance.now(), or the native relay's clock when it
+  // mirrors the session): only differences of times given to one tap are used (durations).
+
   /** A simple Query. */
-  query(m: Buffer): number {
+  query(m: Buffer, now = performance.now()): number {
     if (this.#mustWaitForSink()) return Verdict.Hold;
     const text = m.toString('utf8', 5, m.length - 1);
     const c = this.#classify(text);
@@ -103,7 +126,7 @@ export class StatementTap {
     const e = this.#queue.push(Kind.Query);
     e.statementId = ++this.#statementId;
     e.c = c;
-    e.start = performance.now();
+    e.start = now;
     const refused = this.#refusal(c, e.statementId);
     if (!refused) return Verdict.Forward;
     e.refused = refused;
@@ -141,12 +164,12 @@ export class StatementTap {
   }
 
   /** An Execute: one statement record (and id) per Execute. */
-  execute(m: Buffer): number {
+  execute(m: Buffer, now = performance.now()): number {
     if (this.#mustWaitForSink()) return Verdict.Hold;
     const portal = this.#portals.get(m.toString('utf8', 5, m.indexOf(0, 5)));
     const e = this.#queue.push(Kind.Execute);
     e.statementId = ++this.#statementId;
-    e.start = performance.now();
+    e.start = now;
     if (portal?.stmt) {
       e.c = portal.stmt.c;
       e.params = portal.params;
@@ -190,17 +213,17 @@ export class StatementTap {
    * PortalSuspended, ErrorResponse, ReadyForQuery). Returns a replacement to send to the client
    * instead, or null to forward it.
    */
-  server(type: number, m: Buffer): Buffer | null {
+  server(type: number, m: Buffer, now = performance.now()): Buffer | null {
     switch (type) {
       case B.CommandComplete:
-        this.#completed(tagRows(m), '');
+        this.#completed(tagRows(m), '', now);
         return null;
       case B.EmptyQueryResponse:
       case B.PortalSuspended:
-        this.#completed(-1, '');
+        this.#completed(-1, '', now);
         return null;
       case B.ErrorResponse:
-        return this.#failed(m);
+        return this.#failed(m, now);
       case B.ReadyForQuery:
         this.#queue.popThroughReady();
         return null;
@@ -216,10 +239,9 @@ export class StatementTap {
   // internals
 
   /** A statement finished: the head Query's next part, or the head Execute. */
-  #completed(rows: number, sqlstate: string): void {
+  #completed(rows: number, sqlstate: string, now: number): void {
     const e = this.#queue.head;
     if (!e) return;
-    const now = performance.now();
     if (e.kind === Kind.Execute) {
       this.#record(e, 0, rows, sqlstate, now);
       this.#queue.shift();
@@ -231,14 +253,14 @@ export class StatementTap {
   }
 
   /** An ErrorResponse: recorded, and the refusal's own error swapped for the client's 42501. */
-  #failed(m: Buffer): Buffer | null {
+  #failed(m: Buffer, now: number): Buffer | null {
     const e = this.#queue.head;
     if (!e || e.kind === Kind.Sync) return null;
     const code = errorCode(m);
     const refused = e.refused;
     // 25P02 (the transaction was already failed) goes through as PostgreSQL would send it.
     const out = refused && code === '42501' ? be.errorResponse(wire.policyDenied(refused)) : null;
-    if (!refused) this.#completed(-1, code);
+    if (!refused) this.#completed(-1, code, now);
     // The server skips to the next Sync (extended) or ends the Query: nothing else of it runs.
     if (e.kind === Kind.Execute) this.#queue.dropUntilSync();
     else e.failed = true;

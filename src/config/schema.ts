@@ -345,7 +345,7 @@ export const configSchema = z.strictObject({
   shutdown_timeout: key(duration.prefault(30), { reloadable: true, description: 'On SIGTERM, how long to wait for sessions to end before closing them.' }),
   relay_engine: key(z.enum(['auto', 'native', 'node']).default('auto'), {
     reloadable: true,
-    description: 'What relays a session-mode session once it is logged in. `auto`: the native relay (native/relay.c, built by `npm install` when a C compiler is there; Linux) carries plaintext sessions, at a fraction of the CPU per transaction; TLS sessions, and every session when the native relay is not built, use the JavaScript relay. `native`: the same, but `gatehouse serve` refuses to start when the native relay is not built. `node`: always the JavaScript relay. The start-up log says whether the native relay is available. After a reload, new sessions use the new value.',
+    description: 'What relays a session-mode session once it is logged in. `auto`: the native relay (native/relay.c, built by `npm install` when a C compiler is there; Linux) carries plaintext sessions, at a fraction of the CPU per transaction, including recorded ones (`audit.log`: it mirrors their statements to the record writer, docs/audit-log.md); TLS sessions, sessions under a `policy` rule, and every session when the native relay is not built, use the JavaScript relay. `native`: the same, but `gatehouse serve` refuses to start when the native relay is not built. `node`: always the JavaScript relay. The start-up log says whether the native relay is available. After a reload, new sessions use the new value.',
   }),
   relay_cpus: key(z.array(z.number().int().min(0).max(1023)).max(1024).default([]), {
     reloadable: false,

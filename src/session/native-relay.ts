@@ -3,14 +3,19 @@
  * descriptors go to one native thread that relays with epoll and read()/write(), which costs about
  * a third of Node's stream path per transaction (bench/README.md). Same RelayHandle, same end
  * reasons and counters as relay.ts; session.ts falls back to relay.ts whenever this returns null
- * (no addon, TLS on either side, bytes Node still holds, a session that needs inspecting).
+ * (no addon, TLS on either side, bytes Node still holds, a session a policy rule governs).
+ * A recorded session is mirrored: the relay hands copies of what the audit tap reads to a
+ * MirrorConsumer (src/session/tap-mirror.ts).
  */
 import { createRequire } from 'node:module';
 import { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
+import { wire } from '../errors.js';
+import { errorResponse } from '../protocol/backend/encode.js';
 import { DURATION_BUCKETS, type SessionCounters } from './counters.js';
 import type { RelayHandle, RelayStats } from './relay.js';
+import type { MirrorConsumer } from './tap-mirror.js';
 
 /** `relay_engine`: `auto` uses the native relay where it can, `native` is the same (and says so when it cannot), `node` never. */
 export type RelayEngine = 'auto' | 'native' | 'node';
@@ -19,12 +24,16 @@ export type RelayEngine = 'auto' | 'native' | 'node';
 export interface NativeRelayHandle extends RelayHandle {
   /** Flushes what is pending, sends `toClient` (a FATAL, say), then closes both sides. */
   close(toClient?: Buffer): void;
+  /** A mirrored relay stops (true) or resumes reading its client. */
+  hold(on: boolean): void;
 }
 
 interface Addon {
   init(buckets: Float64Array, onEvent: (kind: number, id: number, text: string, stats?: Float64Array) => void): boolean;
-  start(clientFd: number, serverFd: number, clientHead?: Buffer, serverHead?: Buffer): number;
+  start(clientFd: number, serverFd: number, clientHead?: Buffer, serverHead?: Buffer, mirror?: boolean): number;
   close(id: number, toClient?: Buffer): boolean;
+  hold(id: number, on: boolean): boolean;
+  sync(): boolean;
   stats(id: number, out: Float64Array): boolean;
   live(): number;
   pin(cpus: Int32Array): boolean;
@@ -36,10 +45,17 @@ const NB = DURATION_BUCKETS.length;
 const STATS_LEN = 7 + 2 * (NB + 3);
 const EV_END = 0;
 const EV_SQLSTATE = 1;
+const EV_MIRROR = 2;
+const EV_SYNC = 3;
+/** mirrorBarrier() callers, answered in order by EV_SYNC. */
+const barriers: Array<() => void> = [];
 
 interface Running {
   counters: SessionCounters;
+  mirror: MirrorConsumer | null;
   end(reason: string, stats: Float64Array | undefined): void;
+  /** The mirror's consumer threw: the session can no longer be recorded. */
+  fail(): void;
 }
 
 const running = new Map<number, Running>();
@@ -49,13 +65,40 @@ let unavailable = '';
 /** Sessions carried natively since start (tests and the admin view use it to tell the engines apart). */
 export const nativeRelayTotals = { started: 0, ended: 0 };
 
-function onEvent(kind: number, id: number, text: string, stats?: Float64Array): void {
+function onEvent(kind: number, id: number, text: string, stats?: Float64Array | Buffer): void {
+  if (kind === EV_MIRROR) return onMirror(stats as Buffer);
+  if (kind === EV_SYNC) return barriers.shift()?.();
   const r = running.get(id);
   if (!r) return;
   if (kind === EV_SQLSTATE) return r.counters.serverError(text);
   if (kind === EV_END) {
     running.delete(id);
-    r.end(text, stats);
+    r.end(text, stats as Float64Array | undefined);
+  }
+}
+
+/**
+ * Mirrored entries (native/relay.c mirror_flush): per relay f64 id and u32 length (little-endian),
+ * then entries of u8 direction, f64 read time (ms) and the whole message (native/mirror.h).
+ */
+function onMirror(blob: Buffer): void {
+  let at = 0;
+  while (at + 12 <= blob.length) {
+    const id = blob.readDoubleLE(at);
+    const end = at + 12 + blob.readUInt32LE(at + 8);
+    const r = running.get(id);
+    if (r?.mirror) {
+      try {
+        for (let p = at + 12; p < end; ) {
+          const next = p + 10 + blob.readUInt32BE(p + 10);
+          r.mirror.entry(blob[p]!, blob[p + 9]!, blob.subarray(p + 9, next), blob.readDoubleLE(p + 1));
+          p = next;
+        }
+      } catch {
+        r.fail();
+      }
+    }
+    at = end;
   }
 }
 
@@ -99,6 +142,20 @@ export function pinNativeRelay(cpus: readonly number[]): string | null {
   }
 }
 
+/**
+ * Resolves once every message the native relay mirrored before the call has been handed to its
+ * session's tap (at once without the addon). A mirrored record is written after the client has its
+ * answer; tests that pair records with statements wait here.
+ */
+export function mirrorBarrier(): Promise<void> {
+  const a = load();
+  if (!a) return Promise.resolve();
+  return new Promise((resolve) => {
+    barriers.push(resolve);
+    if (!a.sync()) barriers.pop()?.();
+  });
+}
+
 /** The descriptor of a plain (not TLS) TCP or Unix socket that Node holds no unsent bytes for. */
 function plainFd(s: Duplex): number {
   if (!(s instanceof Socket) || s instanceof TLSSocket || s.destroyed || s.connecting || s.writableLength > 0) return -1;
@@ -130,7 +187,9 @@ function release(s: Socket): Array<(hadError: boolean) => void> {
  * Hands the session to the native relay; null when it cannot carry it (the caller then uses
  * relay.ts). `clientHead` is what the client sent after authentication and nobody has read.
  */
-export function startNativeRelay(client: Duplex, server: Duplex, clientHead: Buffer, counters: SessionCounters): NativeRelayHandle | null {
+export function startNativeRelay(
+  client: Duplex, server: Duplex, clientHead: Buffer, counters: SessionCounters, mirror: MirrorConsumer | null = null,
+): NativeRelayHandle | null {
   const a = load();
   if (!a) return null;
   const cfd = plainFd(client);
@@ -145,7 +204,7 @@ export function startNativeRelay(client: Duplex, server: Duplex, clientHead: Buf
   const toClient = takeBuffered(s);
   let id: number;
   try {
-    id = a.start(cfd, sfd, toServer.length ? toServer : undefined, toClient.length ? toClient : undefined);
+    id = a.start(cfd, sfd, toServer.length ? toServer : undefined, toClient.length ? toClient : undefined, mirror !== null);
   } catch {
     // The addon could not take the sockets (out of descriptors, say): the JavaScript relay will.
     if (toServer.length > clientHead.length) c.unshift(toServer.subarray(clientHead.length));
@@ -154,10 +213,12 @@ export function startNativeRelay(client: Duplex, server: Duplex, clientHead: Buf
   }
   const closeListeners = [...release(c), ...release(s)];
   nativeRelayTotals.started++;
-  return nativeHandle(a, id, counters, closeListeners);
+  return nativeHandle(a, id, counters, closeListeners, mirror);
 }
 
-function nativeHandle(a: Addon, id: number, counters: SessionCounters, closeListeners: Array<(hadError: boolean) => void>): NativeRelayHandle {
+function nativeHandle(
+  a: Addon, id: number, counters: SessionCounters, closeListeners: Array<(hadError: boolean) => void>, mirror: MirrorConsumer | null,
+): NativeRelayHandle {
   const buf = new Float64Array(STATS_LEN);
   const apply = (v: Float64Array): void => load_(counters, v);
   let ended = false;
@@ -172,7 +233,13 @@ function nativeHandle(a: Addon, id: number, counters: SessionCounters, closeList
   const done = new Promise<string>((r) => (resolveDone = r));
   running.set(id, {
     counters,
+    mirror,
+    fail() {
+      // Better no session than an unrecorded one: PostgreSQL's own words for an internal failure.
+      a.close(id, errorResponse(wire.internal()));
+    },
     end(reason, final) {
+      mirror?.ended();
       ended = true;
       if (final) apply(final);
       counters.attachSource(null);
@@ -187,6 +254,9 @@ function nativeHandle(a: Addon, id: number, counters: SessionCounters, closeList
     done,
     close(toClient?: Buffer) {
       a.close(id, toClient);
+    },
+    hold(on: boolean) {
+      a.hold(id, on);
     },
   };
 }

@@ -25,6 +25,7 @@ import { startTappedRelay } from './tapped-relay.js';
 import { tapFor, type SessionAuditLog } from '../audit/door.js';
 import type { StatementClassifier, StatementTap, TapOptions } from '../audit/tap.js';
 import { startNativeRelay, type NativeRelayHandle } from './native-relay.js';
+import { TapMirror } from './tap-mirror.js';
 import { parsePgBool } from '../pg-bool.js';
 import { looksLikeProxyHeader } from '../protocol/proxy.js';
 import { SessionCounters } from './counters.js';
@@ -307,8 +308,12 @@ async function runSession(
   };
   deps.live.add(live);
   try {
-    // The native relay carries what JavaScript need not see: a tapped session (audit, policy) stays here.
-    native = !tap && deps.state().config.relay_engine !== 'node' ? startNativeRelay(client, server.socket, leftover, counters) : null;
+    // The native relay carries every session no policy rule governs; a recorded one is mirrored to
+    // its tap (tap-mirror.ts). A session under policy stays here: a refusal must come first.
+    const mirror = tap?.mirrorable ? new TapMirror(tap) : null;
+    native = (!tap || mirror) && deps.state().config.relay_engine !== 'node' ? startNativeRelay(client, server.socket, leftover, counters, mirror) : null;
+    if (native && mirror) mirror.attach((on) => native?.hold(on));
+    else mirror?.ended();
     relay = native ?? (tap ? startTappedRelay(client, server.socket, tap, leftover, counters) : startRelay(client, server.socket, leftover, undefined, counters));
     const reason = await relay.done;
     deps.events.emit('session.end', {

@@ -75,17 +75,17 @@ class ClientLeg implements WalkHandler {
   }
 }
 
-/** The tap's verdict for a client message the walker read. */
-export function verdictFor(tap: StatementTap, type: number, m: Buffer): number {
+/** The tap's verdict for a client message the walker read (`now`: see StatementTap). */
+export function verdictFor(tap: StatementTap, type: number, m: Buffer, now = performance.now()): number {
   switch (type) {
     case F.Query:
-      return tap.query(m);
+      return tap.query(m, now);
     case F.Parse:
       return tap.parse(m);
     case F.Bind:
       return tap.bind(m);
     case F.Execute:
-      return tap.execute(m);
+      return tap.execute(m, now);
     case F.FunctionCall:
       return tap.functionCall();
     case F.Close:

@@ -46,10 +46,10 @@ const MARKER = 'gh-corpus-marker:';
 
 /**
  * Runs SETUP_SQL, then every entry in order on one audited session (COPY … STDIN/STDOUT on a second one).
- * `afterEntry` runs once each entry's answer is in (gatehouse's records of it are written by then).
+ * `afterEntry` runs (and is awaited) once each entry's answer is in.
  */
 export async function runCorpus(cluster: Cluster, corpus: readonly CorpusEntry[], target: TargetOf = directTarget,
-  afterEntry?: (entry: CorpusEntry) => void): Promise<CorpusRun> {
+  afterEntry?: (entry: CorpusEntry) => void | Promise<void>): Promise<CorpusRun> {
   const control = new pg.Client({ ...directTarget(cluster) });
   await control.connect();
   const t = target(cluster);
@@ -66,7 +66,7 @@ export async function runCorpus(cluster: Cluster, corpus: readonly CorpusEntry[]
       await control.query(`SELECT '${MARKER}${entry.id}'`);
       const code = await runEntry(session, copier, entry);
       if (code) errors.set(entry.id, code);
-      afterEntry?.(entry);
+      await afterEntry?.(entry);
     }
     await control.query(`SELECT '${MARKER}end'`);
     const log = (await readFile(cluster.logFile)).subarray(offset).toString('utf8');

@@ -1,7 +1,8 @@
 /**
  * The pgAudit oracle THROUGH gatehouse (issue 6): the same corpus as pgaudit-oracle.test.ts, sent to
  * PostgreSQL 15 with pgAudit (`pgaudit.log = 'all'`) through a gatehouse with `audit.log: [all]`
- * (session pooling). For every statement, gatehouse's own statement record — what the session tap
+ * (session pooling: on the native relay's mirror when the addon is built, else the JavaScript
+ * tapped relay). For every statement, gatehouse's own statement record — what the session tap
  * produced from the wire, not a direct call of the classifier — is compared with the line pgAudit
  * printed in the server log: (class, command), MISC_SET printed as MISC as pgAudit does.
  *
@@ -16,6 +17,7 @@ import { Writable } from 'node:stream';
 import { availableVersions, startCluster, type Cluster } from '../../harness/pg.js';
 import { makeCertSet } from '../../harness/certs.js';
 import { createLogger } from '../../../src/log.js';
+import { mirrorBarrier, nativeRelayStatus, nativeRelayTotals } from '../../../src/session/native-relay.js';
 import type { StatementRecord, PolicyRecord } from '../../../src/audit/types.js';
 import { CORPUS, KNOWN_DIFFERENCES } from '../../spec/audit/corpus.js';
 import { startGatehouse, verifierOf, type Gatehouse } from '../gateway/fixture.js';
@@ -31,6 +33,7 @@ describe('pgAudit oracle through gatehouse (PostgreSQL 15, pgaudit.log = all, au
   let run: CorpusRun;
   /** Gatehouse's statement records per corpus entry, as the taps wrote them. */
   const ours = new Map<string, StatementRecord[]>();
+  let carriedNatively = 0;
 
   before(async () => {
     const certs = await makeCertSet();
@@ -47,7 +50,8 @@ describe('pgAudit oracle through gatehouse (PostgreSQL 15, pgaudit.log = all, au
       extraYaml: 'audit:\n  log: [all]\n  on_sink_failure: drop_and_count\n  sinks:\n    - {type: file, path: audit.jsonl, format: json, fsync: never}\n',
     });
     await gh.gateway.openAudit(createLogger('warn', new Writable({ write: (_c, _e, cb) => cb() })));
-    // Every record the taps hand the writer, in order; each entry's are complete once its answer reached the client.
+    // Every record the taps hand the writer, in order. A session on the native relay is mirrored to its
+    // tap after the client has its answer: each entry's records are complete once the mirror has caught up.
     const log = gh.gateway.audit;
     const write = log.write.bind(log);
     let pending: StatementRecord[] = [];
@@ -55,14 +59,21 @@ describe('pgAudit oracle through gatehouse (PostgreSQL 15, pgaudit.log = all, au
       if (r.kind === 'statement') pending.push(r);
       write(r);
     };
-    run = await runCorpus(cluster, CORPUS, () => ({ host: '127.0.0.1', port: gh.port, user: 'oracle', password: PW, database: 'postgres' }), (e) => {
+    const before = nativeRelayTotals.started;
+    run = await runCorpus(cluster, CORPUS, () => ({ host: '127.0.0.1', port: gh.port, user: 'oracle', password: PW, database: 'postgres' }), async (e) => {
+      await mirrorBarrier();
       ours.set(e.id, pending);
       pending = [];
     });
+    carriedNatively = nativeRelayTotals.started - before;
   });
   after(async () => {
     await gh?.stop();
     await cluster?.stop();
+  });
+
+  test('the corpus sessions ran on the native relay (mirrored) when the addon is built', { skip: nativeRelayStatus().available ? false : nativeRelayStatus().detail }, () => {
+    assert.ok(carriedNatively >= 1, `${carriedNatively} sessions on the native relay`);
   });
 
   test('each entry succeeded or failed through gatehouse as it does on the server directly', () => {

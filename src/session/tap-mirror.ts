@@ -1,0 +1,108 @@
+/**
+ * A recorded session on the native relay (issue 6): the relay forwards at native speed and hands
+ * over copies of the messages the statement tap reads (native/mirror.h); this feeds them to the
+ * tap in the order the relay read them, with the relay's read times, so records and durations
+ * are what the JavaScript tapped relay would write. Only sessions no policy rule governs are
+ * mirrored (StatementTap.mirrorable): a record may come after the server ran the statement, a
+ * refusal may not.
+ *
+ * When the tap cannot take an entry yet (a long statement classified on the worker thread, or
+ * `on_sink_failure: block` with a sink down) the entries queue here in order and the relay stops
+ * reading the client until they are taken: the client waits, the record is never dropped. A sink
+ * that goes down holds the client at once (src/audit/runner.ts calls the writer's blockers before
+ * it awaits anything); a statement the relay had already forwarded by then is recorded once the
+ * sink is back, the JavaScript relay would have held it instead.
+ */
+import { Verdict, type StatementTap } from '../audit/tap.js';
+import { FrontendCode as F } from '../protocol/codes.js';
+import { verdictFor } from './tapped-relay.js';
+
+/** Who receives a mirrored session's entries (src/session/native-relay.ts). */
+export interface MirrorConsumer {
+  /** One message: dir 0 client → server, 1 server → client; `m` is the whole message; `at` the relay's read time (ms). */
+  entry(dir: number, type: number, m: Buffer, at: number): void;
+  /** The relay has ended: nothing more will come. */
+  ended(): void;
+}
+
+interface Entry {
+  dir: number;
+  type: number;
+  m: Buffer;
+  at: number;
+}
+
+export class TapMirror implements MirrorConsumer {
+  readonly #tap: StatementTap;
+  readonly #queue: Entry[] = [];
+  #hold: (on: boolean) => void = () => undefined;
+  #holding = false;
+  #waiting = false;
+  readonly #unsubscribe: () => void;
+
+  constructor(tap: StatementTap) {
+    this.#tap = tap;
+    this.#unsubscribe = tap.onBlock(() => this.#stop());
+  }
+
+  /** The relay's hold (stop/resume reading the client), once the relay exists. */
+  attach(hold: (on: boolean) => void): void {
+    this.#hold = hold;
+  }
+
+  entry(dir: number, type: number, m: Buffer, at: number): void {
+    if (this.#queue.length > 0 || this.#waiting || !this.#offer(dir, type, m, at)) {
+      this.#queue.push({ dir, type, m, at });
+      this.#drain();
+    }
+  }
+
+  ended(): void {
+    this.#unsubscribe();
+  }
+
+  /** Whether the tap took the entry (false: it is held; offer it again once tap.held settles). */
+  #offer(dir: number, type: number, m: Buffer, at: number): boolean {
+    if (dir === 1) {
+      this.#tap.server(type, m, at);
+      return true;
+    }
+    if (type === F.Sync) {
+      this.#tap.sync();
+      return true;
+    }
+    return verdictFor(this.#tap, type, m, at) !== Verdict.Hold;
+  }
+
+  /** Offers queued entries in order; stops at the first the tap holds and waits for it. */
+  #drain(): void {
+    if (this.#waiting) return;
+    while (this.#queue.length > 0) {
+      const e = this.#queue[0]!;
+      if (!this.#offer(e.dir, e.type, e.m, e.at)) return this.#wait(this.#tap.held);
+      this.#queue.shift();
+    }
+    this.#setHold(false);
+  }
+
+  #wait(until: Promise<void>): void {
+    this.#waiting = true;
+    this.#setHold(true);
+    void until.then(() => {
+      this.#waiting = false;
+      this.#drain();
+    });
+  }
+
+  /** The writer may have stopped accepting: hold the client now (the tap holds its next statement anyway). */
+  #stop(): void {
+    if (this.#waiting) return;
+    this.#wait(this.#tap.whenAccepting());
+  }
+
+  #setHold(on: boolean): void {
+    if (on === this.#holding) return;
+    this.#holding = on;
+    this.#hold(on);
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * The native relay's audit mirror (issue 6, native/mirror.h, src/session/tap-mirror.ts): a
+ * recorded session-mode session that no policy rule governs runs on the native relay, and its
+ * records are the tap's own:
+ * - extended-protocol statements (Parse/Bind/Execute/Sync in one read) with their statement name;
+ * - a statement of 200 KB, split across the relay's reads and classified on the worker thread;
+ * - statements pipelined in one write (postgres.js), in order;
+ * - a session under a policy rule stays on the JavaScript relay (a refusal must come first).
+ * records.test.ts and hold.test.ts cover the rest of the session-mode behaviour through the same path.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Socket } from 'node:net';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { availableVersions } from '../../harness/pg.js';
+import { createLogger } from '../../../src/log.js';
+import { nativeRelayStatus, nativeRelayTotals } from '../../../src/session/native-relay.js';
+import postgres from 'postgres';
+import { PW, client, startDoor, type DoorSetup } from './door-support.js';
+
+const AUDIT = `audit:
+  log: [all]
+  on_sink_failure: drop_and_count
+  sinks:
+    - {type: file, path: audit.jsonl, format: json, fsync: never}
+policy:
+  readers: {users: [pol_s], read_only: true}
+`;
+
+type Rec = Record<string, unknown>;
+
+const [version] = await availableVersions();
+const skip = nativeRelayStatus().available ? false : nativeRelayStatus().detail;
+
+describe(`the native relay mirrors recorded sessions (PostgreSQL ${version})`, { skip }, () => {
+  let t: DoorSetup;
+  const records = async (): Promise<Rec[]> =>
+    (await readFile(join(t.gh.dir, 'audit.jsonl'), 'utf8').catch(() => '')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as Rec);
+  const sessionRecords = async (session: number, n: number): Promise<Rec[]> => {
+    for (let i = 0; ; i++) {
+      const mine = (await records()).filter((r) => r.kind === 'statement' && r.session === session);
+      if (mine.length >= n || i === 100) return mine;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  const newestSession = (user: string): number => Math.max(...[...t.gh.gateway.live].filter((l) => l.user === user).map((l) => l.id));
+
+  before(async () => {
+    t = await startDoor(version!, ['mir_s', 'pol_s'], AUDIT);
+    await t.gh.gateway.openAudit(createLogger('warn', new Writable({ write: (_c, _e, cb) => cb() })));
+    await t.cluster.query('CREATE TABLE mir_t (n int, s text)');
+  });
+  after(async () => {
+    await t?.stop();
+  });
+
+  test('extended protocol and a 200 KB statement: recorded natively, in order, with names, rows and durations', async () => {
+    const started = nativeRelayTotals.started;
+    const c = client(t.gh, 'mir_s');
+    await c.connect();
+    assert.equal(nativeRelayTotals.started, started + 1, 'the session went to the native relay');
+    const id = newestSession('mir_s');
+    await c.query({ name: 'ins', text: 'INSERT INTO mir_t VALUES ($1, $2)', values: [1, 'a'] });
+    await c.query({ name: 'ins', text: 'INSERT INTO mir_t VALUES ($1, $2)', values: [2, 'b'] });
+    const big = 'x'.repeat(200_000);
+    const r = await c.query(`SELECT length('${big}') AS n`);
+    assert.equal(r.rows[0].n, 200_000);
+    await c.query('SELECT n FROM mir_t WHERE n > $1', [0]);
+    await c.query('SELECT * FROM mir_nowhere').catch(() => undefined);
+    await c.end();
+    const recs = await sessionRecords(id, 5);
+    const pick = (x: Rec): Rec => ({ id: x.statement_id, class: x.class, command: x.command, rows: x.rows, sqlstate: x.sqlstate, name: x.statement_name });
+    assert.deepEqual(recs.map(pick), [
+      { id: 1, class: 'WRITE', command: 'INSERT', rows: 1, sqlstate: undefined, name: 'ins' },
+      { id: 2, class: 'WRITE', command: 'INSERT', rows: 1, sqlstate: undefined, name: 'ins' },
+      { id: 3, class: 'READ', command: 'SELECT', rows: 1, sqlstate: undefined, name: undefined },
+      { id: 4, class: 'READ', command: 'SELECT', rows: 2, sqlstate: undefined, name: '' },
+      { id: 5, class: 'READ', command: 'SELECT', rows: undefined, sqlstate: '42P01', name: undefined },
+    ]);
+    assert.equal((recs[2]!.statement as string).length, `SELECT length('${big}') AS n`.length, 'the whole split statement');
+    for (const x of recs) assert.ok(typeof x.duration_ms === 'number' && x.duration_ms >= 0 && x.duration_ms < 60_000, `duration ${String(x.duration_ms)}`);
+  });
+
+  test('statements pipelined in one write (postgres.js) are recorded in order, each with its own rows', async () => {
+    const started = nativeRelayTotals.started;
+    const sql = postgres({ host: '127.0.0.1', port: t.gh.port, user: 'mir_s', password: PW, database: 'postgres', ssl: false, max: 1, onnotice: () => undefined });
+    try {
+      await sql`SELECT 1`;
+      assert.equal(nativeRelayTotals.started, started + 1);
+      const id = newestSession('mir_s');
+      // One connection, three statements issued at once: postgres.js pipelines them without waiting.
+      await Promise.all([sql`INSERT INTO mir_t VALUES (${10}, 'p')`, sql`UPDATE mir_t SET s = 'q' WHERE n = ${10}`, sql`DELETE FROM mir_t WHERE n = ${10}`]);
+      let writes: Rec[] = [];
+      for (let i = 0; i < 100 && writes.length < 3; i++) {
+        writes = (await sessionRecords(id, 4)).filter((x) => x.class === 'WRITE');
+        if (writes.length < 3) await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.deepEqual(writes.map((x) => [x.command, x.rows]), [['INSERT', 1], ['UPDATE', 1], ['DELETE', 1]]);
+      const ids = writes.map((x) => x.statement_id as number);
+      assert.deepEqual(ids, [ids[0], ids[0]! + 1, ids[0]! + 2], 'consecutive statement ids');
+    } finally {
+      await sql.end();
+    }
+  });
+
+  test('a session under a policy rule stays on the JavaScript relay', async () => {
+    const started = nativeRelayTotals.started;
+    const c = client(t.gh, 'pol_s');
+    await c.connect();
+    assert.equal(nativeRelayTotals.started, started, 'not on the native relay');
+    const e = await c.query('DELETE FROM mir_t').then(() => null, (err: { code?: string }) => err.code);
+    assert.equal(e, '42501');
+    await c.end();
+  });
+
+  test('a raw client that breaks the framing ends its session without a crash, and the next one is recorded', async () => {
+    // A Query whose length field is 2 (under 4): PostgreSQL would close on it; the mirror cannot follow it.
+    const c = client(t.gh, 'mir_s');
+    await c.connect();
+    const socket = (c as unknown as { connection: { stream: Socket } }).connection.stream;
+    const closed = new Promise<void>((r) => socket.once('close', () => r()));
+    socket.write(Buffer.from([0x51, 0, 0, 0, 2]));
+    await closed;
+    const ok = client(t.gh, 'mir_s');
+    await ok.connect();
+    const id = newestSession('mir_s');
+    await ok.query('SELECT 42');
+    await ok.end();
+    const recs = await sessionRecords(id, 1);
+    assert.equal(recs[0]?.command, 'SELECT');
+  });
+});
