@@ -46,20 +46,29 @@ export interface ClassifierOptions {
 /**
  * An LRU on Map's insertion order, bounded in entries and in the characters of its keys: 5,000
  * unique 1 MB INSERTs must not keep 5 GB of text alive (each entry also holds the redacted copy).
+ * A hit moves its entry to the young end only once it has aged by half the capacity in insertions:
+ * moving on every hit (a delete and a set) made the few hot shapes of a pgbench run rehash the
+ * Map over and over; an entry hit at least once per half-capacity insertions is still never evicted.
  */
 class Lru<V> {
-  private readonly map = new Map<string, V>();
+  private readonly map = new Map<string, { v: V; born: number }>();
   private chars = 0;
+  private inserted = 0;
   constructor(private readonly size: number, private readonly maxChars: number) {}
   get(key: string): V | undefined {
-    const v = this.map.get(key);
-    if (v !== undefined) { this.map.delete(key); this.map.set(key, v); }
-    return v;
+    const e = this.map.get(key);
+    if (e === undefined) return undefined;
+    if (this.inserted - e.born > this.size / 2) {
+      this.map.delete(key);
+      this.map.set(key, e);
+      e.born = ++this.inserted;
+    }
+    return e.v;
   }
   set(key: string, v: V): void {
     if (key.length > this.maxChars) return;
     if (this.map.delete(key)) this.chars -= key.length;
-    this.map.set(key, v);
+    this.map.set(key, { v, born: ++this.inserted });
     this.chars += key.length;
     while (this.map.size > this.size || this.chars > this.maxChars) {
       const oldest = this.map.keys().next().value as string;

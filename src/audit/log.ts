@@ -35,6 +35,8 @@ export class AuditLog {
   private readonly classCache = new Map<string, ReadonlySet<AuditClassName>>();
   private waiters: (() => void)[] = [];
   private readonly blockers = new Set<() => void>();
+  /** The formats' options, from the settings (made once, not per record). */
+  private formatOptions: FormatOptions;
   private detach: () => void = () => undefined;
 
   private constructor(
@@ -43,7 +45,9 @@ export class AuditLog {
     private readonly chain: Chain | null,
     private readonly logger: Logger | null,
     private readonly events: GatewayEvents | null = null,
-  ) {}
+  ) {
+    this.formatOptions = { logParameter: settings.log_parameter, logRelation: settings.log_relation };
+  }
 
   /** An AuditLog with no sinks: records nothing, always accepting. */
   static disabled(): AuditLog {
@@ -141,6 +145,7 @@ export class AuditLog {
   reconfigure(next: AuditSettings): string[] {
     const ignored = RESTART_KEYS.filter((k) => JSON.stringify(next[k]) !== JSON.stringify(this.settings[k]));
     this.settings = { ...next, sinks: this.settings.sinks, hmac_key_file: this.settings.hmac_key_file, queue_limit: this.settings.queue_limit };
+    this.formatOptions = { logParameter: next.log_parameter, logRelation: next.log_relation };
     this.classCache.clear();
     for (const r of this.runners) r.setMode(next.on_sink_failure ?? 'block');
     if (ignored.length > 0) this.logger?.warn({ event: 'audit', keys: ignored.map((k) => `audit.${k}`) }, 'audit settings that need a restart were not changed');
@@ -159,7 +164,7 @@ export class AuditLog {
     if (this.runners.length === 0) return;
     try {
       const time = new Date();
-      const o: FormatOptions = { logParameter: this.settings.log_parameter, logRelation: this.settings.log_relation };
+      const o = this.formatOptions;
       const severity = rec.kind === 'policy' || (rec.kind === 'connection' && rec.outcome === 'failure') ? 5 : 6;
       let json: Formatted | undefined;
       let lines: Formatted[] | undefined;

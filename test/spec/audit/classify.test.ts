@@ -193,6 +193,15 @@ describe('cache', () => {
     assert.equal(k.classifySync(short), k.classifySync(short));
   });
 
+  test('an entry hit between insertions is never evicted (a hit refreshes it once it has aged by half the capacity)', () => {
+    const k = new Classifier({ cacheSize: 4 });
+    const hot = k.classifySync('SELECT 1 AS hot');
+    for (let i = 0; i < 20; i++) {
+      k.classifySync(`SELECT 1 AS cold_${i}`);
+      assert.equal(k.classifySync('SELECT 1 AS hot'), hot, `after ${i + 1} other texts`);
+    }
+  });
+
   test('the LRU is bounded', () => {
     const k = new Classifier({ cacheSize: 2 });
     const a = k.classifySync('SELECT 1 AS a');
