@@ -6,7 +6,7 @@
  * Statement text is printed exactly as the classifier redacted it; nothing here rewrites it.
  */
 import type { ConnectionEvent, SessionEndEvent } from '../events.js';
-import type { AuditClassName, PolicyRecord, StatementRecord } from './types.js';
+import type { AuditClassName, AuditSessionInfo, PolicyRecord, StatementRecord } from './types.js';
 
 /** A connection attempt's record (every attempt: success, failure, abandoned, cancel). */
 export interface ConnectionRecord extends Omit<ConnectionEvent, 'authenticated'> {
@@ -169,11 +169,72 @@ function isoTime(d: Date): string {
 const FORBIDDEN_KEY_TEXT = /"(?:password|secret)":/i;
 
 /**
- * The JSON record as text, the same as `JSON.stringify(jsonFields(r, time, o))`: the common record
- * (no parameters to leave out, no forbidden key anywhere) is serialised once with `time` put in
- * front, with no copy and no walk; anything else takes jsonFields().
+ * Marks a statement record built by {@link tapStatementRecord}: its keys are exactly those, in that
+ * order, so jsonText() can write it from cached parts (a symbol: JSON and spreads leave it out of the text).
+ */
+const TAP_SHAPE: unique symbol = Symbol('tap statement record');
+
+/**
+ * A statement record as the session taps make one (src/audit/tap.ts), in the key order the JSON
+ * line has; the caller may then set, in this order, parameters, statement_name, rows, sqlstate and
+ * unparsed (any other key, or another order, and the record must not come from here). jsonText() writes such a record without serialising the session's fields or the
+ * classification's objects again: the same text JSON.stringify would give (tested).
+ */
+export function tapStatementRecord(
+  info: AuditSessionInfo,
+  statementId: number, substatementId: number, st: { class: StatementRecord['class']; command: string; objects: StatementRecord['objects']; text: string },
+  durationMs: number,
+): StatementRecord {
+  const rec: StatementRecord = {
+    kind: 'statement', session: info.session, user: info.user, database: info.database, client: info.client,
+    application_name: info.application_name,
+    statement_id: statementId, substatement_id: substatementId, class: st.class, command: st.command, objects: st.objects,
+    statement: st.text, duration_ms: durationMs,
+  };
+  (rec as unknown as Record<symbol, boolean>)[TAP_SHAPE] = true;
+  return rec;
+}
+
+/** Per client object (one per session): its session fields as JSON, while they stay the same. */
+const sessionParts = new WeakMap<object, { session: number; user: string; database: string; app: string | undefined; json: string }>();
+/** Per objects array (shared by every record of a cached classification): its JSON. */
+const objectsParts = new WeakMap<object, string>();
+
+function sessionPart(r: StatementRecord): string {
+  const c = sessionParts.get(r.client);
+  if (c && c.session === r.session && c.user === r.user && c.database === r.database && c.app === r.application_name) return c.json;
+  const json = JSON.stringify({ session: r.session, user: r.user, database: r.database, client: r.client, application_name: r.application_name }).slice(1, -1);
+  sessionParts.set(r.client, { session: r.session, user: r.user, database: r.database, app: r.application_name, json });
+  return json;
+}
+
+function objectsPart(objects: StatementRecord['objects']): string {
+  let json = objectsParts.get(objects);
+  if (json === undefined) objectsParts.set(objects, (json = JSON.stringify(objects)));
+  return json;
+}
+
+/** JSON.stringify of a finite number or a value that may be undefined (then the key is left out). */
+const opt = (key: string, v: unknown): string => (v === undefined ? '' : `,"${key}":${JSON.stringify(v)}`);
+
+function tapStatementJson(r: StatementRecord, time: string, o: FormatOptions): string {
+  return `{"time":"${time}","kind":"statement",${sessionPart(r)},"statement_id":${r.statement_id},"substatement_id":${r.substatement_id}`
+    + `,"class":${JSON.stringify(r.class)},"command":${JSON.stringify(r.command)},"objects":${objectsPart(r.objects)}`
+    + `,"statement":${JSON.stringify(r.statement)}${opt('duration_ms', r.duration_ms)}${o.logParameter ? opt('parameters', r.parameters) : ''}`
+    + `${opt('statement_name', r.statement_name)}${opt('rows', r.rows)}${opt('sqlstate', r.sqlstate)}${opt('unparsed', r.unparsed)}}`;
+}
+
+/**
+ * The JSON record as text, the same as `JSON.stringify(jsonFields(r, time, o))`: a tap's statement
+ * record is written from cached parts (its keys are fixed, none forbidden; the session's fields and
+ * the classification's objects are serialised once); the common record (no parameters to leave
+ * out, no forbidden key anywhere) is serialised once with `time` put in front, with no copy and no
+ * walk; anything else takes jsonFields().
  */
 export function jsonText(r: AuditRecord, time: Date, o: FormatOptions): string {
+  if ((r as unknown as Record<symbol, boolean>)[TAP_SHAPE] === true && !(r as StatementRecord).denied) {
+    return tapStatementJson(r as StatementRecord, isoTime(time), o);
+  }
   if (o.logParameter || (r as { parameters?: unknown }).parameters === undefined) {
     const own = JSON.stringify(r);
     if (!FORBIDDEN_KEY_TEXT.test(own)) return own.length > 2 ? `{"time":"${isoTime(time)}",${own.slice(1)}` : `{"time":"${isoTime(time)}"}`;

@@ -12,6 +12,7 @@
  * the rule.
  */
 import { wire } from '../errors.js';
+import { tapStatementRecord } from './format.js';
 import * as be from '../protocol/backend/encode.js';
 import { BackendCode as B } from '../protocol/codes.js';
 import { decide, type SessionPolicy } from './policy.js';
@@ -272,17 +273,7 @@ export class StatementTap {
     if (!this.#recording || !c || e.refused) return;
     const st = c.statements[Math.min(index, c.statements.length - 1)];
     if (!st || !this.#o.classes.has(st.class.toLowerCase() as AuditClassName)) return;
-    const rec: StatementRecord = {
-      kind: 'statement',
-      ...this.#o.info,
-      statement_id: e.statementId,
-      substatement_id: index + 1,
-      class: st.class,
-      command: st.command,
-      objects: st.objects,
-      statement: st.text,
-      duration_ms: Math.round((now - e.start) * 1000) / 1000,
-    };
+    const rec = tapStatementRecord(this.#o.info, e.statementId, index + 1, st, Math.round((now - e.start) * 1000) / 1000);
     if (e.params) rec.parameters = e.params;
     if (e.kind === Kind.Execute) rec.statement_name = e.name;
     if (rows >= 0) rec.rows = rows;

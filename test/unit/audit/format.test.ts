@@ -113,3 +113,27 @@ test('jsonText is JSON.stringify(jsonFields()) byte for byte, on the fast path a
     assert.equal(a.appendJson(text), b.append(JSON.parse(text) as Record<string, unknown>), `${what}: appendJson = append`);
   }
 });
+
+test('a tap\'s statement record is written from cached parts, byte for byte what JSON.stringify(jsonFields()) gives', async () => {
+  const { jsonText, tapStatementRecord } = await import('../../../src/audit/format.js');
+  const info = { session: 7, user: 'app "quoted"', database: 'shöp', client: { address: '::1', port: 5 }, application_name: 'pgbench' };
+  const objects = [{ type: 'TABLE', name: 'public.t' }];
+  const st = { class: 'WRITE' as const, command: 'INSERT', objects, text: 'insert into t values (\'a\nb "c"\', 1)' };
+  type Extra = Partial<Pick<StatementRecord, 'parameters' | 'statement_name' | 'rows' | 'sqlstate' | 'unparsed'>>;
+  const cases: [string, typeof info | Omit<typeof info, 'application_name' | 'client'> & { client: { address: string } }, Extra, typeof OFF][] = [
+    ['plain', info, { rows: 1 }, OFF],
+    ['no application_name, no port', { session: 8, user: 'u', database: 'd', client: { address: '127.0.0.1' } }, {}, OFF],
+    ['every optional field, log_parameter off', info, { parameters: ['1', null], statement_name: '', rows: 0, sqlstate: '23505', unparsed: true }, OFF],
+    ['every optional field, log_parameter on', info, { parameters: ['1', null], statement_name: 'p1', rows: 0, sqlstate: '23505', unparsed: true }, ON],
+  ];
+  for (const [what, i, extra, o] of cases) {
+    for (let round = 0; round < 2; round++) { // the second round is answered from the caches
+      const r = tapStatementRecord(i, 3, 2, st, 0.125);
+      Object.assign(r, extra);
+      assert.equal(jsonText(r, T, o), JSON.stringify(jsonFields(r, T, o)), `${what}, round ${round + 1}`);
+    }
+  }
+  // The same client object with a changed field (a reused object must not keep a stale cache).
+  const changed = tapStatementRecord({ ...info, user: 'other' }, 1, 1, st, 1);
+  assert.equal(jsonText(changed, T, OFF), JSON.stringify(jsonFields(changed, T, OFF)));
+});
