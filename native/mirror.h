@@ -59,6 +59,18 @@ typedef struct {
   int broken;
 } mirror_t;
 
+/* A buffer that grew past this for one large message is given back once emptied. */
+#define MIRROR_KEEP_BYTES (64u << 10)
+
+static void bytes_emptied(bytes_t *b) {
+  b->len = 0;
+  if (b->cap > MIRROR_KEEP_BYTES) {
+    free(b->buf);
+    b->buf = NULL;
+    b->cap = 0;
+  }
+}
+
 static int mirror_wanted(int dir, unsigned char type) {
   if (dir == 0) return type == 'Q' || type == 'P' || type == 'B' || type == 'E' || type == 'C' || type == 'S' || type == 'F';
   return type == 'C' || type == 'I' || type == 's' || type == 'E' || type == 'Z';
@@ -127,7 +139,7 @@ static int mirror_scan(mirror_t *m, int dir, const unsigned char *p, size_t n, d
       s->remain -= (uint32_t)take;
       if (s->remain == 0 && s->copying && !m->broken) {
         if (!bytes_append(&m->out, s->stage.buf, s->stage.len)) m->broken = 1;
-        s->stage.len = 0;
+        bytes_emptied(&s->stage);
         grew = 1;
       }
     }

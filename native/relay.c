@@ -195,7 +195,7 @@ static void mirror_flush(void) {
   for (size_t i = 0; i < nmdirty; i++) {
     mirror_t *m = mdirty[i]->mir;
     m->inflight += m->out.len;
-    m->out.len = 0;
+    bytes_emptied(&m->out);
     m->dirty = 0;
   }
   nmdirty = 0;

@@ -72,3 +72,10 @@ export async function errorOf(p: Promise<unknown>): Promise<{ code?: string; mes
   }
   throw new Error('expected an error');
 }
+
+/** The whole lines of a file the writer may be appending to right now (a last line without its newline is not done yet). */
+export function completeLines(text: string): string[] {
+  const lines = text.split('\n');
+  lines.pop();
+  return lines.filter(Boolean);
+}

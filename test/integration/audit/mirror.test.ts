@@ -11,14 +11,15 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';
-import { readFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { availableVersions } from '../../harness/pg.js';
+import { availableVersions, clientBin } from '../../harness/pg.js';
 import { createLogger } from '../../../src/log.js';
 import { nativeRelayStatus, nativeRelayTotals } from '../../../src/session/native-relay.js';
 import postgres from 'postgres';
-import { PW, client, startDoor, type DoorSetup } from './door-support.js';
+import { PW, client, completeLines, startDoor, type DoorSetup } from './door-support.js';
 
 const AUDIT = `audit:
   log: [all]
@@ -37,7 +38,7 @@ const skip = nativeRelayStatus().available ? false : nativeRelayStatus().detail;
 describe(`the native relay mirrors recorded sessions (PostgreSQL ${version})`, { skip }, () => {
   let t: DoorSetup;
   const records = async (): Promise<Rec[]> =>
-    (await readFile(join(t.gh.dir, 'audit.jsonl'), 'utf8').catch(() => '')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as Rec);
+    completeLines(await readFile(join(t.gh.dir, 'audit.jsonl'), 'utf8').catch(() => '')).map((l) => JSON.parse(l) as Rec);
   const sessionRecords = async (session: number, n: number): Promise<Rec[]> => {
     for (let i = 0; ; i++) {
       const mine = (await records()).filter((r) => r.kind === 'statement' && r.session === session);
@@ -103,6 +104,28 @@ describe(`the native relay mirrors recorded sessions (PostgreSQL ${version})`, {
     } finally {
       await sql.end();
     }
+  });
+
+  test('JavaScript 4 MiB behind: the relay stops reading the client, then catches up; every statement recorded', async () => {
+    // 600 statements of 12 KB (7 MB; each under the worker threshold, so only the mirror's limit holds the client).
+    const file = join(t.gh.dir, 'many.sql');
+    await writeFile(file, Array.from({ length: 600 }, (_, i) => `SELECT ${i} AS n, '${'y'.repeat(12_000)}' AS pad;\n`).join(''));
+    const started = nativeRelayTotals.started;
+    const child = spawn(clientBin('psql'), [`host=127.0.0.1 port=${t.gh.port} dbname=postgres user=mir_s sslmode=disable`, '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-o', '/dev/null', '-f', file],
+      { env: { PATH: process.env.PATH, LC_ALL: 'C', PGPASSWORD: PW }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
+    while (nativeRelayTotals.started === started) await new Promise((r) => setTimeout(r, 5));
+    const id = newestSession('mir_s');
+    // Block this thread (the one that consumes the mirror) while psql keeps sending.
+    const until = Date.now() + 1500;
+    while (Date.now() < until) { /* busy: the relay must stop at its limit, not buffer without bound */ }
+    assert.equal(await exited, 0, stderr);
+    const recs = await sessionRecords(id, 600);
+    assert.equal(recs.length, 600);
+    assert.deepEqual(recs.map((x) => x.statement_id), Array.from({ length: 600 }, (_, i) => i + 1));
+    assert.ok(recs.every((x) => x.rows === 1 && x.command === 'SELECT'));
   });
 
   test('a session under a policy rule stays on the JavaScript relay', async () => {

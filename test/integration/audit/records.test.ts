@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { availableVersions } from '../../harness/pg.js';
 import { createLogger } from '../../../src/log.js';
-import { client, startDoor, type DoorSetup } from './door-support.js';
+import { client, completeLines, startDoor, type DoorSetup } from './door-support.js';
 import { eventually } from '../admin/console-support.js';
 
 const SECRET = 'planted-Secret-7f3a';
@@ -32,7 +32,7 @@ for (const version of await availableVersions()) {
     let t: DoorSetup;
     const auditFile = (): string => join(t.gh.dir, 'audit.jsonl');
     const records = async (): Promise<Rec[]> =>
-      (await readFile(auditFile(), 'utf8').catch(() => '')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as Rec);
+      completeLines(await readFile(auditFile(), 'utf8').catch(() => '')).map((l) => JSON.parse(l) as Rec);
     /** The statement records of one session, once `n` of them are written (the writer is asynchronous). */
     const sessionRecords = async (session: number, n: number): Promise<Rec[]> => {
       for (let i = 0; ; i++) {
