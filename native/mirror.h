@@ -123,8 +123,12 @@ static int mirror_scan(mirror_t *m, int dir, const unsigned char *p, size_t n, d
         unsigned char head[MIRROR_ENTRY_HEAD + 5];
         entry_head(head, dir, now, s->hdr);
         if (n - i >= s->remain) {
-          /* The common case: the whole message is in this read. */
-          if (!bytes_append(&m->out, head, sizeof head) || !bytes_append(&m->out, p + i, s->remain)) m->broken = 1;
+          /* The common case: the whole message is in this read (never half an entry: cut back on failure). */
+          size_t had = m->out.len;
+          if (!bytes_append(&m->out, head, sizeof head) || !bytes_append(&m->out, p + i, s->remain)) {
+            m->out.len = had;
+            m->broken = 1;
+          }
           i += s->remain;
           s->remain = 0;
           grew = 1;

@@ -201,17 +201,19 @@ static void mirror_flush(void) {
   nmdirty = 0;
 }
 
-static void mark_dirty(relay_t *r) {
-  if (r->mir->dirty) return;
+/* Lists a mirror for the next hand-over; 0 when out of memory. */
+static int mark_dirty(relay_t *r) {
+  if (r->mir->dirty) return 1;
   if (nmdirty == capmdirty) {
     size_t c = capmdirty ? capmdirty * 2 : 64;
     relay_t **d = realloc(mdirty, c * sizeof *d);
-    if (!d) return; /* the entries wait in the mirror for the next read that can list it */
+    if (!d) return 0;
     mdirty = d;
     capmdirty = c;
   }
   mdirty[nmdirty++] = r;
   r->mir->dirty = 1;
+  return 1;
 }
 
 /* Copies what the tap reads out of n bytes just read in `dir`; 0 when the stream broke (the caller ends the relay). */
@@ -219,12 +221,18 @@ static int mirror_read(relay_t *r, int dir, const unsigned char *p, size_t n) {
   if (!r->mir) return 1;
   size_t had = r->mir->out.len;
   double now = mono_ms();
-  if (mirror_scan(r->mir, dir, p, n, now)) {
-    mark_dirty(r);
+  int grew = mirror_scan(r->mir, dir, p, n, now);
+  if (grew && !mark_dirty(r)) r->mir->broken = 1; /* out of memory: better no session than one not recorded */
+  if (r->mir->broken) {
+    /* None of this read is forwarded, so none of it is recorded either. */
+    r->mir->out.len = had;
+    return 0;
+  }
+  if (grew) {
     mirror_bytes += r->mir->out.len - had;
     if (mirror_since == 0) mirror_since = now;
   }
-  return !r->mir->broken;
+  return 1;
 }
 
 /*
@@ -520,7 +528,11 @@ const char *relay_start(int cfd, int sfd, const unsigned char *ch, size_t chl, c
   generation += 1;
   r->id = generation * MAX_SLOTS + slot;
   slots[slot] = r;
-  if (r->mir && r->mir->out.len > 0) mark_dirty(r);
+  if (r->mir && r->mir->out.len > 0 && !mark_dirty(r)) {
+    slots[slot] = NULL;
+    pthread_mutex_unlock(&mu);
+    return discard(r), "out of memory";
+  }
   if (chl) {
     memcpy(r->buf[C2S], ch, chl);
     r->len[C2S] = chl;

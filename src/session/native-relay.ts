@@ -91,6 +91,7 @@ function onMirror(blob: Buffer): void {
       try {
         for (let p = at + 12; p < end; ) {
           const next = p + 10 + blob.readUInt32BE(p + 10);
+          if (next > end) throw new Error('a mirrored entry runs past its session');
           r.mirror.entry(blob[p]!, blob[p + 9]!, blob.subarray(p + 9, next), blob.readDoubleLE(p + 1));
           p = next;
         }
@@ -239,14 +240,15 @@ function nativeHandle(
       a.close(id, errorResponse(wire.internal()));
     },
     end(reason, final) {
-      mirror?.ended();
       ended = true;
       if (final) apply(final);
       counters.attachSource(null);
       nativeRelayTotals.ended++;
       // What listened for the sockets closing (the guard's per-source count) hears it now.
       for (const l of closeListeners) l(false);
-      resolveDone(reason);
+      // A mirrored session ends once its last statements are recorded (before its disconnection record).
+      if (mirror) void mirror.ended().then(() => resolveDone(reason));
+      else resolveDone(reason);
     },
   });
   return {

@@ -11,7 +11,8 @@
  * reading the client until they are taken: the client waits, the record is never dropped. A sink
  * that goes down holds the client at once (src/audit/runner.ts calls the writer's blockers before
  * it awaits anything); a statement the relay had already forwarded by then is recorded once the
- * sink is back, the JavaScript relay would have held it instead.
+ * sink is back, the JavaScript relay would have held it instead. A session's end waits for its
+ * queued entries, so its statements are recorded before its disconnection.
  */
 import { Verdict, type StatementTap } from '../audit/tap.js';
 import { FrontendCode as F } from '../protocol/codes.js';
@@ -19,10 +20,14 @@ import { verdictFor } from './tapped-relay.js';
 
 /** Who receives a mirrored session's entries (src/session/native-relay.ts). */
 export interface MirrorConsumer {
-  /** One message: dir 0 client → server, 1 server → client; `m` is the whole message; `at` the relay's read time (ms). */
+  /**
+   * One message: dir 0 client → server, 1 server → client; `m` is the whole message (a view the
+   * caller may reuse once this returns); `at` the relay's read time (ms). Throws when the message
+   * cannot be read (the caller ends the session).
+   */
   entry(dir: number, type: number, m: Buffer, at: number): void;
-  /** The relay has ended: nothing more will come. */
-  ended(): void;
+  /** The relay has ended: nothing more will come. Settles once every entry has been taken. */
+  ended(): Promise<void>;
 }
 
 interface Entry {
@@ -36,8 +41,11 @@ export class TapMirror implements MirrorConsumer {
   readonly #tap: StatementTap;
   readonly #queue: Entry[] = [];
   #hold: (on: boolean) => void = () => undefined;
+  #fail: () => void = () => undefined;
   #holding = false;
   #waiting = false;
+  #ended = false;
+  #settled: (() => void) | null = null;
   readonly #unsubscribe: () => void;
 
   constructor(tap: StatementTap) {
@@ -45,20 +53,25 @@ export class TapMirror implements MirrorConsumer {
     this.#unsubscribe = tap.onBlock(() => this.#stop());
   }
 
-  /** The relay's hold (stop/resume reading the client), once the relay exists. */
-  attach(hold: (on: boolean) => void): void {
+  /** The relay's hold (stop/resume reading the client) and its end for a message the tap cannot read, once the relay exists. */
+  attach(hold: (on: boolean) => void, fail: () => void): void {
     this.#hold = hold;
+    this.#fail = fail;
   }
 
   entry(dir: number, type: number, m: Buffer, at: number): void {
-    if (this.#queue.length > 0 || this.#waiting || !this.#offer(dir, type, m, at)) {
-      this.#queue.push({ dir, type, m, at });
-      this.#drain();
-    }
+    // Queued entries keep a copy: the view's buffer holds every session's entries of that hand-over.
+    if (this.#waiting) return void this.#queue.push({ dir, type, m: Buffer.from(m), at });
+    if (this.#offer(dir, type, m, at)) return;
+    this.#queue.push({ dir, type, m: Buffer.from(m), at });
+    this.#wait(this.#tap.held);
   }
 
-  ended(): void {
+  ended(): Promise<void> {
+    this.#ended = true;
     this.#unsubscribe();
+    if (!this.#waiting) return Promise.resolve();
+    return new Promise((resolve) => (this.#settled = resolve));
   }
 
   /** Whether the tap took the entry (false: it is held; offer it again once tap.held settles). */
@@ -76,33 +89,48 @@ export class TapMirror implements MirrorConsumer {
 
   /** Offers queued entries in order; stops at the first the tap holds and waits for it. */
   #drain(): void {
-    if (this.#waiting) return;
-    while (this.#queue.length > 0) {
+    while (!this.#waiting && this.#queue.length > 0) {
       const e = this.#queue[0]!;
       if (!this.#offer(e.dir, e.type, e.m, e.at)) return this.#wait(this.#tap.held);
       this.#queue.shift();
     }
+    if (this.#waiting) return;
     this.#setHold(false);
+    this.#settle();
   }
 
   #wait(until: Promise<void>): void {
     this.#waiting = true;
     this.#setHold(true);
-    void until.then(() => {
+    const resume = (): void => {
       this.#waiting = false;
-      this.#drain();
-    });
+      try {
+        this.#drain();
+      } catch {
+        // A message the tap cannot read (a malformed Bind, say): the session ends, as on the JavaScript relay.
+        this.#queue.length = 0;
+        this.#fail();
+        this.#settle();
+      }
+    };
+    void until.then(resume, resume);
   }
 
   /** The writer may have stopped accepting: hold the client now (the tap holds its next statement anyway). */
   #stop(): void {
-    if (this.#waiting) return;
+    if (this.#waiting || this.#ended) return;
     this.#wait(this.#tap.whenAccepting());
   }
 
   #setHold(on: boolean): void {
-    if (on === this.#holding) return;
+    if (on === this.#holding || (on && this.#ended)) return;
     this.#holding = on;
     this.#hold(on);
+  }
+
+  #settle(): void {
+    const s = this.#settled;
+    this.#settled = null;
+    s?.();
   }
 }

@@ -21,6 +21,8 @@ class ClientLeg implements WalkHandler {
   readonly walker = new MessageWalker(frontendMessageCap);
   #staged: Buffer | null = null;
   #waiting = false;
+  /** A protocol violation found while resuming a held stream (outside the 'data' handler's try). */
+  onError: (e: unknown) => void = () => undefined;
 
   constructor(readonly client: Duplex, readonly server: Duplex, readonly tap: StatementTap) {}
 
@@ -64,7 +66,11 @@ class ClientLeg implements WalkHandler {
     void this.tap.held.then(() => {
       this.#waiting = false;
       if (this.client.destroyed || this.server.destroyed) return;
-      this.walk(null);
+      try {
+        this.walk(null);
+      } catch (e) {
+        return this.onError(e);
+      }
       if (!this.walker.holding) this.client.resume();
     });
   }
@@ -133,6 +139,7 @@ export function startTappedRelay(client: Duplex, server: Duplex, tap: StatementT
     client.end(be.errorResponse(e instanceof ProtocolError ? e.wire : wire.internal()));
     server.destroy();
   };
+  up.onError = violated;
 
   const fromClient = (c: Buffer): void => {
     stats.bytesIn += c.length;

@@ -19,10 +19,12 @@ import { availableVersions, clientBin } from '../../harness/pg.js';
 import { createLogger } from '../../../src/log.js';
 import { nativeRelayStatus, nativeRelayTotals } from '../../../src/session/native-relay.js';
 import postgres from 'postgres';
+import * as fe from '../../../src/protocol/frontend/encode.js';
 import { PW, client, completeLines, startDoor, type DoorSetup } from './door-support.js';
 
 const AUDIT = `audit:
   log: [all]
+  log_parameter: true
   on_sink_failure: drop_and_count
   sinks:
     - {type: file, path: audit.jsonl, format: json, fsync: never}
@@ -126,6 +128,53 @@ describe(`the native relay mirrors recorded sessions (PostgreSQL ${version})`, {
     assert.equal(recs.length, 600);
     assert.deepEqual(recs.map((x) => x.statement_id), Array.from({ length: 600 }, (_, i) => i + 1));
     assert.ok(recs.every((x) => x.rows === 1 && x.command === 'SELECT'));
+  });
+
+  test('a malformed Bind queued behind a statement on the worker thread ends that session, not gatehouse', async () => {
+    const c = client(t.gh, 'mir_s');
+    await c.connect();
+    const socket = (c as unknown as { connection: { stream: Socket } }).connection.stream;
+    const closed = new Promise<void>((r) => socket.once('close', () => r()));
+    // A Bind that says five parameter formats follow, and ends: the tap cannot read its parameters.
+    const body = Buffer.concat([Buffer.from('\0s1\0'), Buffer.from([0, 5])]);
+    const bind = Buffer.concat([Buffer.from([0x42]), Buffer.alloc(4), body]);
+    bind.writeUInt32BE(4 + body.length, 1);
+    socket.write(Buffer.concat([fe.query(`SELECT '${'z'.repeat(20_000)}'`), fe.parse('s1', 'SELECT $1::int'), bind, fe.sync]));
+    await closed;
+    const ok = client(t.gh, 'mir_s');
+    await ok.connect();
+    assert.deepEqual((await ok.query('SELECT 41 + 1 AS n')).rows, [{ n: 42 }]);
+    await ok.end();
+  });
+
+  test('a session ends after its last statements are recorded (its disconnection record comes after them)', async () => {
+    const c = client(t.gh, 'mir_s');
+    await c.connect();
+    const id = newestSession('mir_s');
+    const log = t.gh.gateway.audit;
+    const write = log.write.bind(log);
+    let recorded = 0;
+    log.write = (r) => {
+      if (r.kind === 'statement' && r.session === id) recorded++;
+      write(r);
+    };
+    try {
+      const atEnd = new Promise<number>((resolve) => {
+        const on = (e: { session: number }): void => {
+          if (e.session !== id) return;
+          t.gh.gateway.events.off('session.end', on);
+          resolve(recorded);
+        };
+        t.gh.gateway.events.on('session.end', on);
+      });
+      // Classified on the worker thread (170 KB, 30,000 list items: some 200 ms there) while the server has
+      // already answered and gone: the relay ends with the statement's entries still queued.
+      const list = Array.from({ length: 30_000 }, (_, i) => i + 1).join(',');
+      await c.query(`SELECT pg_terminate_backend(pg_backend_pid()) WHERE 1 IN (${list})`).catch(() => undefined);
+      assert.equal(await atEnd, 1, 'the statement was recorded before session.end');
+    } finally {
+      log.write = write;
+    }
   });
 
   test('a session under a policy rule stays on the JavaScript relay', async () => {
