@@ -130,8 +130,8 @@ describe(`the native relay mirrors recorded sessions (PostgreSQL ${version})`, {
     assert.ok(recs.every((x) => x.rows === 1 && x.command === 'SELECT'));
   });
 
-  test('a malformed Bind queued behind a statement on the worker thread ends that session, not gatehouse', async () => {
-    const c = client(t.gh, 'mir_s');
+  for (const [user, relay] of [['mir_s', 'the mirror'], ['pol_s', 'the JavaScript tapped relay']] as const) test(`a malformed Bind queued behind a statement on the worker thread ends that session, not gatehouse (${relay})`, async () => {
+    const c = client(t.gh, user);
     await c.connect();
     const socket = (c as unknown as { connection: { stream: Socket } }).connection.stream;
     const closed = new Promise<void>((r) => socket.once('close', () => r()));
