@@ -47,7 +47,6 @@ typedef struct {
   int in_body;
   int copying;
   uint32_t remain;
-  double when;
   bytes_t stage; /* an entry whose message is still arriving */
 } mscan_t;
 
@@ -117,7 +116,6 @@ static int mirror_scan(mirror_t *m, int dir, const unsigned char *p, size_t n, d
       }
       s->remain = len - 4;
       s->in_body = 1;
-      s->when = now;
       s->copying = mirror_wanted(dir, s->hdr[0]);
       if (s->copying) {
         unsigned char head[MIRROR_ENTRY_HEAD + 5];

@@ -177,8 +177,9 @@ const TAP_SHAPE: unique symbol = Symbol('tap statement record');
 /**
  * A statement record as the session taps make one (src/audit/tap.ts), in the key order the JSON
  * line has; the caller may then set, in this order, parameters, statement_name, rows, sqlstate and
- * unparsed (any other key, or another order, and the record must not come from here). jsonText() writes such a record without serialising the session's fields or the
- * classification's objects again: the same text JSON.stringify would give (tested).
+ * unparsed (any other key, or another order, and the record must not come from here). jsonText()
+ * writes such a record without serialising the session's fields or the classification's objects
+ * again: the same text JSON.stringify would give (tested).
  */
 export function tapStatementRecord(
   info: AuditSessionInfo,

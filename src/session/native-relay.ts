@@ -24,8 +24,6 @@ export type RelayEngine = 'auto' | 'native' | 'node';
 export interface NativeRelayHandle extends RelayHandle {
   /** Flushes what is pending, sends `toClient` (a FATAL, say), then closes both sides. */
   close(toClient?: Buffer): void;
-  /** A mirrored relay stops (true) or resumes reading its client. */
-  hold(on: boolean): void;
 }
 
 interface Addon {
@@ -232,13 +230,13 @@ function nativeHandle(
   };
   let resolveDone!: (r: string) => void;
   const done = new Promise<string>((r) => (resolveDone = r));
+  // Better no session than an unrecorded one: PostgreSQL's own words for an internal failure.
+  const fail = (): void => void a.close(id, errorResponse(wire.internal()));
+  mirror?.attach({ hold: (on) => void a.hold(id, on), fail });
   running.set(id, {
     counters,
     mirror,
-    fail() {
-      // Better no session than an unrecorded one: PostgreSQL's own words for an internal failure.
-      a.close(id, errorResponse(wire.internal()));
-    },
+    fail,
     end(reason, final) {
       ended = true;
       if (final) apply(final);
@@ -256,9 +254,6 @@ function nativeHandle(
     done,
     close(toClient?: Buffer) {
       a.close(id, toClient);
-    },
-    hold(on: boolean) {
-      a.hold(id, on);
     },
   };
 }

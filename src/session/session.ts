@@ -312,8 +312,7 @@ async function runSession(
     // its tap (tap-mirror.ts). A session under policy stays here: a refusal must come first.
     const mirror = tap?.mirrorable ? new TapMirror(tap) : null;
     native = (!tap || mirror) && deps.state().config.relay_engine !== 'node' ? startNativeRelay(client, server.socket, leftover, counters, mirror) : null;
-    if (native && mirror) mirror.attach((on) => native?.hold(on), () => native?.close(be.errorResponse(wire.internal())));
-    else void mirror?.ended();
+    if (!native) void mirror?.ended(); // the tapped relay below takes the tap itself
     relay = native ?? (tap ? startTappedRelay(client, server.socket, tap, leftover, counters) : startRelay(client, server.socket, leftover, undefined, counters));
     const reason = await relay.done;
     deps.events.emit('session.end', {

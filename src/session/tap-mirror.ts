@@ -18,8 +18,18 @@ import { Verdict, type StatementTap } from '../audit/tap.js';
 import { FrontendCode as F } from '../protocol/codes.js';
 import { verdictFor } from './tapped-relay.js';
 
+/** What a mirrored relay offers its consumer (src/session/native-relay.ts). */
+export interface MirroredRelay {
+  /** Stop (true) or resume reading the client. */
+  hold(on: boolean): void;
+  /** End the session: a message the tap cannot read (XX000 to the client). */
+  fail(): void;
+}
+
 /** Who receives a mirrored session's entries (src/session/native-relay.ts). */
 export interface MirrorConsumer {
+  /** The relay now carrying the session (before any entry). */
+  attach(relay: MirroredRelay): void;
   /**
    * One message: dir 0 client → server, 1 server → client; `m` is the whole message (a view the
    * caller may reuse once this returns); `at` the relay's read time (ms). Throws when the message
@@ -40,8 +50,7 @@ interface Entry {
 export class TapMirror implements MirrorConsumer {
   readonly #tap: StatementTap;
   readonly #queue: Entry[] = [];
-  #hold: (on: boolean) => void = () => undefined;
-  #fail: () => void = () => undefined;
+  #relay: MirroredRelay | null = null;
   #holding = false;
   #waiting = false;
   #ended = false;
@@ -53,10 +62,8 @@ export class TapMirror implements MirrorConsumer {
     this.#unsubscribe = tap.onBlock(() => this.#stop());
   }
 
-  /** The relay's hold (stop/resume reading the client) and its end for a message the tap cannot read, once the relay exists. */
-  attach(hold: (on: boolean) => void, fail: () => void): void {
-    this.#hold = hold;
-    this.#fail = fail;
+  attach(relay: MirroredRelay): void {
+    this.#relay = relay;
   }
 
   entry(dir: number, type: number, m: Buffer, at: number): void {
@@ -109,7 +116,7 @@ export class TapMirror implements MirrorConsumer {
       } catch {
         // A message the tap cannot read (a malformed Bind, say): the session ends, as on the JavaScript relay.
         this.#queue.length = 0;
-        this.#fail();
+        this.#relay?.fail();
         this.#settle();
       }
     };
@@ -125,7 +132,7 @@ export class TapMirror implements MirrorConsumer {
   #setHold(on: boolean): void {
     if (on === this.#holding || (on && this.#ended)) return;
     this.#holding = on;
-    this.#hold(on);
+    this.#relay?.hold(on);
   }
 
   #settle(): void {

@@ -74,8 +74,24 @@ export async function errorOf(p: Promise<unknown>): Promise<{ code?: string; mes
 }
 
 /** The whole lines of a file the writer may be appending to right now (a last line without its newline is not done yet). */
-export function completeLines(text: string): string[] {
+function completeLines(text: string): string[] {
   const lines = text.split('\n');
   lines.pop();
   return lines.filter(Boolean);
+}
+
+export type AuditRec = Record<string, unknown>;
+
+/** The JSON records written to `file` so far (none when it does not exist yet). */
+async function auditRecords(file: string): Promise<AuditRec[]> {
+  return completeLines(await readFile(file, 'utf8').catch(() => '')).map((l) => JSON.parse(l) as AuditRec);
+}
+
+/** The statement records of one session in `file`, once `n` of them are written (the writer is asynchronous; gives up after 5 s). */
+export async function sessionStatementRecords(file: string, session: number, n: number): Promise<AuditRec[]> {
+  for (let i = 0; ; i++) {
+    const mine = (await auditRecords(file)).filter((r) => r.kind === 'statement' && r.session === session);
+    if (mine.length >= n || i === 100) return mine;
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }

@@ -12,7 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';
 import { spawn } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { availableVersions, clientBin } from '../../harness/pg.js';
@@ -20,7 +20,7 @@ import { createLogger } from '../../../src/log.js';
 import { nativeRelayStatus, nativeRelayTotals } from '../../../src/session/native-relay.js';
 import postgres from 'postgres';
 import * as fe from '../../../src/protocol/frontend/encode.js';
-import { PW, client, completeLines, startDoor, type DoorSetup } from './door-support.js';
+import { PW, client, sessionStatementRecords, startDoor, type DoorSetup } from './door-support.js';
 
 const AUDIT = `audit:
   log: [all]
@@ -39,15 +39,7 @@ const skip = nativeRelayStatus().available ? false : nativeRelayStatus().detail;
 
 describe(`the native relay mirrors recorded sessions (PostgreSQL ${version})`, { skip }, () => {
   let t: DoorSetup;
-  const records = async (): Promise<Rec[]> =>
-    completeLines(await readFile(join(t.gh.dir, 'audit.jsonl'), 'utf8').catch(() => '')).map((l) => JSON.parse(l) as Rec);
-  const sessionRecords = async (session: number, n: number): Promise<Rec[]> => {
-    for (let i = 0; ; i++) {
-      const mine = (await records()).filter((r) => r.kind === 'statement' && r.session === session);
-      if (mine.length >= n || i === 100) return mine;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  };
+  const sessionRecords = (session: number, n: number): Promise<Rec[]> => sessionStatementRecords(join(t.gh.dir, 'audit.jsonl'), session, n);
   const newestSession = (user: string): number => Math.max(...[...t.gh.gateway.live].filter((l) => l.user === user).map((l) => l.id));
 
   before(async () => {

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { availableVersions } from '../../harness/pg.js';
 import { createLogger } from '../../../src/log.js';
-import { client, completeLines, startDoor, type DoorSetup } from './door-support.js';
+import { client, sessionStatementRecords, startDoor, type DoorSetup } from './door-support.js';
 import { eventually } from '../admin/console-support.js';
 
 const SECRET = 'planted-Secret-7f3a';
@@ -31,16 +31,7 @@ for (const version of await availableVersions()) {
   describe(`statement records on PostgreSQL ${version}`, () => {
     let t: DoorSetup;
     const auditFile = (): string => join(t.gh.dir, 'audit.jsonl');
-    const records = async (): Promise<Rec[]> =>
-      completeLines(await readFile(auditFile(), 'utf8').catch(() => '')).map((l) => JSON.parse(l) as Rec);
-    /** The statement records of one session, once `n` of them are written (the writer is asynchronous). */
-    const sessionRecords = async (session: number, n: number): Promise<Rec[]> => {
-      for (let i = 0; ; i++) {
-        const mine = (await records()).filter((r) => r.kind === 'statement' && r.session === session);
-        if (mine.length >= n || i === 100) return mine;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    };
+    const sessionRecords = (session: number, n: number): Promise<Rec[]> => sessionStatementRecords(auditFile(), session, n);
     /** The gateway's id of the newest session of `user`. */
     const sessionOf = (user: string): number => {
       const s = [...t.gh.gateway.live].filter((l) => l.user === user).map((l) => l.id);
