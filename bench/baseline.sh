@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # =============================================================================
-# Copied from ../shared/bench/baseline.sh (the reference harness) with two additions:
+# Copied from ../shared/bench/baseline.sh (the reference harness) with three additions: ROUNDS (below),
 # PGB_POOL_MODE [transaction] sets PgBouncer's pool_mode (and GATEWAY_POOL_MODE), and the
 # select_c8 test (-S -c 8 -j 2).
 # bench/baseline.sh -- reproducible throughput / latency anchors for a
@@ -89,6 +89,10 @@
 #                       tpcb_c16 connect_c8 idle   [all]
 #   TARGETS             subset of: direct direct-tls pgbouncer pgbouncer-tls
 #                       gateway gateway-tls  [all that are available]
+#   ROUNDS [1]          run every test ROUNDS times, reversing the target order
+#                       on every second round; with ROUNDS > 1 the report adds
+#                       the gateway / PgBouncer TPS ratio of each round (paired:
+#                       same test, same TLS mode, minutes apart) and its median
 #   PG_BIN [/usr/lib/postgresql/15/bin]   initdb, pg_ctl, pgbench, psql
 #   PG_PORT [25432] PGB_PORT [26432] PGB_TLS_PORT [26433]
 #                    (below the kernel's ephemeral range 32768-60999: a port
@@ -718,8 +722,14 @@ for target in "${T_LIST[@]}"; do
     || die "warm-up of $target failed: $(tail -3 "$WORK/out/warmup-$target.txt")"
 done
 
+ROUNDS=${ROUNDS:-1}
+[[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive integer (got '$ROUNDS')"
+for round in $(seq 1 "$ROUNDS"); do
+  ORDER=("${T_LIST[@]}")
+  if (( round % 2 == 0 )); then ORDER=(); for ((i = ${#T_LIST[@]} - 1; i >= 0; i--)); do ORDER+=("${T_LIST[$i]}"); done; fi
+  (( ROUNDS > 1 )) && log "round $round of $ROUNDS: ${ORDER[*]}"
 for test in $TESTS; do
-  for target in "${T_LIST[@]}"; do
+  for target in "${ORDER[@]}"; do
     case $test in
       select_c1)  measure "$target" "$test" 1 1 -- -n -S ;;
       select_c8)  measure "$target" "$test" 8 2 -- -n -S ;;
@@ -737,6 +747,7 @@ for test in $TESTS; do
       *) die "unknown test $test" ;;
     esac
   done
+done
 done
 
 # --------------------------------------------------------------- report -----
@@ -772,6 +783,22 @@ awk -F'\t' 'NR>1 { t=$1; base=t; sub(/-tls$/, "", base); tls=(t ~ /-tls$/) ? "tl
           dv=(dk in d) ? d[dk] : ""; tv=tps[r[1], r[2]]
           printf "| %s | %s | %.0f | %s | %s |\n", r[1], r[2], tv, (dv==""?"-":sprintf("%.0f",dv)),
                  (dv==""||dv==0||dv=="-" ? "-" : sprintf("%.2f", tv/dv)) } }' "$RES"
+if (( ROUNDS > 1 )); then
+  echo
+  echo "### $GATEWAY_NAME / PgBouncer TPS, round by round (ROUNDS=$ROUNDS, target order reversed on even rounds)"
+  echo
+  awk -F'\t' -v gw="$GATEWAY_NAME" 'NR>1 { t=$1; tls=""; if (t ~ /-tls$/) { tls="-tls"; sub(/-tls$/, "", t) }
+      if (t != gw && t != "pgbouncer") next
+      k=$2 tls; if (!(k in seen)) { seen[k]=1; keys[++nk]=k }
+      n[t, k]++; v[t, k, n[t, k]]=$6 }
+    END { print "| test | ratio per round | median ratio | median " gw " TPS | median PgBouncer TPS |"; print "|---|---|---:|---:|---:|"
+      for (i=1;i<=nk;i++) { k=keys[i]; m=(n[gw,k] < n["pgbouncer",k]) ? n[gw,k] : n["pgbouncer",k]; if (m == 0) continue
+        list=""; for (j=1;j<=m;j++) { r[j]=v[gw,k,j]/v["pgbouncer",k,j]; g[j]=v[gw,k,j]; b[j]=v["pgbouncer",k,j]; list=list (j>1?", ":"") sprintf("%.2f", r[j]) }
+        printf "| %s | %s | **%.2f** | %.0f | %.0f |\n", k, list, med(r, m), med(g, m), med(b, m) } }
+    function med(a, m,   i, j, x, c) { for (i=1;i<=m;i++) c[i]=a[i]
+      for (i=2;i<=m;i++) { x=c[i]; for (j=i-1; j>=1 && c[j]>x; j--) c[j+1]=c[j]; c[j+1]=x }
+      return (m % 2) ? c[(m+1)/2] : (c[m/2] + c[m/2+1]) / 2 }' "$RES"
+fi
 if [[ $(wc -l <"$IDLE_RES") -gt 1 ]]; then
   echo
   echo "### Idle clients"

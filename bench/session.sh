@@ -3,6 +3,7 @@
 # PgBouncer in session mode and gatehouse, in one run; prints TPS and latency ratios.
 #   bash bench/session.sh                 # DURATION=15 per run
 #   DURATION=5 bash bench/session.sh      # quicker
+#   ROUNDS=7 TARGETS="pgbouncer gateway" bash bench/session.sh   # paired rounds, median ratio
 # Needs: root (or a user that can run postgres), Debian postgresql-15 and pgbouncer, a built dist/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
