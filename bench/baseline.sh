@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # =============================================================================
-# Copied from ../shared/bench/baseline.sh (the reference harness) with three additions: ROUNDS (below),
+# Copied from ../shared/bench/baseline.sh (the reference harness) with four changes: ROUNDS (below),
+# PgBouncer started under setsid like the gateway (its own scheduler autogroup, see start_pgb),
 # PGB_POOL_MODE [transaction] sets PgBouncer's pool_mode (and GATEWAY_POOL_MODE), and the
 # select_c8 test (-S -c 8 -j 2).
 # bench/baseline.sh -- reproducible throughput / latency anchors for a
@@ -479,7 +480,10 @@ EOF
   return 0
 }
 start_pgb() {  # name port -> sets REPLY to pid
-  ( os_exec "$PGBOUNCER_BIN" "$WORK/$1.ini" ) >>"$WORK/logs/$1.stdout" 2>&1 </dev/null &
+  # setsid, as the gateway is started (GATEWAY_CMD): each proxy is then its own session and so its own
+  # scheduler autogroup (kernel.sched_autogroup_enabled), rather than PgBouncer sharing pgbench's
+  # CPU share while the gateway gets one of its own.
+  ( os_exec setsid "$PGBOUNCER_BIN" "$WORK/$1.ini" ) >>"$WORK/logs/$1.stdout" 2>&1 </dev/null &
   REPLY=$!
   wait_login "$2" disable 20 "$REPLY" || { tail -20 "$WORK/logs/$1.log" "$WORK/logs/$1.stdout" >&2 2>/dev/null; die "$1 did not come up on :$2"; }
 }
@@ -496,7 +500,7 @@ client_tls_cert_file = $WORK/tls/server.crt"
   fi
   if want_target pgbouncer-tls; then
     # this instance rejects plain clients: start it, then check a TLS login
-    ( os_exec "$PGBOUNCER_BIN" "$WORK/pgbouncer-tls.ini" ) >>"$WORK/logs/pgbouncer-tls.stdout" 2>&1 </dev/null &
+    ( os_exec setsid "$PGBOUNCER_BIN" "$WORK/pgbouncer-tls.ini" ) >>"$WORK/logs/pgbouncer-tls.stdout" 2>&1 </dev/null &
     PGB_TLS_PID=$!
     wait_login "$PGB_TLS_PORT" require 20 "$PGB_TLS_PID" || die "pgbouncer-tls did not come up on :$PGB_TLS_PORT"
     if bench_psql "$PGB_TLS_PORT" disable bench -c 'select 1' >/dev/null 2>&1; then
