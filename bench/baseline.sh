@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # =============================================================================
-# Copied from ../shared/bench/baseline.sh (the reference harness) with four changes: ROUNDS (below),
+# Copied from ../shared/bench/baseline.sh (the reference harness) with five changes: ROUNDS (below),
 # PgBouncer started under setsid like the gateway (its own scheduler autogroup, see start_pgb),
+# a prepared_c32 test and PGB_POOL_SIZE,
 # PGB_POOL_MODE [transaction] sets PgBouncer's pool_mode (and GATEWAY_POOL_MODE), and the
 # select_c8 test (-S -c 8 -j 2).
 # bench/baseline.sh -- reproducible throughput / latency anchors for a
@@ -39,6 +40,9 @@
 #      query protocol, per-transaction log (--log) for p50/p99:
 #        select_c1      -S  -c 1  -j 1           (latency anchor)
 #        select_c32     -S  -c 32 -j 2           (throughput anchor)
+#        prepared_c32   -S -M prepared -c 32 -j 2  (ours, not in the default
+#                       set: named prepared statements; PgBouncer 1.18 needs
+#                       PGB_POOL_MODE=session and PGB_POOL_SIZE >= 32 for it)
 #        tpcb_c16       built-in TPC-B-like -c 16 -j 2 -n  (plain targets
 #                       only; before each run, untimed: VACUUM branches and
 #                       tellers, TRUNCATE history -- what pgbench would do --
@@ -90,6 +94,7 @@
 #                       tpcb_c16 connect_c8 idle   [all]
 #   TARGETS             subset of: direct direct-tls pgbouncer pgbouncer-tls
 #                       gateway gateway-tls  [all that are available]
+#   PGB_POOL_SIZE [20]  PgBouncer's default_pool_size (ours)
 #   ROUNDS [1]          run every test ROUNDS times, reversing the target order
 #                       on every second round; with ROUNDS > 1 the report adds
 #                       the gateway / PgBouncer TPS ratio of each round (paired:
@@ -466,7 +471,7 @@ unix_socket_dir =
 auth_type = scram-sha-256
 auth_file = $WORK/userlist.txt
 pool_mode = $PGB_POOL_MODE
-default_pool_size = 20
+default_pool_size = ${PGB_POOL_SIZE:-20}
 max_client_conn = 1000
 stats_users = bench
 server_tls_sslmode = disable
@@ -517,7 +522,7 @@ if [[ -n $GATEWAY_CMD ]]; then
          PG_DB=bench PG_USER=bench PG_PASSWORD=$BENCH_PW PG_SCRAM_SECRET=$SCRAM_SECRET \
          GATEWAY_AUTH_FILE=$WORK/gateway/userlist.txt \
          TLS_CERT_FILE=$WORK/tls/server.crt TLS_KEY_FILE=$WORK/tls/server.key \
-         GATEWAY_POOL_MODE=$PGB_POOL_MODE GATEWAY_POOL_SIZE=20 GATEWAY_MAX_CLIENT_CONN=1000 \
+         GATEWAY_POOL_MODE=$PGB_POOL_MODE GATEWAY_POOL_SIZE=${PGB_POOL_SIZE:-20} GATEWAY_MAX_CLIENT_CONN=1000 \
          BENCH_WORKDIR=$WORK/gateway BENCH_OS_USER=$OS_USER
   cp "$WORK/userlist.txt" "$GATEWAY_AUTH_FILE"
   log "starting gateway: $GATEWAY_CMD"
@@ -738,6 +743,7 @@ for test in $TESTS; do
       select_c1)  measure "$target" "$test" 1 1 -- -n -S ;;
       select_c8)  measure "$target" "$test" 8 2 -- -n -S ;;
       select_c32) measure "$target" "$test" 32 2 -- -n -S ;;
+      prepared_c32) measure "$target" "$test" 32 2 -- -n -S -M prepared ;;
       tpcb_c16)
         is_tls "$target" && continue
         # what pgbench does before a TPC-B run, done here so it is not timed
@@ -765,7 +771,7 @@ echo
 echo "PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}'), $("$PGBOUNCER_BIN" --version 2>/dev/null | head -1), pgbench $("$PGBENCH_BIN" --version | awk '{print $3}'), $(openssl version | awk '{print $1, $2}')"
 echo "host: nproc=$NPROC, CPU '$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)', $(awk '/^MemTotal/ {printf "%.0f GiB RAM", $2/1048576}' /proc/meminfo), kernel $(uname -r), $(. /etc/os-release && echo "$PRETTY_NAME")"
 echo "calibration (one core; openssl speed sha256 64-byte blocks = CPU, dd bs=64 /dev/zero->/dev/null = syscalls): start: $CALIB_START; end: $CALIB_END"
-echo "targets: ${T_LIST[*]}; PgBouncer pools: $PGB_POOL_MODE, default_pool_size=20; PG max_connections=200, shared_buffers=$PG_SHARED_BUFFERS, synchronous_commit=$PG_SYNC_COMMIT"
+echo "targets: ${T_LIST[*]}; PgBouncer pools: $PGB_POOL_MODE, default_pool_size=${PGB_POOL_SIZE:-20}; PG max_connections=200, shared_buffers=$PG_SHARED_BUFFERS, synchronous_commit=$PG_SYNC_COMMIT"
 echo
 echo "| target | test | clients/threads | TPS | lat avg ms | lat stddev ms | p50 ms | p99 ms | conn ms | failed | proxy CPU % | proxy CPU us/xact | PG CPU % | pgbench CPU % | host busy % | other CPU % | pre busy % | steal % | status |"
 echo "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
@@ -777,16 +783,21 @@ echo "CPU % columns are % of one core (the host has $NPROC); host busy %, pre bu
 echo "other CPU % = host busy x $NPROC - PG - proxy - pgbench: CPU of anything else on the host during the run (kernel work not charged to a process, other processes)."
 echo "proxy CPU us/xact = proxy CPU time / transactions. conn ms = pgbench 'average connection time' (-C runs; their latency columns exclude the connect)."
 echo
-echo "### TPS relative to direct (same test, same TLS mode; idle runs against direct select_c32)"
+echo "### TPS relative to direct (same test, same TLS mode; idle runs against direct select_c32$( (( ROUNDS > 1 )) && echo "; medians of $ROUNDS rounds"))"
 echo
 awk -F'\t' 'NR>1 { t=$1; base=t; sub(/-tls$/, "", base); tls=(t ~ /-tls$/) ? "tls" : "plain"
-             key=$2 SUBSEP tls; tps[t, $2]=$6
-             if (base=="direct") d[key]=$6; else { rows[++n]=t SUBSEP $2 SUBSEP tls } }
+             key=$2 SUBSEP tls
+             if ($6 ~ /^[0-9.]+$/) { if (base=="direct") dn[key]++ ; else tn[t, $2]++
+               if (base=="direct") dl[key, dn[key]]=$6; else tl[t, $2, tn[t, $2]]=$6 }
+             if (base!="direct" && !((t, $2) in seen)) { seen[t, $2]=1; rows[++n]=t SUBSEP $2 SUBSEP tls } }
+  function med(arr, k, m,   i, j, x, c) { for (i=1;i<=m;i++) c[i]=arr[k, i]+0
+      for (i=2;i<=m;i++) { x=c[i]; for (j=i-1; j>=1 && c[j]>x; j--) c[j+1]=c[j]; c[j+1]=x }
+      return (m % 2) ? c[(m+1)/2] : (c[m/2] + c[m/2+1]) / 2 }
   END { print "| target | test | TPS | direct TPS | ratio |"; print "|---|---|---:|---:|---:|"
         for (i=1;i<=n;i++) { split(rows[i], r, SUBSEP); bt=r[2]; sub(/^idle[0-9]+_/, "", bt); dk=bt SUBSEP r[3]
-          dv=(dk in d) ? d[dk] : ""; tv=tps[r[1], r[2]]
-          printf "| %s | %s | %.0f | %s | %s |\n", r[1], r[2], tv, (dv==""?"-":sprintf("%.0f",dv)),
-                 (dv==""||dv==0||dv=="-" ? "-" : sprintf("%.2f", tv/dv)) } }' "$RES"
+          dv=(dn[dk] > 0) ? med(dl, dk, dn[dk]) : ""; tk=r[1] SUBSEP r[2]; tv=(tn[tk] > 0) ? med(tl, tk, tn[tk]) : ""
+          printf "| %s | %s | %s | %s | %s |\n", r[1], r[2], (tv==""?"-":sprintf("%.0f",tv)), (dv==""?"-":sprintf("%.0f",dv)),
+                 (dv==""||dv==0||tv=="" ? "-" : sprintf("%.2f", tv/dv)) } }' "$RES"
 if (( ROUNDS > 1 )); then
   echo
   echo "### $GATEWAY_NAME / PgBouncer TPS, round by round (ROUNDS=$ROUNDS, target order reversed on even rounds)"
