@@ -19,6 +19,7 @@
 #include "relay.h"
 #include "counters.h"
 #include "mirror.h"
+#include "tls.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -35,6 +36,13 @@
 #define SLOT_BITS 20
 #define MAX_SLOTS (1u << SLOT_BITS)
 #define CLOSE_GRACE_MS 1000.0
+
+/*
+ * A TLS client's relay (relay_tls_accept) starts with the handshake, then is the door: its server
+ * side is one end of a socketpair whose other end JavaScript reads the startup and authentication
+ * from, as from a plaintext socket. relay_attach() swaps the real server in (PHASE_RELAY).
+ */
+enum { PHASE_RELAY = 0, PHASE_HANDSHAKE = 1, PHASE_DOOR = 2 };
 
 enum { C2S = 0, S2C = 1 };
 enum { CLIENT = 0, SERVER = 1 };
@@ -55,6 +63,8 @@ typedef struct relay {
   counters_t c;
   mirror_t *mir; /* the audit mirror (mirror.h); NULL: not mirrored */
   int held;      /* JavaScript asked that the client not be read (relay_hold) */
+  tls_conn_t *tls; /* the client speaks TLS (tls.h); NULL: plaintext */
+  int phase;
 } relay_t;
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -109,9 +119,20 @@ static void update_interest(relay_t *r) {
     int dst_dir = side == CLIENT ? S2C : C2S; /* the direction this fd drains */
     uint32_t m = 0;
     int paused = side == CLIENT && (r->held || mirror_full(r));
-    if (!r->closing && r->len[src_dir] == 0 && !paused) m |= EPOLLIN;
+    int in = !r->closing && r->len[src_dir] == 0 && !paused;
     int out = r->len[dst_dir] > 0 || (side == CLIENT && r->tail_off < r->tail_len);
-    if (out && !r->dead_dst[dst_dir]) m |= EPOLLOUT;
+    out = out && !r->dead_dst[dst_dir];
+    if (r->phase == PHASE_HANDSHAKE) {
+      /* The socketpair is watched for JavaScript hanging up only (EPOLLHUP needs no interest). */
+      if (side == CLIENT && !r->closing) m = r->tls->hs_want == TLS_WANT_OUT ? EPOLLOUT : EPOLLIN;
+    } else if (side == CLIENT && r->tls) {
+      /* A TLS read may need to write (a key update's answer) and a write to read. */
+      if (in) m |= r->tls->rd_want == TLS_WANT_OUT ? EPOLLOUT : EPOLLIN;
+      if (out) m |= r->tls->wr_want == TLS_WANT_IN ? EPOLLIN : EPOLLOUT;
+    } else {
+      if (in) m |= EPOLLIN;
+      if (out) m |= EPOLLOUT;
+    }
     if (m != r->mask[side]) {
       struct epoll_event ev = {.events = m, .data.u64 = ((uint64_t)(uintptr_t)r) | (uint64_t)side};
       epoll_ctl(epfd, EPOLL_CTL_MOD, r->fd[side], &ev);
@@ -139,28 +160,39 @@ static void side_gone(relay_t *r, int side, int is_error) {
   begin_closing(r);
 }
 
+/* One write to `side`: the bytes written, 0 when it must wait, -1 when the side failed. */
+static ssize_t write_side(relay_t *r, int side, const unsigned char *p, size_t n) {
+  if (side == CLIENT && r->tls) {
+    ssize_t w = tls_write(r->tls, p, n);
+    return w > 0 ? w : w == TLS_AGAIN ? 0 : -1;
+  }
+  for (;;) {
+    ssize_t w = send(r->fd[side], p, n, MSG_NOSIGNAL);
+    if (w > 0) return w;
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
+    return -1;
+  }
+}
+
 /* Writes what is pending in `dir`; returns 0 when all of it went, 1 when some waits, -1 on error. */
 static int flush_dir(relay_t *r, int dir) {
   int dst = dir == C2S ? SERVER : CLIENT;
   if (r->dead_dst[dir]) { r->len[dir] = 0; return 0; }
   while (r->len[dir] > 0) {
-    ssize_t w = send(r->fd[dst], r->buf[dir] + r->off[dir], r->len[dir], MSG_NOSIGNAL);
+    ssize_t w = write_side(r, dst, r->buf[dir] + r->off[dir], r->len[dir]);
     if (w > 0) { r->off[dir] += w; r->len[dir] -= w; continue; }
-    if (w < 0 && errno == EINTR) continue;
-    if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 1;
+    if (w == 0) return 1;
     side_gone(r, dst, 1);
     return -1;
   }
   r->off[dir] = 0;
-  if (dir == S2C && r->tail_off < r->tail_len) {
-    while (r->tail_off < r->tail_len) {
-      ssize_t w = send(r->fd[CLIENT], r->tail + r->tail_off, r->tail_len - r->tail_off, MSG_NOSIGNAL);
-      if (w > 0) { r->tail_off += w; continue; }
-      if (w < 0 && errno == EINTR) continue;
-      if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 1;
-      side_gone(r, CLIENT, 1);
-      return -1;
-    }
+  while (dir == S2C && r->tail_off < r->tail_len) {
+    ssize_t w = write_side(r, CLIENT, r->tail + r->tail_off, r->tail_len - r->tail_off);
+    if (w > 0) { r->tail_off += w; continue; }
+    if (w == 0) return 1;
+    side_gone(r, CLIENT, 1);
+    return -1;
   }
   return 0;
 }
@@ -258,31 +290,45 @@ static int wait_ms(void) {
   return ms;
 }
 
-/* One read from `side` into its direction's (empty) buffer, then an immediate write. */
-static void pump(relay_t *r, int side) {
-  int dir = side == CLIENT ? C2S : S2C;
-  if (r->closing || r->len[dir] > 0) return;
-  /* Held (or its mirror is full) since the interest was set: not one more byte from the client. */
-  if (side == CLIENT && (r->held || mirror_full(r))) return;
+/* One read from `side`: the bytes read, 0 when there were none (EAGAIN), -1 when the side is gone. */
+static ssize_t read_side(relay_t *r, int side, unsigned char *buf) {
   ssize_t n;
-  do n = read(r->fd[side], r->buf[dir], RELAY_BUF_SIZE);
-  while (n < 0 && errno == EINTR);
-  if (n == 0) return side_gone(r, side, 0);
-  if (n < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return;
-    return side_gone(r, side, 1);
+  if (side == CLIENT && r->tls) {
+    n = tls_read(r->tls, buf, RELAY_BUF_SIZE);
+    if (n > 0 || n == TLS_AGAIN) return n > 0 ? n : 0;
+    side_gone(r, side, n == TLS_FAILED);
+    return -1;
   }
-  if (dir == C2S) counters_client(&r->c, (size_t)n);
+  do n = read(r->fd[side], buf, RELAY_BUF_SIZE);
+  while (n < 0 && errno == EINTR);
+  if (n > 0) return n;
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
+  side_gone(r, side, n < 0);
+  return -1;
+}
+
+/* One read from `side` into its direction's (empty) buffer, then an immediate write. Returns the bytes read. */
+static ssize_t pump(relay_t *r, int side) {
+  int dir = side == CLIENT ? C2S : S2C;
+  if (r->closing || r->len[dir] > 0) return 0;
+  /* Held (or its mirror is full) since the interest was set: not one more byte from the client. */
+  if (side == CLIENT && (r->held || mirror_full(r))) return 0;
+  ssize_t n = read_side(r, side, r->buf[dir]);
+  if (n <= 0) return n;
+  /* The door (before relay_attach) carries the startup and authentication: not counted. */
+  if (r->phase == PHASE_DOOR) {
+  } else if (dir == C2S) counters_client(&r->c, (size_t)n);
   else counters_server(&r->c, r->buf[dir], (size_t)n, on_sqlstate, r);
   if (!mirror_read(r, dir, r->buf[dir], (size_t)n)) {
     /* What cannot be recorded is not forwarded: PostgreSQL closes on such a length too. */
     set_reason(r, side == CLIENT ? "protocol violation" : "server protocol violation");
     begin_closing(r);
-    return;
+    return -1;
   }
   r->off[dir] = 0;
   r->len[dir] = (size_t)n;
   flush_dir(r, dir);
+  return n;
 }
 
 static void finish(relay_t *r) {
@@ -295,6 +341,7 @@ static void finish(relay_t *r) {
     if (d) { dead = d; capdead = c; }
   }
   if (ndead < capdead) dead[ndead++] = r; /* else it leaks rather than being freed too early */
+  if (r->tls) tls_shutdown(r->tls); /* close_notify after the flushed bytes */
   for (int side = 0; side < 2; side++) {
     epoll_ctl(epfd, EPOLL_CTL_DEL, r->fd[side], NULL);
     /* FIN after the flushed bytes, then the descriptor (gatehouse's was closed at the handover). */
@@ -319,12 +366,25 @@ static void free_relay(relay_t *r) {
   free(r->buf[1]);
   free(r->tail);
   mirror_free(r->mir);
+  tls_conn_free(r->tls);
   free(r);
+}
+
+/*
+ * Bytes OpenSSL has decrypted (or a direct-TLS head not yet read) are not in the socket, so epoll
+ * will not report them: read them while the server side can take them.
+ */
+static void drain_tls(relay_t *r) {
+  while (r->tls && r->phase != PHASE_HANDSHAKE && !r->ended && !r->closing && r->len[C2S] == 0 && !r->held && !mirror_full(r) &&
+         tls_pending(r->tls)) {
+    if (pump(r, CLIENT) <= 0) break;
+  }
 }
 
 /* After any event: a closing relay whose pending bytes are out (or whose grace is over) ends. */
 static void settle(relay_t *r, double now) {
   if (r->ended) return;
+  drain_tls(r);
   if (r->closing) {
     int waiting = flush_dir(r, C2S) > 0;
     waiting |= flush_dir(r, S2C) > 0;
@@ -333,18 +393,47 @@ static void settle(relay_t *r, double now) {
   update_interest(r);
 }
 
+/* One step of a TLS handshake; once done, its result goes to JavaScript (RELAY_EV_TLS) and the door opens. */
+static void handshake_step(relay_t *r) {
+  int rc = tls_handshake(r->tls);
+  if (rc == 0) return;
+  size_t len = 0;
+  unsigned char *info = rc > 0 ? tls_info(r->tls, &len) : NULL;
+  if (info && emit(RELAY_EV_TLS, r->id, "", NULL, info, len)) {
+    r->phase = PHASE_DOOR;
+    return;
+  }
+  free(info);
+  set_reason(r, rc > 0 ? "out of memory" : r->tls->err);
+  r->dead_dst[S2C] = 1;
+  begin_closing(r);
+}
+
+/* The Unix socket's error (0 for a hang-up), for a side that is not being read. */
+static int socket_error(int fd) {
+  int err = 0;
+  socklen_t l = sizeof err;
+  getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &l);
+  return err;
+}
+
 static void handle_event(struct epoll_event *e) {
   relay_t *r = (relay_t *)(uintptr_t)(e->data.u64 & ~(uint64_t)1);
   int side = (int)(e->data.u64 & 1);
   if (r->ended) return;
-  if (e->events & EPOLLOUT) flush_dir(r, side == CLIENT ? S2C : C2S);
-  if (e->events & EPOLLIN) pump(r, side);
-  else if (e->events & (EPOLLERR | EPOLLHUP)) {
+  if (r->phase == PHASE_HANDSHAKE) {
+    if (side == CLIENT) handshake_step(r);
+    else side_gone(r, SERVER, 0); /* JavaScript closed its end (authentication_timeout) */
+  } else if (side == CLIENT && r->tls) {
+    int in = e->events & EPOLLIN, out = e->events & EPOLLOUT;
+    if (out || (in && r->tls->wr_want == TLS_WANT_IN)) flush_dir(r, S2C);
+    if (in || (out && r->tls->rd_want == TLS_WANT_OUT)) pump(r, CLIENT);
+    else if ((e->events & (EPOLLERR | EPOLLHUP)) && !r->ended) side_gone(r, CLIENT, socket_error(r->fd[CLIENT]) != 0);
+  } else {
+    if (e->events & EPOLLOUT) flush_dir(r, side == CLIENT ? S2C : C2S);
+    if (e->events & EPOLLIN) pump(r, side);
     /* Not reading this side (backpressure or closing) and it failed: it will not come back. */
-    int err = 0;
-    socklen_t l = sizeof err;
-    getsockopt(r->fd[side], SOL_SOCKET, SO_ERROR, &err, &l);
-    if (!r->ended) side_gone(r, side, err != 0);
+    else if ((e->events & (EPOLLERR | EPOLLHUP)) && !r->ended) side_gone(r, side, socket_error(r->fd[side]) != 0);
   }
   settle(r, 0);
 }
@@ -495,6 +584,7 @@ static void discard(relay_t *r) {
   free(r->buf[0]);
   free(r->buf[1]);
   mirror_free(r->mir);
+  tls_conn_free(r->tls);
   free(r);
 }
 
@@ -631,4 +721,141 @@ int relay_stats(double id, double *out) {
   if (r) counters_fill(&r->c, out);
   pthread_mutex_unlock(&mu);
   return r != NULL;
+}
+
+/* --- the native TLS door (tls.h) --------------------------------------------------------------- */
+
+const char *relay_tls_accept(void *ctx, int fd, const unsigned char *head, size_t head_len, double *id, int *js_fd) {
+  if (!started) return "not started";
+  relay_t *r = calloc(1, sizeof *r);
+  if (!r) return "out of memory";
+  r->fd[CLIENT] = r->fd[SERVER] = -1;
+  r->phase = PHASE_HANDSHAKE;
+  r->buf[0] = malloc(RELAY_BUF_SIZE);
+  r->buf[1] = malloc(RELAY_BUF_SIZE);
+  if (!r->buf[0] || !r->buf[1]) return discard(r), "out of memory";
+  int sp[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sp) < 0) return discard(r), "could not create a socketpair";
+  r->fd[SERVER] = sp[0];
+  r->fd[CLIENT] = take_fd(fd);
+  if (r->fd[CLIENT] < 0) return close(sp[1]), discard(r), "could not duplicate the socket";
+  r->tls = tls_conn_new(ctx, r->fd[CLIENT], head, head_len);
+  if (!r->tls) return close(sp[1]), discard(r), "out of memory";
+  /* Head bytes (a ClientHello) are not in the socket: start the handshake at the first writability. */
+  if (head_len > 0) r->tls->hs_want = TLS_WANT_OUT;
+  pthread_mutex_lock(&mu);
+  int slot = free_slot();
+  if (slot < 0) {
+    pthread_mutex_unlock(&mu);
+    return close(sp[1]), discard(r), "too many native relays";
+  }
+  generation += 1;
+  r->id = generation * MAX_SLOTS + slot;
+  slots[slot] = r;
+  for (int side = 0; side < 2; side++) {
+    struct epoll_event ev = {.events = 0, .data.u64 = ((uint64_t)(uintptr_t)r) | (uint64_t)side};
+    epoll_ctl(epfd, EPOLL_CTL_ADD, r->fd[side], &ev);
+  }
+  update_interest(r);
+  *id = r->id;
+  *js_fd = sp[1];
+  pthread_mutex_unlock(&mu);
+  return NULL;
+}
+
+/* Room for n more bytes in a growing buffer (at least one relay buffer big); 0 when out of memory. */
+static int reserve(unsigned char **buf, size_t len, size_t *cap, size_t n) {
+  if (*buf && len + n <= *cap) return 1;
+  size_t c = *cap ? *cap : RELAY_BUF_SIZE;
+  while (c < len + n) c *= 2;
+  unsigned char *b = realloc(*buf, c);
+  if (!b) return 0;
+  *buf = b;
+  *cap = c;
+  return 1;
+}
+
+static int append(unsigned char **buf, size_t *len, size_t *cap, const unsigned char *p, size_t n) {
+  if (!reserve(buf, *len, cap, n)) return 0;
+  if (n) memcpy(*buf + *len, p, n);
+  *len += n;
+  return 1;
+}
+
+/* Appends what fd (non-blocking) holds right now; 0 on out of memory or a read error. */
+static int append_readable(unsigned char **buf, size_t *len, size_t *cap, int fd) {
+  for (;;) {
+    if (!reserve(buf, *len, cap, 4096)) return 0;
+    ssize_t n = read(fd, *buf + *len, *cap - *len);
+    if (n > 0) { *len += (size_t)n; continue; }
+    if (n < 0 && errno == EINTR) continue;
+    return n == 0 || errno == EAGAIN || errno == EWOULDBLOCK;
+  }
+}
+
+const char *relay_attach(double id, int sfd, int door_fd, const unsigned char *ch, size_t chl, const unsigned char *sh, size_t shl, int mirror) {
+  if (!started) return "not started";
+  int nfd = take_fd(sfd);
+  if (nfd < 0) return "could not duplicate the server socket";
+  mirror_t *mir = mirror ? calloc(1, sizeof *mir) : NULL;
+  if (mirror && !mir) return close(nfd), "out of memory";
+  unsigned char *up = NULL, *down = NULL;
+  size_t ulen = 0, ucap = 0, dlen = 0, dcap = 0;
+  pthread_mutex_lock(&mu);
+  relay_t *r = lookup(id);
+  if (!r || r->ended || r->closing || r->phase != PHASE_DOOR) {
+    pthread_mutex_unlock(&mu);
+    mirror_free(mir);
+    close(nfd);
+    return "the TLS connection has ended";
+  }
+  /* To the server, in order: what JavaScript read and did not use, what sits unread in its end of
+     the socketpair, what this thread had not yet passed on. To the client: what waits for it, what
+     JavaScript wrote to its end (ReadyForQuery…), then what the server sent. */
+  int ok = append(&up, &ulen, &ucap, ch, chl) && append_readable(&up, &ulen, &ucap, door_fd) &&
+           append(&up, &ulen, &ucap, r->buf[C2S] + r->off[C2S], r->len[C2S]) &&
+           append(&down, &dlen, &dcap, r->buf[S2C] + r->off[S2C], r->len[S2C]) &&
+           append_readable(&down, &dlen, &dcap, r->fd[SERVER]) && append(&down, &dlen, &dcap, sh, shl);
+  if (!ok) {
+    free(up);
+    free(down);
+    mirror_free(mir);
+    close(nfd);
+    set_reason(r, "out of memory");
+    begin_closing(r);
+    int queued = command(id, CMD_INTEREST);
+    pthread_mutex_unlock(&mu);
+    if (queued) wake();
+    return "out of memory";
+  }
+  epoll_ctl(epfd, EPOLL_CTL_DEL, r->fd[SERVER], NULL);
+  close(r->fd[SERVER]);
+  r->fd[SERVER] = nfd;
+  r->mask[SERVER] = 0;
+  struct epoll_event ev = {.events = 0, .data.u64 = ((uint64_t)(uintptr_t)r) | (uint64_t)SERVER};
+  epoll_ctl(epfd, EPOLL_CTL_ADD, nfd, &ev);
+  free(r->buf[C2S]);
+  free(r->buf[S2C]);
+  r->buf[C2S] = up;
+  r->buf[S2C] = down;
+  r->off[C2S] = r->off[S2C] = 0;
+  r->len[C2S] = ulen;
+  r->len[S2C] = dlen;
+  r->phase = PHASE_RELAY;
+  r->mir = mir;
+  r->c.last_request = epoch_ms();
+  counters_client(&r->c, ulen);
+  if (shl) counters_server(&r->c, sh, shl, on_sqlstate, r);
+  if (mir) {
+    double now = mono_ms();
+    mirror_scan(mir, C2S, up, ulen, now);
+    mirror_scan(mir, S2C, sh, shl, now);
+    if (mir->broken) set_reason(r, "protocol violation"), begin_closing(r);
+    else if (mir->out.len > 0 && !mark_dirty(r)) set_reason(r, "out of memory"), begin_closing(r);
+  }
+  /* The thread sets the interest (and reads what OpenSSL holds) in its next batch. */
+  int queued = command(id, CMD_INTEREST);
+  pthread_mutex_unlock(&mu);
+  if (queued) wake();
+  return NULL;
 }
