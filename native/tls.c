@@ -33,7 +33,8 @@ static int alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outle
   (void)arg;
   static const unsigned char ours[] = "\x0apostgresql";
   unsigned char *sel;
-  if (SSL_select_next_proto(&sel, outlen, ours, sizeof ours - 1, in, inlen) != OPENSSL_NPN_NEGOTIATED) return SSL_TLSEXT_ERR_NOACK;
+  /* No protocol in common: a fatal no_application_protocol alert (RFC 7301 §3.2), as Node and PostgreSQL 17 send. */
+  if (SSL_select_next_proto(&sel, outlen, ours, sizeof ours - 1, in, inlen) != OPENSSL_NPN_NEGOTIATED) return SSL_TLSEXT_ERR_ALERT_FATAL;
   *out = sel;
   return SSL_TLSEXT_ERR_OK;
 }
@@ -134,6 +135,7 @@ void *tls_ctx_new(const char *cert, size_t cert_len, const char *key, size_t key
     return NULL;
   }
   SSL_CTX_set_alpn_select_cb(ctx, alpn_select, NULL);
+  ERR_clear_error(); /* an empty TLS 1.2 cipher list's refusal, say: nothing for Node's own calls to find */
   return ctx;
 }
 
@@ -193,9 +195,9 @@ static int failure(tls_conn_t *c, int rc, int *want, const char *during) {
       return TLS_EOF;
     case SSL_ERROR_SYSCALL:
       c->failed = 1;
-      if (errno == 0 || errno == EPIPE || errno == ECONNRESET) {
+      if (errno == 0) {
         ERR_clear_error();
-        return TLS_EOF; /* the peer is gone; PostgreSQL logs it as a closed connection too */
+        return TLS_EOF; /* EOF without close_notify */
       }
       snprintf(c->err, sizeof c->err, "could not %s SSL connection: %s", during, strerror(errno));
       ERR_clear_error();
