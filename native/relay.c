@@ -12,6 +12,11 @@
  * flushes, sends gatehouse's own last bytes, then closes both; a close that cannot flush within a
  * second is forced. Nothing here may take the process down: an error ends that relay only.
  *
+ * A TLS client (tls_engine: native) has a tls_conn_t (tls.h) as its client side: the thread runs
+ * its handshake, then it is a door for JavaScript's authentication (door.h), then a session relay.
+ * Its reads and writes can each wait for the other readiness (TLS_WANT_IN/OUT), and decrypted
+ * bytes OpenSSL holds are read without an epoll event (drain_tls); its end sends close_notify.
+ *
  * Locking: one mutex, held by the thread while it handles a batch of events and by every
  * relay_* call; a relay is freed only by the thread, after the batch that ended it.
  */
@@ -160,6 +165,15 @@ static void side_gone(relay_t *r, int side, int is_error) {
   begin_closing(r);
 }
 
+/*
+ * A door (a pooled TLS client, often idle for long) keeps no relay buffer while it has nothing
+ * pending: 128 KiB per idle client would be more than Node's TLSSocket costs. pump() takes one.
+ */
+static void idle_buffer(relay_t *r, int dir) {
+  free(r->buf[dir]);
+  r->buf[dir] = NULL;
+}
+
 /* One write to `side`: the bytes written, 0 when it must wait, -1 when the side failed. */
 static ssize_t write_side(relay_t *r, int side, const unsigned char *p, size_t n) {
   if (side == CLIENT && r->tls) {
@@ -187,6 +201,7 @@ static int flush_dir(relay_t *r, int dir) {
     return -1;
   }
   r->off[dir] = 0;
+  if (r->phase != PHASE_RELAY) idle_buffer(r, dir);
   while (dir == S2C && r->tail_off < r->tail_len) {
     ssize_t w = write_side(r, CLIENT, r->tail + r->tail_off, r->tail_len - r->tail_off);
     if (w > 0) { r->tail_off += w; continue; }
@@ -313,7 +328,13 @@ static ssize_t pump(relay_t *r, int side) {
   if (r->closing || r->len[dir] > 0) return 0;
   /* Held (or its mirror is full) since the interest was set: not one more byte from the client. */
   if (side == CLIENT && (r->held || mirror_full(r))) return 0;
+  if (!r->buf[dir] && !(r->buf[dir] = malloc(RELAY_BUF_SIZE))) {
+    set_reason(r, "out of memory");
+    begin_closing(r);
+    return -1;
+  }
   ssize_t n = read_side(r, side, r->buf[dir]);
+  if (n <= 0 && r->phase != PHASE_RELAY) idle_buffer(r, dir);
   if (n <= 0) return n;
   /* The door (before relay_attach) carries the startup and authentication: not counted. */
   if (r->phase == PHASE_DOOR) {
@@ -723,139 +744,6 @@ int relay_stats(double id, double *out) {
   return r != NULL;
 }
 
-/* --- the native TLS door (tls.h) --------------------------------------------------------------- */
+/* --- the native TLS door: relay_tls_accept(), relay_attach() ------------------------------------ */
 
-const char *relay_tls_accept(void *ctx, int fd, const unsigned char *head, size_t head_len, double *id, int *js_fd) {
-  if (!started) return "not started";
-  relay_t *r = calloc(1, sizeof *r);
-  if (!r) return "out of memory";
-  r->fd[CLIENT] = r->fd[SERVER] = -1;
-  r->phase = PHASE_HANDSHAKE;
-  r->buf[0] = malloc(RELAY_BUF_SIZE);
-  r->buf[1] = malloc(RELAY_BUF_SIZE);
-  if (!r->buf[0] || !r->buf[1]) return discard(r), "out of memory";
-  int sp[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sp) < 0) return discard(r), "could not create a socketpair";
-  r->fd[SERVER] = sp[0];
-  r->fd[CLIENT] = take_fd(fd);
-  if (r->fd[CLIENT] < 0) return close(sp[1]), discard(r), "could not duplicate the socket";
-  r->tls = tls_conn_new(ctx, r->fd[CLIENT], head, head_len);
-  if (!r->tls) return close(sp[1]), discard(r), "out of memory";
-  /* Head bytes (a ClientHello) are not in the socket: start the handshake at the first writability. */
-  if (head_len > 0) r->tls->hs_want = TLS_WANT_OUT;
-  pthread_mutex_lock(&mu);
-  int slot = free_slot();
-  if (slot < 0) {
-    pthread_mutex_unlock(&mu);
-    return close(sp[1]), discard(r), "too many native relays";
-  }
-  generation += 1;
-  r->id = generation * MAX_SLOTS + slot;
-  slots[slot] = r;
-  for (int side = 0; side < 2; side++) {
-    struct epoll_event ev = {.events = 0, .data.u64 = ((uint64_t)(uintptr_t)r) | (uint64_t)side};
-    epoll_ctl(epfd, EPOLL_CTL_ADD, r->fd[side], &ev);
-  }
-  update_interest(r);
-  *id = r->id;
-  *js_fd = sp[1];
-  pthread_mutex_unlock(&mu);
-  return NULL;
-}
-
-/* Room for n more bytes in a growing buffer (at least one relay buffer big); 0 when out of memory. */
-static int reserve(unsigned char **buf, size_t len, size_t *cap, size_t n) {
-  if (*buf && len + n <= *cap) return 1;
-  size_t c = *cap ? *cap : RELAY_BUF_SIZE;
-  while (c < len + n) c *= 2;
-  unsigned char *b = realloc(*buf, c);
-  if (!b) return 0;
-  *buf = b;
-  *cap = c;
-  return 1;
-}
-
-static int append(unsigned char **buf, size_t *len, size_t *cap, const unsigned char *p, size_t n) {
-  if (!reserve(buf, *len, cap, n)) return 0;
-  if (n) memcpy(*buf + *len, p, n);
-  *len += n;
-  return 1;
-}
-
-/* Appends what fd (non-blocking) holds right now; 0 on out of memory or a read error. */
-static int append_readable(unsigned char **buf, size_t *len, size_t *cap, int fd) {
-  for (;;) {
-    if (!reserve(buf, *len, cap, 4096)) return 0;
-    ssize_t n = read(fd, *buf + *len, *cap - *len);
-    if (n > 0) { *len += (size_t)n; continue; }
-    if (n < 0 && errno == EINTR) continue;
-    return n == 0 || errno == EAGAIN || errno == EWOULDBLOCK;
-  }
-}
-
-const char *relay_attach(double id, int sfd, int door_fd, const unsigned char *ch, size_t chl, const unsigned char *sh, size_t shl, int mirror) {
-  if (!started) return "not started";
-  int nfd = take_fd(sfd);
-  if (nfd < 0) return "could not duplicate the server socket";
-  mirror_t *mir = mirror ? calloc(1, sizeof *mir) : NULL;
-  if (mirror && !mir) return close(nfd), "out of memory";
-  unsigned char *up = NULL, *down = NULL;
-  size_t ulen = 0, ucap = 0, dlen = 0, dcap = 0;
-  pthread_mutex_lock(&mu);
-  relay_t *r = lookup(id);
-  if (!r || r->ended || r->closing || r->phase != PHASE_DOOR) {
-    pthread_mutex_unlock(&mu);
-    mirror_free(mir);
-    close(nfd);
-    return "the TLS connection has ended";
-  }
-  /* To the server, in order: what JavaScript read and did not use, what sits unread in its end of
-     the socketpair, what this thread had not yet passed on. To the client: what waits for it, what
-     JavaScript wrote to its end (ReadyForQuery…), then what the server sent. */
-  int ok = append(&up, &ulen, &ucap, ch, chl) && append_readable(&up, &ulen, &ucap, door_fd) &&
-           append(&up, &ulen, &ucap, r->buf[C2S] + r->off[C2S], r->len[C2S]) &&
-           append(&down, &dlen, &dcap, r->buf[S2C] + r->off[S2C], r->len[S2C]) &&
-           append_readable(&down, &dlen, &dcap, r->fd[SERVER]) && append(&down, &dlen, &dcap, sh, shl);
-  if (!ok) {
-    free(up);
-    free(down);
-    mirror_free(mir);
-    close(nfd);
-    set_reason(r, "out of memory");
-    begin_closing(r);
-    int queued = command(id, CMD_INTEREST);
-    pthread_mutex_unlock(&mu);
-    if (queued) wake();
-    return "out of memory";
-  }
-  epoll_ctl(epfd, EPOLL_CTL_DEL, r->fd[SERVER], NULL);
-  close(r->fd[SERVER]);
-  r->fd[SERVER] = nfd;
-  r->mask[SERVER] = 0;
-  struct epoll_event ev = {.events = 0, .data.u64 = ((uint64_t)(uintptr_t)r) | (uint64_t)SERVER};
-  epoll_ctl(epfd, EPOLL_CTL_ADD, nfd, &ev);
-  free(r->buf[C2S]);
-  free(r->buf[S2C]);
-  r->buf[C2S] = up;
-  r->buf[S2C] = down;
-  r->off[C2S] = r->off[S2C] = 0;
-  r->len[C2S] = ulen;
-  r->len[S2C] = dlen;
-  r->phase = PHASE_RELAY;
-  r->mir = mir;
-  r->c.last_request = epoch_ms();
-  counters_client(&r->c, ulen);
-  if (shl) counters_server(&r->c, sh, shl, on_sqlstate, r);
-  if (mir) {
-    double now = mono_ms();
-    mirror_scan(mir, C2S, up, ulen, now);
-    mirror_scan(mir, S2C, sh, shl, now);
-    if (mir->broken) set_reason(r, "protocol violation"), begin_closing(r);
-    else if (mir->out.len > 0 && !mark_dirty(r)) set_reason(r, "out of memory"), begin_closing(r);
-  }
-  /* The thread sets the interest (and reads what OpenSSL holds) in its next batch. */
-  int queued = command(id, CMD_INTEREST);
-  pthread_mutex_unlock(&mu);
-  if (queued) wake();
-  return NULL;
-}
+#include "door.h"
