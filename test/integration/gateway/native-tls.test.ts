@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { readFile } from 'node:fs/promises';
+import { wire } from '../../../src/errors.js';
 import pg from 'pg';
 import { availableVersions, clientBin, startCluster, type Cluster } from '../../harness/pg.js';
 import { makeCertSet, type CertSet } from '../../harness/certs.js';
@@ -182,6 +183,58 @@ for (const version of await availableVersions()) {
         await c.end();
       }
       assert.equal(nativeRelayTotals.started, started, 'pooled clients keep the socketpair');
+    });
+
+    test('the server ending a native TLS session: its FATAL reaches the client through the TLS connection', async () => {
+      const c = new pg.Client({ host: 'localhost', port: gh.port, user: 'app', password: PW, database: 'postgres', ssl: { ca: await readFile(certs.caCert, 'utf8') } });
+      const errors: Error[] = [];
+      c.on('error', (e) => errors.push(e));
+      await c.connect();
+      const n = ends.length;
+      const pid = (await c.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid;
+      await cluster.query('select pg_terminate_backend($1)', [pid]);
+      await eventually(() => errors.length > 0);
+      assert.match(errors[0]!.message, /terminating connection due to administrator command/);
+      await eventually(() => ends.length > n);
+      assert.equal(ends[n]!.reason, 'server closed');
+    });
+
+    test('gatehouse ending a native TLS session (shutdown, KILL): 57P01 goes out through the TLS connection', async () => {
+      const c = new pg.Client({ host: 'localhost', port: gh.port, user: 'app', password: PW, database: 'postgres', ssl: { ca: await readFile(certs.caCert, 'utf8') } });
+      const errors: Array<Error & { code?: string }> = [];
+      c.on('error', (e) => errors.push(e));
+      await c.connect();
+      await c.query('select 1');
+      const n = ends.length;
+      const live = [...gh.gateway.live].find((l) => l.user === 'app' && l.tls !== '');
+      assert.ok(live, 'the session is listed with its TLS');
+      live.terminate(wire.adminShutdown());
+      await eventually(() => errors.length > 0);
+      assert.equal(errors[0]!.code, '57P01');
+      await eventually(() => ends.length > n);
+      assert.equal(ends[n]!.reason, 'closed by gatehouse');
+    });
+
+    test('a reload switches the TLS engine for new connections; relay_engine: node relays over the socketpair', async () => {
+      const cfg = await readFile(gh.configPath, 'utf8');
+      const count = async (): Promise<number> => {
+        const started = nativeRelayTotals.started;
+        const r = await psql(url(gh.port, `user=app ${verifyFull()} channel_binding=require`), 'select 7', { password: PW });
+        assert.equal(r.stdout, '7', r.stderr);
+        return nativeRelayTotals.started - started;
+      };
+      try {
+        await gh.write('gatehouse.yaml', cfg.replace('tls_engine: native', 'tls_engine: node'));
+        assert.equal(gh.gateway.reload().ok, true);
+        assert.equal(await count(), 0, "Node's TLS: the JavaScript relay");
+        await gh.write('gatehouse.yaml', cfg.replace('tls_engine: native', 'tls_engine: native\nrelay_engine: node'));
+        assert.equal(gh.gateway.reload().ok, true);
+        assert.equal(await count(), 0, 'the native engine, relayed in JavaScript over the socketpair');
+      } finally {
+        await gh.write('gatehouse.yaml', cfg);
+        assert.equal(gh.gateway.reload().ok, true);
+      }
+      assert.equal(await count(), 1);
     });
 
     test('garbage after \'S\' closes the connection with PostgreSQL\'s log wording; the gateway still serves', async () => {
