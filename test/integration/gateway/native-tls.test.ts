@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
-import { readFile } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import { wire } from '../../../src/errors.js';
 import pg from 'pg';
 import { availableVersions, clientBin, startCluster, type Cluster } from '../../harness/pg.js';
@@ -245,6 +245,12 @@ for (const version of await availableVersions()) {
       assert.equal(await sslRequestThen(gh.port, Buffer.alloc(40000, 0x16)), 'S');
       const r = await psql(url(gh.port, `user=app ${verifyFull()}`), 'select 42', { password: PW });
       assert.equal(r.stdout, '42', r.stderr);
+      // Each failed handshake gives back its descriptors (the client's, its duplicate, the socketpair).
+      await eventually(() => nativeRelayTotals.ended === nativeRelayTotals.started);
+      const fds = async (): Promise<number> => (await readdir('/proc/self/fd')).length;
+      const before = await fds();
+      for (let i = 0; i < 40; i++) await sslRequestThen(gh.port, Buffer.from(`junk ${i}`.repeat(i + 1)));
+      await eventually(async () => (await fds()) <= before + 2);
     });
 
     test('silence after \'S\' is ended by authentication_timeout', async () => {
