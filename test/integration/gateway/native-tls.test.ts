@@ -170,6 +170,16 @@ for (const version of await availableVersions()) {
       await eventually(() => nativeRelayTotals.ended === nativeRelayTotals.started);
     });
 
+    test('pgbench -S -C over TLS (a handshake and a native relay per transaction): every one starts, ends, none fails', async () => {
+      const started = nativeRelayTotals.started;
+      const r = await run(clientBin('pgbench'), ['-S', '-n', '-C', '-c', '2', '-j', '2', '-t', '60', '-h', '127.0.0.1', '-p', String(gh.port), '-U', 'app', 'appdb'],
+        { PGPASSWORD: PW, PGSSLMODE: 'require' });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /number of failed transactions: 0 /);
+      assert.equal(nativeRelayTotals.started, started + 121, "pgbench's first connection and one per transaction");
+      await eventually(() => nativeRelayTotals.ended === nativeRelayTotals.started);
+    });
+
     test('a transaction-mode TLS client is served over the native engine\'s socketpair', async () => {
       const started = nativeRelayTotals.started;
       const c = new pg.Client({ host: 'localhost', port: pooled.port, user: 'app', password: PW, database: 'postgres',
