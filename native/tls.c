@@ -46,15 +46,24 @@ static int verify_accept(int ok, X509_STORE_CTX *x) {
   return 1;
 }
 
+/* No passphrase: OpenSSL's default callback would prompt on the terminal (an encrypted key fails instead). */
+static int no_passphrase(char *buf, int size, int rwflag, void *u) {
+  (void)buf;
+  (void)size;
+  (void)rwflag;
+  (void)u;
+  return 0;
+}
+
 /* The leaf then its chain, from one PEM buffer (what SSL_CTX_use_certificate_chain_file does with a file). */
 static int use_cert_chain(SSL_CTX *ctx, BIO *bio) {
-  X509 *leaf = PEM_read_bio_X509_AUX(bio, NULL, NULL, NULL);
+  X509 *leaf = PEM_read_bio_X509_AUX(bio, NULL, no_passphrase, NULL);
   if (!leaf) return 0;
   int ok = SSL_CTX_use_certificate(ctx, leaf);
   X509_free(leaf);
   if (!ok) return 0;
   X509 *extra;
-  while ((extra = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+  while ((extra = PEM_read_bio_X509(bio, NULL, no_passphrase, NULL)) != NULL) {
     if (!SSL_CTX_add0_chain_cert(ctx, extra)) {
       X509_free(extra);
       return 0;
@@ -69,7 +78,7 @@ static int use_client_ca(SSL_CTX *ctx, BIO *bio) {
   X509_STORE *store = SSL_CTX_get_cert_store(ctx);
   X509 *c;
   int n = 0;
-  while ((c = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+  while ((c = PEM_read_bio_X509(bio, NULL, no_passphrase, NULL)) != NULL) {
     int ok = X509_STORE_add_cert(store, c) && SSL_CTX_add_client_CA(ctx, c);
     X509_free(c);
     if (!ok) return 0;
@@ -117,7 +126,7 @@ void *tls_ctx_new(const char *cert, size_t cert_len, const char *key, size_t key
   BIO_free(b);
   b = NULL;
   if (!what) {
-    EVP_PKEY *pk = (b = BIO_new_mem_buf(key, (int)key_len)) ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
+    EVP_PKEY *pk = (b = BIO_new_mem_buf(key, (int)key_len)) ? PEM_read_bio_PrivateKey(b, NULL, no_passphrase, NULL) : NULL;
     if (!pk || !SSL_CTX_use_PrivateKey(ctx, pk)) what = "could not load tls.key";
     else if (!SSL_CTX_check_private_key(ctx)) what = "tls.key does not match tls.cert";
     EVP_PKEY_free(pk);
