@@ -3,7 +3,8 @@
 # in front of the benchmark's PostgreSQL, TLS and plaintext on one port, SCRAM passthrough with the
 # verifier the harness copied from pg_authid into $GATEWAY_AUTH_FILE (no plaintext password on disk).
 # GATEHOUSE_RELAY_ENGINE=node|native|auto (default auto) sets relay_engine; GATEHOUSE_RELAY_CPUS (a YAML
-# list such as [1], default []) sets relay_cpus.
+# list such as [1], default []) sets relay_cpus; GATEHOUSE_TLS_ENGINE=node|native (default node) sets
+# tls_engine.
 set -euo pipefail
 cli=${GATEHOUSE_CLI:-node dist/cli.js}
 cat >"$BENCH_WORKDIR/hba.conf" <<HBA
@@ -25,5 +26,6 @@ log:
   level: warn
 relay_engine: ${GATEHOUSE_RELAY_ENGINE:-auto}
 relay_cpus: ${GATEHOUSE_RELAY_CPUS:-[]}
+tls_engine: ${GATEHOUSE_TLS_ENGINE:-node}
 YAML
 exec $cli serve --config "$BENCH_WORKDIR/gatehouse.yaml"

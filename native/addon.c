@@ -7,6 +7,13 @@
  *   close(id, toClient?: Buffer) -> boolean   (flush, send toClient, then close both sides)
  *   stats(id, out: Float64Array) -> boolean
  *   live() -> relays started and not yet reported as ended
+ *   tlsContext(cert: Buffer, key: Buffer, ca: Buffer | undefined, minVersion: string, ciphers: string) -> context
+ *       (an SSL_CTX, freed when the value is collected; throws what failed)
+ *   tlsAccept(context, fd, head?: Buffer) -> [id, fd]   (the TLS door: fd is dup()ed; the returned
+ *       fd is JavaScript's end of the socketpair; onEvent(4, id, '', info: Buffer) when the handshake
+ *       is done, onEvent(0, id, reason) when it ends)
+ *   attach(id, serverFd, doorFd, clientHead?: Buffer, serverHead?: Buffer, mirror?: boolean) -> true
+ *       (the door becomes a session relay; doorFd's unread bytes go to the server)
  * The relay thread reports through one threadsafe function, referenced only while a relay runs,
  * so an idle addon never keeps the process alive. onEvent(2, 0, '', blob: Buffer) carries mirrored
  * sessions' entries (relay.c mirror_flush()); when it returns they are consumed.
@@ -19,11 +26,12 @@
 #include <string.h>
 
 #include "relay.h"
+#include "tls.h"
 
 typedef struct {
   int kind;
   double id;
-  char text[64];
+  char text[256];
   double *stats;
   unsigned char *bytes;
   size_t nbytes;
@@ -91,7 +99,7 @@ static void call_js(napi_env env, napi_value cb, void *context, void *data) {
     napi_call_function(env, global, cb, 4, argv, NULL);
   }
   /* Processed (or the environment is going away): the mirrored bytes are no longer in flight. */
-  if (m->bytes) relay_consumed(m->bytes, m->nbytes);
+  if (m->bytes && m->kind == RELAY_EV_MIRROR) relay_consumed(m->bytes, m->nbytes);
   free(m->bytes);
   free(m->stats);
   free(m);
@@ -229,6 +237,88 @@ static napi_value js_live(napi_env env, napi_callback_info info) {
   return out;
 }
 
+static void free_ctx(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  tls_ctx_free(data);
+}
+
+/* A string argument into buf (truncated to its size); 0 when it is not a string. */
+static int get_string(napi_env env, napi_value v, char *buf, size_t size) {
+  size_t len;
+  return v && napi_get_value_string_utf8(env, v, buf, size, &len) == napi_ok;
+}
+
+static napi_value js_tls_context(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5] = {NULL, NULL, NULL, NULL, NULL};
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  unsigned char *cert, *key, *ca;
+  size_t cert_len, key_len, ca_len;
+  char min[16], ciphers[4096];
+  if (argc < 5 || get_buffer(env, argv[0], &cert, &cert_len) < 0 || !cert || get_buffer(env, argv[1], &key, &key_len) < 0 || !key ||
+      get_buffer(env, argv[2], &ca, &ca_len) < 0 || !get_string(env, argv[3], min, sizeof min) ||
+      !get_string(env, argv[4], ciphers, sizeof ciphers)) {
+    return throw_error(env, "tlsContext(cert: Buffer, key: Buffer, ca: Buffer | undefined, minVersion: string, ciphers: string)");
+  }
+  char err[256];
+  void *ctx = tls_ctx_new((const char *)cert, cert_len, (const char *)key, key_len, (const char *)ca, ca_len, min, ciphers, err, sizeof err);
+  if (!ctx) return throw_error(env, err);
+  napi_value out;
+  if (napi_create_external(env, ctx, free_ctx, NULL, &out) != napi_ok) {
+    tls_ctx_free(ctx);
+    return throw_error(env, "could not wrap the SSL context");
+  }
+  return out;
+}
+
+static napi_value js_tls_accept(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3] = {NULL, NULL, NULL};
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  void *ctx = NULL;
+  int32_t fd;
+  unsigned char *head;
+  size_t head_len;
+  napi_valuetype t;
+  if (argc < 2 || napi_typeof(env, argv[0], &t) != napi_ok || t != napi_external || napi_get_value_external(env, argv[0], &ctx) != napi_ok ||
+      napi_get_value_int32(env, argv[1], &fd) != napi_ok || get_buffer(env, argv[2], &head, &head_len) < 0) {
+    return throw_error(env, "tlsAccept(context, fd, head?: Buffer)");
+  }
+  if (!initialised) return throw_error(env, "the native relay is not initialised");
+  double id;
+  int js_fd;
+  const char *err = relay_tls_accept(ctx, fd, head, head_len, &id, &js_fd);
+  if (err) return throw_error(env, err);
+  if (live_count++ == 0) napi_ref_threadsafe_function(env, tsfn);
+  napi_value out, v;
+  napi_create_array_with_length(env, 2, &out);
+  napi_create_double(env, id, &v);
+  napi_set_element(env, out, 0, v);
+  napi_create_int32(env, js_fd, &v);
+  napi_set_element(env, out, 1, v);
+  return out;
+}
+
+static napi_value js_attach(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6] = {NULL, NULL, NULL, NULL, NULL, NULL};
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  double id;
+  int32_t sfd, dfd;
+  unsigned char *ch, *sh;
+  size_t chl, shl;
+  if (argc < 3 || napi_get_value_double(env, argv[0], &id) != napi_ok || napi_get_value_int32(env, argv[1], &sfd) != napi_ok ||
+      napi_get_value_int32(env, argv[2], &dfd) != napi_ok || get_buffer(env, argv[3], &ch, &chl) < 0 || get_buffer(env, argv[4], &sh, &shl) < 0) {
+    return throw_error(env, "attach(id, serverFd, doorFd, clientHead?: Buffer, serverHead?: Buffer, mirror?: boolean)");
+  }
+  bool mirror = false;
+  if (argv[5]) napi_get_value_bool(env, argv[5], &mirror);
+  const char *err = relay_attach(id, sfd, dfd, ch, chl, sh, shl, mirror ? 1 : 0);
+  if (err) return throw_error(env, err);
+  return boolean(env, 1);
+}
+
 static napi_value module_init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"init", NULL, js_init, NULL, NULL, NULL, napi_default, NULL},
@@ -239,6 +329,9 @@ static napi_value module_init(napi_env env, napi_value exports) {
     {"stats", NULL, js_stats, NULL, NULL, NULL, napi_default, NULL},
     {"live", NULL, js_live, NULL, NULL, NULL, napi_default, NULL},
     {"pin", NULL, js_pin, NULL, NULL, NULL, napi_default, NULL},
+    {"tlsContext", NULL, js_tls_context, NULL, NULL, NULL, napi_default, NULL},
+    {"tlsAccept", NULL, js_tls_accept, NULL, NULL, NULL, napi_default, NULL},
+    {"attach", NULL, js_attach, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

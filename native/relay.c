@@ -12,6 +12,11 @@
  * flushes, sends gatehouse's own last bytes, then closes both; a close that cannot flush within a
  * second is forced. Nothing here may take the process down: an error ends that relay only.
  *
+ * A TLS client (tls_engine: native) has a tls_conn_t (tls.h) as its client side: the thread runs
+ * its handshake, then it is a door for JavaScript's authentication (door.h), then a session relay.
+ * Its reads and writes can each wait for the other readiness (TLS_WANT_IN/OUT), and decrypted
+ * bytes OpenSSL holds are read without an epoll event (drain_tls); its end sends close_notify.
+ *
  * Locking: one mutex, held by the thread while it handles a batch of events and by every
  * relay_* call; a relay is freed only by the thread, after the batch that ended it.
  */
@@ -19,6 +24,7 @@
 #include "relay.h"
 #include "counters.h"
 #include "mirror.h"
+#include "tls.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -35,6 +41,13 @@
 #define SLOT_BITS 20
 #define MAX_SLOTS (1u << SLOT_BITS)
 #define CLOSE_GRACE_MS 1000.0
+
+/*
+ * A TLS client's relay (relay_tls_accept) starts with the handshake, then is the door: its server
+ * side is one end of a socketpair whose other end JavaScript reads the startup and authentication
+ * from, as from a plaintext socket. relay_attach() swaps the real server in (PHASE_RELAY).
+ */
+enum { PHASE_RELAY = 0, PHASE_HANDSHAKE = 1, PHASE_DOOR = 2 };
 
 enum { C2S = 0, S2C = 1 };
 enum { CLIENT = 0, SERVER = 1 };
@@ -55,6 +68,8 @@ typedef struct relay {
   counters_t c;
   mirror_t *mir; /* the audit mirror (mirror.h); NULL: not mirrored */
   int held;      /* JavaScript asked that the client not be read (relay_hold) */
+  tls_conn_t *tls; /* the client speaks TLS (tls.h); NULL: plaintext */
+  int phase;
 } relay_t;
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -109,9 +124,20 @@ static void update_interest(relay_t *r) {
     int dst_dir = side == CLIENT ? S2C : C2S; /* the direction this fd drains */
     uint32_t m = 0;
     int paused = side == CLIENT && (r->held || mirror_full(r));
-    if (!r->closing && r->len[src_dir] == 0 && !paused) m |= EPOLLIN;
+    int in = !r->closing && r->len[src_dir] == 0 && !paused;
     int out = r->len[dst_dir] > 0 || (side == CLIENT && r->tail_off < r->tail_len);
-    if (out && !r->dead_dst[dst_dir]) m |= EPOLLOUT;
+    out = out && !r->dead_dst[dst_dir];
+    if (r->phase == PHASE_HANDSHAKE) {
+      /* The socketpair is watched for JavaScript hanging up only (EPOLLHUP needs no interest). */
+      if (side == CLIENT && !r->closing) m = r->tls->hs_want == TLS_WANT_OUT ? EPOLLOUT : EPOLLIN;
+    } else if (side == CLIENT && r->tls) {
+      /* A TLS read may need to write (a key update's answer) and a write to read. */
+      if (in) m |= r->tls->rd_want == TLS_WANT_OUT ? EPOLLOUT : EPOLLIN;
+      if (out) m |= r->tls->wr_want == TLS_WANT_IN ? EPOLLIN : EPOLLOUT;
+    } else {
+      if (in) m |= EPOLLIN;
+      if (out) m |= EPOLLOUT;
+    }
     if (m != r->mask[side]) {
       struct epoll_event ev = {.events = m, .data.u64 = ((uint64_t)(uintptr_t)r) | (uint64_t)side};
       epoll_ctl(epfd, EPOLL_CTL_MOD, r->fd[side], &ev);
@@ -139,28 +165,49 @@ static void side_gone(relay_t *r, int side, int is_error) {
   begin_closing(r);
 }
 
+/*
+ * A door (a pooled TLS client, often idle for long) keeps no relay buffer while it has nothing
+ * pending: 128 KiB per idle client would be more than Node's TLSSocket costs. pump() takes one.
+ */
+static void idle_buffer(relay_t *r, int dir) {
+  free(r->buf[dir]);
+  r->buf[dir] = NULL;
+}
+
+/* One write to `side`: the bytes written, 0 when it must wait, -1 when the side failed. */
+static ssize_t write_side(relay_t *r, int side, const unsigned char *p, size_t n) {
+  if (side == CLIENT && r->tls) {
+    ssize_t w = tls_write(r->tls, p, n);
+    return w > 0 ? w : w == TLS_AGAIN ? 0 : -1;
+  }
+  for (;;) {
+    ssize_t w = send(r->fd[side], p, n, MSG_NOSIGNAL);
+    if (w > 0) return w;
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
+    return -1;
+  }
+}
+
 /* Writes what is pending in `dir`; returns 0 when all of it went, 1 when some waits, -1 on error. */
 static int flush_dir(relay_t *r, int dir) {
   int dst = dir == C2S ? SERVER : CLIENT;
   if (r->dead_dst[dir]) { r->len[dir] = 0; return 0; }
   while (r->len[dir] > 0) {
-    ssize_t w = send(r->fd[dst], r->buf[dir] + r->off[dir], r->len[dir], MSG_NOSIGNAL);
+    ssize_t w = write_side(r, dst, r->buf[dir] + r->off[dir], r->len[dir]);
     if (w > 0) { r->off[dir] += w; r->len[dir] -= w; continue; }
-    if (w < 0 && errno == EINTR) continue;
-    if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 1;
+    if (w == 0) return 1;
     side_gone(r, dst, 1);
     return -1;
   }
   r->off[dir] = 0;
-  if (dir == S2C && r->tail_off < r->tail_len) {
-    while (r->tail_off < r->tail_len) {
-      ssize_t w = send(r->fd[CLIENT], r->tail + r->tail_off, r->tail_len - r->tail_off, MSG_NOSIGNAL);
-      if (w > 0) { r->tail_off += w; continue; }
-      if (w < 0 && errno == EINTR) continue;
-      if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 1;
-      side_gone(r, CLIENT, 1);
-      return -1;
-    }
+  if (r->phase != PHASE_RELAY) idle_buffer(r, dir);
+  while (dir == S2C && r->tail_off < r->tail_len) {
+    ssize_t w = write_side(r, CLIENT, r->tail + r->tail_off, r->tail_len - r->tail_off);
+    if (w > 0) { r->tail_off += w; continue; }
+    if (w == 0) return 1;
+    side_gone(r, CLIENT, 1);
+    return -1;
   }
   return 0;
 }
@@ -258,31 +305,51 @@ static int wait_ms(void) {
   return ms;
 }
 
-/* One read from `side` into its direction's (empty) buffer, then an immediate write. */
-static void pump(relay_t *r, int side) {
-  int dir = side == CLIENT ? C2S : S2C;
-  if (r->closing || r->len[dir] > 0) return;
-  /* Held (or its mirror is full) since the interest was set: not one more byte from the client. */
-  if (side == CLIENT && (r->held || mirror_full(r))) return;
+/* One read from `side`: the bytes read, 0 when there were none (EAGAIN), -1 when the side is gone. */
+static ssize_t read_side(relay_t *r, int side, unsigned char *buf) {
   ssize_t n;
-  do n = read(r->fd[side], r->buf[dir], RELAY_BUF_SIZE);
-  while (n < 0 && errno == EINTR);
-  if (n == 0) return side_gone(r, side, 0);
-  if (n < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return;
-    return side_gone(r, side, 1);
+  if (side == CLIENT && r->tls) {
+    n = tls_read(r->tls, buf, RELAY_BUF_SIZE);
+    if (n > 0 || n == TLS_AGAIN) return n > 0 ? n : 0;
+    side_gone(r, side, n == TLS_FAILED);
+    return -1;
   }
-  if (dir == C2S) counters_client(&r->c, (size_t)n);
+  do n = read(r->fd[side], buf, RELAY_BUF_SIZE);
+  while (n < 0 && errno == EINTR);
+  if (n > 0) return n;
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
+  side_gone(r, side, n < 0);
+  return -1;
+}
+
+/* One read from `side` into its direction's (empty) buffer, then an immediate write. Returns the bytes read. */
+static ssize_t pump(relay_t *r, int side) {
+  int dir = side == CLIENT ? C2S : S2C;
+  if (r->closing || r->len[dir] > 0) return 0;
+  /* Held (or its mirror is full) since the interest was set: not one more byte from the client. */
+  if (side == CLIENT && (r->held || mirror_full(r))) return 0;
+  if (!r->buf[dir] && !(r->buf[dir] = malloc(RELAY_BUF_SIZE))) {
+    set_reason(r, "out of memory");
+    begin_closing(r);
+    return -1;
+  }
+  ssize_t n = read_side(r, side, r->buf[dir]);
+  if (n <= 0 && r->phase != PHASE_RELAY) idle_buffer(r, dir);
+  if (n <= 0) return n;
+  /* The door (before relay_attach) carries the startup and authentication: not counted. */
+  if (r->phase == PHASE_DOOR) {
+  } else if (dir == C2S) counters_client(&r->c, (size_t)n);
   else counters_server(&r->c, r->buf[dir], (size_t)n, on_sqlstate, r);
   if (!mirror_read(r, dir, r->buf[dir], (size_t)n)) {
     /* What cannot be recorded is not forwarded: PostgreSQL closes on such a length too. */
     set_reason(r, side == CLIENT ? "protocol violation" : "server protocol violation");
     begin_closing(r);
-    return;
+    return -1;
   }
   r->off[dir] = 0;
   r->len[dir] = (size_t)n;
   flush_dir(r, dir);
+  return n;
 }
 
 static void finish(relay_t *r) {
@@ -295,6 +362,7 @@ static void finish(relay_t *r) {
     if (d) { dead = d; capdead = c; }
   }
   if (ndead < capdead) dead[ndead++] = r; /* else it leaks rather than being freed too early */
+  if (r->tls) tls_shutdown(r->tls); /* close_notify after the flushed bytes */
   for (int side = 0; side < 2; side++) {
     epoll_ctl(epfd, EPOLL_CTL_DEL, r->fd[side], NULL);
     /* FIN after the flushed bytes, then the descriptor (gatehouse's was closed at the handover). */
@@ -319,12 +387,25 @@ static void free_relay(relay_t *r) {
   free(r->buf[1]);
   free(r->tail);
   mirror_free(r->mir);
+  tls_conn_free(r->tls);
   free(r);
+}
+
+/*
+ * Bytes OpenSSL has decrypted (or a direct-TLS head not yet read) are not in the socket, so epoll
+ * will not report them: read them while the server side can take them.
+ */
+static void drain_tls(relay_t *r) {
+  while (r->tls && r->phase != PHASE_HANDSHAKE && !r->ended && !r->closing && r->len[C2S] == 0 && !r->held && !mirror_full(r) &&
+         tls_pending(r->tls)) {
+    if (pump(r, CLIENT) <= 0) break;
+  }
 }
 
 /* After any event: a closing relay whose pending bytes are out (or whose grace is over) ends. */
 static void settle(relay_t *r, double now) {
   if (r->ended) return;
+  drain_tls(r);
   if (r->closing) {
     int waiting = flush_dir(r, C2S) > 0;
     waiting |= flush_dir(r, S2C) > 0;
@@ -333,18 +414,47 @@ static void settle(relay_t *r, double now) {
   update_interest(r);
 }
 
+/* One step of a TLS handshake; once done, its result goes to JavaScript (RELAY_EV_TLS) and the door opens. */
+static void handshake_step(relay_t *r) {
+  int rc = tls_handshake(r->tls);
+  if (rc == 0) return;
+  size_t len = 0;
+  unsigned char *info = rc > 0 ? tls_info(r->tls, &len) : NULL;
+  if (info && emit(RELAY_EV_TLS, r->id, "", NULL, info, len)) {
+    r->phase = PHASE_DOOR;
+    return;
+  }
+  free(info);
+  set_reason(r, rc > 0 ? "out of memory" : r->tls->err);
+  r->dead_dst[S2C] = 1;
+  begin_closing(r);
+}
+
+/* The Unix socket's error (0 for a hang-up), for a side that is not being read. */
+static int socket_error(int fd) {
+  int err = 0;
+  socklen_t l = sizeof err;
+  getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &l);
+  return err;
+}
+
 static void handle_event(struct epoll_event *e) {
   relay_t *r = (relay_t *)(uintptr_t)(e->data.u64 & ~(uint64_t)1);
   int side = (int)(e->data.u64 & 1);
   if (r->ended) return;
-  if (e->events & EPOLLOUT) flush_dir(r, side == CLIENT ? S2C : C2S);
-  if (e->events & EPOLLIN) pump(r, side);
-  else if (e->events & (EPOLLERR | EPOLLHUP)) {
+  if (r->phase == PHASE_HANDSHAKE) {
+    if (side == CLIENT) handshake_step(r);
+    else side_gone(r, SERVER, 0); /* JavaScript closed its end (authentication_timeout) */
+  } else if (side == CLIENT && r->tls) {
+    int in = e->events & EPOLLIN, out = e->events & EPOLLOUT;
+    if (out || (in && r->tls->wr_want == TLS_WANT_IN)) flush_dir(r, S2C);
+    if (in || (out && r->tls->rd_want == TLS_WANT_OUT)) pump(r, CLIENT);
+    else if ((e->events & (EPOLLERR | EPOLLHUP)) && !r->ended) side_gone(r, CLIENT, socket_error(r->fd[CLIENT]) != 0);
+  } else {
+    if (e->events & EPOLLOUT) flush_dir(r, side == CLIENT ? S2C : C2S);
+    if (e->events & EPOLLIN) pump(r, side);
     /* Not reading this side (backpressure or closing) and it failed: it will not come back. */
-    int err = 0;
-    socklen_t l = sizeof err;
-    getsockopt(r->fd[side], SOL_SOCKET, SO_ERROR, &err, &l);
-    if (!r->ended) side_gone(r, side, err != 0);
+    else if ((e->events & (EPOLLERR | EPOLLHUP)) && !r->ended) side_gone(r, side, socket_error(r->fd[side]) != 0);
   }
   settle(r, 0);
 }
@@ -495,6 +605,7 @@ static void discard(relay_t *r) {
   free(r->buf[0]);
   free(r->buf[1]);
   mirror_free(r->mir);
+  tls_conn_free(r->tls);
   free(r);
 }
 
@@ -632,3 +743,7 @@ int relay_stats(double id, double *out) {
   pthread_mutex_unlock(&mu);
   return r != NULL;
 }
+
+/* --- the native TLS door: relay_tls_accept(), relay_attach() ------------------------------------ */
+
+#include "door.h"

@@ -10,14 +10,14 @@
 /* The most head bytes start() takes per direction: one relay buffer. */
 #define RELAY_BUF_SIZE 65536
 
-enum { RELAY_EV_END = 0, RELAY_EV_SQLSTATE = 1, RELAY_EV_MIRROR = 2, RELAY_EV_SYNC = 3 };
+enum { RELAY_EV_END = 0, RELAY_EV_SQLSTATE = 1, RELAY_EV_MIRROR = 2, RELAY_EV_SYNC = 3, RELAY_EV_TLS = 4 };
 
 /*
  * How the relay thread reports: a relay ended (text: its reason; stats: its final counters,
  * relay_stats_len() numbers), the server sent an ErrorResponse (text: the SQLSTATE; stats NULL),
  * or mirrored sessions have entries (RELAY_EV_MIRROR, id 0: bytes is a malloc()ed blob of
- * nbytes that the callee owns once it returns 1; its layout is in relay.c mirror_flush()). Returns
- * 0 when the event could not be queued. Called with the relay lock held, on the relay thread; it
+ * nbytes that the callee owns once it returns 1; its layout is in relay.c mirror_flush()), or a TLS handshake is done (RELAY_EV_TLS: bytes as
+ * RELAY_EV_MIRROR's, laid out by tls.h tls_info()). Returns 0 when the event could not be queued. Called with the relay lock held, on the relay thread; it
  * must not block.
  */
 typedef int (*relay_event_fn)(int kind, double id, const char *text, const double *stats, unsigned char *bytes, size_t nbytes);
@@ -49,6 +49,22 @@ int relay_sync(void);
 void relay_consumed(const unsigned char *blob, size_t len);
 /* Asks the thread to flush, send `to_client`, then close both sides. 0 when the relay had ended. */
 int relay_close(double id, const unsigned char *to_client, size_t len);
+/*
+ * The native TLS door: dup()s fd, runs the TLS handshake on it (head: bytes already read, a
+ * direct-TLS ClientHello), then relays plaintext between the TLS connection and one end of a
+ * socketpair, whose other end (*js_fd, owned by the caller) JavaScript reads the startup and
+ * authentication from. The handshake's result comes as RELAY_EV_TLS (bytes: tls_info()); a
+ * failure or a hang-up as RELAY_EV_END with the reason. Returns NULL and sets *id, or what failed.
+ */
+const char *relay_tls_accept(void *ssl_ctx, int fd, const unsigned char *head, size_t head_len, double *id, int *js_fd);
+/*
+ * Turns a TLS door into a session relay: the server (dup()ed) replaces the socketpair. The client
+ * head, then what is unread in door_fd (JavaScript's end, which it closes after), go to the server;
+ * what JavaScript wrote to its end, then the server head, go to the client. Returns NULL, or what
+ * failed (the relay then ends).
+ */
+const char *relay_attach(double id, int server_fd, int door_fd, const unsigned char *client_head, size_t client_head_len,
+                         const unsigned char *server_head, size_t server_head_len, int mirror);
 /* Copies a running relay's counters into out (relay_stats_len() numbers). 0 when it has ended. */
 int relay_stats(double id, double *out);
 

@@ -11,7 +11,6 @@
  * Node's PeerCertificate.subject loses the order, the RDN grouping and the string types, so the
  * subject is read from the certificate's DER (`raw`).
  */
-import type { PeerCertificate } from 'node:tls';
 import { DerError, TAG, certificateParts, childrenOf, contentOf, decodeOid, encodingOf, expectTag, type DerElement } from './der.js';
 
 /** OpenSSL short names (OBJ_nid2sn) for the attributes found in subjects. */
@@ -148,7 +147,7 @@ export function subjectCommonName(der: Buffer): string | null {
  * The certificate name that `cert` auth compares with the role: the CN, or the DN for
  * `clientname=DN`. Null without a certificate or for a malformed one.
  */
-export function certCommonName(peer: PeerCertificate | null | undefined, mode: 'CN' | 'DN' = 'CN'): string | null {
+export function certCommonName(peer: { readonly raw?: Buffer } | null | undefined, mode: 'CN' | 'DN' = 'CN'): string | null {
   const raw = peer?.raw;
   if (!raw || raw.length === 0) return null;
   try {

@@ -46,7 +46,7 @@ export async function startServe(configPath: string, opts: { signals?: boolean }
   const metrics = await startMetrics(gateway);
   log.info({ listen: addresses.map((a) => a.where), metrics: gateway.state.config.metrics.listen,
     hba: gateway.state.config.hba, rules: gateway.state.hba.rules.length,
-    relay_engine: engine === 'node' ? 'node (JavaScript relay)' : native.detail }, 'gatehouse is ready');
+    relay_engine: engine === 'node' ? 'node (JavaScript relay)' : native.detail, tls_engine: gateway.state.config.tls_engine }, 'gatehouse is ready');
   // Whoever stops the gateway (a signal or the console's SHUTDOWN), the process ends after it.
   const stopped = gateway.stopped.then(async () => {
     await metrics?.close();

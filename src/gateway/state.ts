@@ -9,6 +9,7 @@ import { loadHbaFile, loadIdentFile, type HbaRuleSet, type IdentMapSet } from '.
 import { loadUserlist, type Userlist } from '../auth/userlist.js';
 import { loadTls, type TlsState } from '../net/tls.js';
 import { AuthQuery } from '../auth/auth-query.js';
+import { nativeTlsContext } from '../session/native-tls.js';
 
 export interface RuntimeState {
   readonly configPath: string;
@@ -27,7 +28,7 @@ export function loadRuntimeState(configPath: string, previous?: RuntimeState): R
   const hba = loadHbaFile(config.hba);
   const ident = config.ident ? loadIdentFile(config.ident) : null;
   const users = config.auth.users ? loadUserlist(config.auth.users) : null;
-  const tls = loadTls(config.tls);
+  const tls = loadTls(config.tls, config.tls_engine === 'native' ? nativeTlsContext : null);
   const authQuery = config.auth.query ? reuseAuthQuery(config, previous) : null;
   return Object.freeze({ configPath, config, hba, ident, users, tls, authQuery, loadedAt: new Date() });
 }

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
 import { Duplex } from 'node:stream';
-import { TLSSocket, createSecureContext, type SecureContext } from 'node:tls';
+import { DEFAULT_CIPHERS, TLSSocket, createSecureContext, type SecureContext } from 'node:tls';
 import type { Socket } from 'node:net';
 import { GatehouseError } from '../errors.js';
 import { tlsServerEndPointHash } from '../auth/channel-binding.js';
@@ -18,10 +18,15 @@ export interface TlsState {
   readonly certHash: Buffer | null;
   /** Ask clients for a certificate (tls.client_ca is set). */
   readonly requestCert: boolean;
+  /** `tls_engine: native`: the native engine's SSL_CTX, built from the same files and settings; else null. */
+  readonly native: unknown;
 }
 
+/** Builds the native engine's context (src/session/native-tls.ts); throws what failed. */
+export type NativeContextBuilder = (cert: Buffer, key: Buffer, ca: Buffer | undefined, minVersion: string, ciphers: string) => unknown;
+
 /** Reads cert, key and CA; throws GatehouseError GH_TLS_INVALID naming the file at fault. */
-export function loadTls(tls: Config['tls']): TlsState | null {
+export function loadTls(tls: Config['tls'], nativeContext: NativeContextBuilder | null = null): TlsState | null {
   if (!tls) return null;
   const cert = readPem(tls.cert, 'tls.cert');
   const key = readPem(tls.key, 'tls.key');
@@ -42,7 +47,17 @@ export function loadTls(tls: Config['tls']): TlsState | null {
   } catch (e) {
     throw new GatehouseError('GH_TLS_INVALID', `not a PEM certificate: ${(e as Error).message}`, tls.cert);
   }
-  return Object.freeze({ context, certHash: tlsServerEndPointHash(leaf.raw), requestCert: ca !== undefined });
+  const native = nativeContext ? buildNative(nativeContext, tls, cert, key, ca) : null;
+  return Object.freeze({ context, certHash: tlsServerEndPointHash(leaf.raw), requestCert: ca !== undefined, native });
+}
+
+function buildNative(build: NativeContextBuilder, tls: NonNullable<Config['tls']>, cert: Buffer, key: Buffer, ca: Buffer | undefined): unknown {
+  try {
+    // Node's default list when tls.ciphers is unset, so both engines offer the same ciphers.
+    return build(cert, key, ca, tls.min_version, tls.ciphers ?? DEFAULT_CIPHERS);
+  } catch (e) {
+    throw new GatehouseError('GH_TLS_INVALID', `tls_engine native: ${(e as Error).message}`, `${tls.cert}, ${tls.key}`);
+  }
 }
 
 function readPem(path: string, keyName: string): Buffer {

@@ -93,9 +93,9 @@ function hasVerifiedCert(ctx: AuthContext): boolean {
 
 /** CheckCertAuth(): the CN (or DN with clientname=DN) must be the user, or map to it. */
 function certNameMatches(ctx: AuthContext, map: string | undefined): boolean {
-  const peer = ctx.tls?.socket.getPeerCertificate(true);
-  if (!peer) return false;
-  const name = certCommonName(peer, ctx.rule.options.clientname === 'DN' ? 'DN' : 'CN');
+  const raw = ctx.tls?.peerCertificate;
+  if (!raw) return false;
+  const name = certCommonName({ raw }, ctx.rule.options.clientname === 'DN' ? 'DN' : 'CN');
   if (!name) return false;
   if (!map) return name === ctx.user;
   return ctx.ident !== null && checkIdentMap(ctx.ident, map, name, ctx.user, ctx.isMember);

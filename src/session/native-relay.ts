@@ -35,6 +35,15 @@ interface Addon {
   stats(id: number, out: Float64Array): boolean;
   live(): number;
   pin(cpus: Int32Array): boolean;
+  tlsContext(cert: Buffer, key: Buffer, ca: Buffer | undefined, minVersion: string, ciphers: string): unknown;
+  tlsAccept(context: unknown, fd: number, head?: Buffer): [number, number];
+  attach(id: number, serverFd: number, doorFd: number, clientHead?: Buffer, serverHead?: Buffer, mirror?: boolean): boolean;
+}
+
+/** A native TLS door (native-tls.ts) until its session relay starts: the handshake's result, or its end. */
+export interface DoorWatcher {
+  tls(info: Buffer): void;
+  end(reason: string): void;
 }
 
 /** The addon's per-direction buffer: head bytes larger than this stay with the JavaScript relay. */
@@ -45,6 +54,7 @@ const EV_END = 0;
 const EV_SQLSTATE = 1;
 const EV_MIRROR = 2;
 const EV_SYNC = 3;
+const EV_TLS = 4;
 /** mirrorBarrier() callers, answered in order by EV_SYNC. */
 const barriers: Array<() => void> = [];
 
@@ -57,6 +67,7 @@ interface Running {
 }
 
 const running = new Map<number, Running>();
+const doors = new Map<number, DoorWatcher>();
 let addon: Addon | null | undefined;
 let unavailable = '';
 
@@ -66,8 +77,14 @@ export const nativeRelayTotals = { started: 0, ended: 0 };
 function onEvent(kind: number, id: number, text: string, stats?: Float64Array | Buffer): void {
   if (kind === EV_MIRROR) return onMirror(stats as Buffer);
   if (kind === EV_SYNC) return barriers.shift()?.();
+  if (kind === EV_TLS) return doors.get(id)?.tls(stats as Buffer);
   const r = running.get(id);
-  if (!r) return;
+  if (!r) {
+    if (kind !== EV_END) return;
+    const door = doors.get(id);
+    doors.delete(id);
+    return door?.end(text);
+  }
   if (kind === EV_SQLSTATE) return r.counters.serverError(text);
   if (kind === EV_END) {
     running.delete(id);
@@ -117,6 +134,18 @@ function load(): Addon | null {
     unavailable = (e as Error).message.split('\n')[0] ?? String(e);
   }
   return addon;
+}
+
+/** The loaded addon, or null with why not (native-tls.ts). */
+export function nativeAddon(): { addon: Addon | null; unavailable: string } {
+  const a = load();
+  return { addon: a, unavailable };
+}
+
+/** Reports a TLS door's handshake and end to `w` until its session relay starts (or it ends). */
+export function watchDoor(id: number, w: DoorWatcher | null): void {
+  if (w) doors.set(id, w);
+  else doors.delete(id);
 }
 
 /** Whether the native relay can run here, and why not (logged once at start). */
@@ -213,6 +242,39 @@ export function startNativeRelay(
   const closeListeners = [...release(c), ...release(s)];
   nativeRelayTotals.started++;
   return nativeHandle(a, id, counters, closeListeners, mirror);
+}
+
+/**
+ * `tls_engine: native`: turns the TLS door `door` (whose socketpair end is `client`) into the
+ * session's native relay, the TLS connection as its client side. Null when it cannot (the caller
+ * relays over the socketpair in JavaScript).
+ */
+export function attachNativeTls(
+  door: number, client: Duplex, server: Duplex, clientHead: Buffer, counters: SessionCounters, mirror: MirrorConsumer | null = null,
+): NativeRelayHandle | null {
+  const a = load();
+  if (!a) return null;
+  const dfd = plainFd(client);
+  const sfd = plainFd(server);
+  if (dfd < 0 || sfd < 0) return null;
+  const c = client as Socket;
+  const s = server as Socket;
+  c.pause();
+  s.pause();
+  const toServer = Buffer.concat([clientHead, takeBuffered(c)]);
+  const toClient = takeBuffered(s);
+  try {
+    a.attach(door, sfd, dfd, toServer.length ? toServer : undefined, toClient.length ? toClient : undefined, mirror !== null);
+  } catch {
+    // The door had ended (or was out of memory and is ending): the JavaScript relay sees its end.
+    if (toServer.length > clientHead.length) c.unshift(toServer.subarray(clientHead.length));
+    if (toClient.length) s.unshift(toClient);
+    return null;
+  }
+  watchDoor(door, null);
+  const closeListeners = [...release(c), ...release(s)];
+  nativeRelayTotals.started++;
+  return nativeHandle(a, door, counters, closeListeners, mirror);
 }
 
 function nativeHandle(

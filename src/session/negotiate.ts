@@ -13,20 +13,24 @@ import { StartupFramer, decodeStartupPacket, looksLikeTlsClientHello, type Start
 import * as be from '../protocol/backend/encode.js';
 import { startServerTls, type TlsState } from '../net/tls.js';
 import { FrameReader } from './reader.js';
+import { acceptNativeTls } from './native-tls.js';
 
 /** A decoded CancelRequest. */
 export type CancelPacket = Extract<StartupPacket, { kind: 'cancel' }>;
 /** A decoded StartupMessage. */
 export type StartupMessagePacket = Extract<StartupPacket, { kind: 'startup' }>;
 
-/** TLS facts for logs and hba (hostssl) and cert auth. */
+/** TLS facts for logs and hba (hostssl) and cert auth, from either TLS engine. */
 export interface TlsInfo {
   version: string;
   cipher: string;
   direct: boolean;
-  socket: TLSSocket;
+  /** The client's certificate (DER), or null when it presented none. */
+  peerCertificate: Buffer | null;
   /** The client presented a certificate that verified against tls.client_ca. */
   certVerified: boolean;
+  /** `tls_engine: native`: the native TLS door's id (session.ts hands it to the native relay); null with Node's TLS. */
+  native: number | null;
 }
 
 export type NegotiateResult =
@@ -49,10 +53,9 @@ export class HandshakeFatal extends Error {
 export async function negotiate(raw: Socket, first: Buffer, tls: TlsState | null, isUnix: boolean): Promise<NegotiateResult> {
   if (looksLikeTlsClientHello(first[0]!)) {
     if (!tls || isUnix) return { kind: 'closed', reason: 'direct TLS attempted but TLS is not configured' };
-    const socket = startServerTls(raw, tls, first);
-    const info = await handshakeTls(socket, true);
+    const info = tls.native ? await acceptNativeTls(raw, tls.native, first, true) : await handshakeTls(startServerTls(raw, tls, first), true);
     if (info.kind === 'closed') return info;
-    return readStartup(socket, new FrameReader(socket), info.tls, true, true);
+    return readStartup(info.socket, new FrameReader(info.socket), info.tls, true, true);
   }
   const reader = new FrameReader(raw, first);
   return readStartup(raw, reader, null, false, false, tls && !isUnix ? tls : null);
@@ -82,11 +85,17 @@ async function readStartup(
         // Bytes after the SSLRequest would be read as if they had been encrypted (CVE-2021-23214).
         if (reader.unread().length > 0) throw new HandshakeFatal(wire.protocolViolation('received unencrypted data after SSL request'), socket);
         reader.detach();
-        socket.write(be.sslYes);
-        const tlsSocket = startServerTls(socket as Socket, canUpgrade);
-        const info = await handshakeTls(tlsSocket, false);
+        let info: TlsOutcome;
+        if (canUpgrade.native) {
+          // 'S' is on its way before the descriptor changes hands (the client waits for it anyway).
+          await new Promise<void>((resolve) => socket.write(be.sslYes, () => resolve()));
+          info = await acceptNativeTls(socket as Socket, canUpgrade.native, undefined, false);
+        } else {
+          socket.write(be.sslYes);
+          info = await handshakeTls(startServerTls(socket as Socket, canUpgrade), false);
+        }
         if (info.kind === 'closed') return info;
-        return readStartup(tlsSocket, new FrameReader(tlsSocket), info.tls, true, true);
+        return readStartup(info.socket, new FrameReader(info.socket), info.tls, true, true);
       }
       case 'gssenc':
         if (gssDone) throw new HandshakeFatal(wire.unsupportedProtocol(1234, 5680), socket);
@@ -130,7 +139,7 @@ function peerVerifyError(socket: TLSSocket): string | null {
   return e ? (e.code ?? e.message) : null;
 }
 
-type TlsOutcome = { kind: 'ok'; tls: TlsInfo } | { kind: 'closed'; reason: string };
+type TlsOutcome = { kind: 'ok'; socket: Duplex; tls: TlsInfo } | { kind: 'closed'; reason: string };
 
 function handshakeTls(socket: TLSSocket, direct: boolean): Promise<TlsOutcome> {
   return new Promise((resolve) => {
@@ -149,7 +158,8 @@ function handshakeTls(socket: TLSSocket, direct: boolean): Promise<TlsOutcome> {
       const verifyError = presented ? peerVerifyError(socket) : null;
       if (verifyError) return fail(`could not accept SSL connection: certificate verify failed: ${verifyError}`);
       const c = socket.getCipher();
-      resolve({ kind: 'ok', tls: { version: socket.getProtocol() ?? 'unknown', cipher: c?.standardName ?? c?.name ?? 'unknown', direct, socket, certVerified: presented } });
+      const peerCertificate = presented && peer.raw?.length ? peer.raw : null;
+      resolve({ kind: 'ok', socket, tls: { version: socket.getProtocol() ?? 'unknown', cipher: c?.standardName ?? c?.name ?? 'unknown', direct, peerCertificate, certVerified: presented, native: null } });
     });
     const onError = (e: Error): void => fail(`could not accept SSL connection: ${e.message}`);
     socket.once('error', onError);

@@ -24,7 +24,7 @@ import { startRelay, type RelayHandle } from './relay.js';
 import { startTappedRelay } from './tapped-relay.js';
 import { tapFor, type SessionAuditLog } from '../audit/door.js';
 import type { StatementClassifier, StatementTap, TapOptions } from '../audit/tap.js';
-import { startNativeRelay, type NativeRelayHandle } from './native-relay.js';
+import { attachNativeTls, startNativeRelay, type NativeRelayHandle } from './native-relay.js';
 import { TapMirror } from './tap-mirror.js';
 import { parsePgBool } from '../pg-bool.js';
 import { looksLikeProxyHeader } from '../protocol/proxy.js';
@@ -193,7 +193,7 @@ export async function serveConnection(raw: Socket, isUnix: boolean, deps: Sessio
     counters.recordWait(performance.now() - waitStart);
     const leftover = n.reader.detach();
     const live = liveSession(info, startup, localOf(raw, isUnix), counters, linkedServer(target, server));
-    await runSession(client, server, target, leftover, live, deps, tap);
+    await runSession(client, server, target, leftover, live, deps, tap, n.tls?.native ?? null);
   } catch (e) {
     const used = handleFailure(e, client, ev);
     // Like PostgreSQL, close right after the FATAL; the TLS layer does not close the socket it wraps.
@@ -287,8 +287,10 @@ function consoleAccessOf(state: RuntimeState, s: StartupInfo, client: Duplex): C
   return access;
 }
 
+/** `door`: the client's native TLS door (tls_engine: native), which the native relay takes over; else null. */
 async function runSession(
   client: Duplex, server: ServerLogin, target: UpstreamTarget, leftover: Buffer, live: LiveSession, deps: SessionDeps, tap: StatementTap | null,
+  door: number | null,
 ): Promise<void> {
   const { id, origin, user, database, startedAt: started, counters } = live;
   const key = deps.cancels.issue();
@@ -311,7 +313,11 @@ async function runSession(
     // The native relay carries every session no policy rule governs; a recorded one is mirrored to
     // its tap (tap-mirror.ts). A session under policy stays here: a refusal must come first.
     const mirror = tap?.mirrorable ? new TapMirror(tap) : null;
-    native = (!tap || mirror) && deps.state().config.relay_engine !== 'node' ? startNativeRelay(client, server.socket, leftover, counters, mirror) : null;
+    // A native TLS client's session is relayed from its TLS connection, not through the socketpair.
+    const useNative = (!tap || mirror) && deps.state().config.relay_engine !== 'node';
+    native = !useNative ? null
+      : door !== null ? attachNativeTls(door, client, server.socket, leftover, counters, mirror)
+        : startNativeRelay(client, server.socket, leftover, counters, mirror);
     if (!native) void mirror?.ended(); // the tapped relay below takes the tap itself
     relay = native ?? (tap ? startTappedRelay(client, server.socket, tap, leftover, counters) : startRelay(client, server.socket, leftover, undefined, counters));
     const reason = await relay.done;

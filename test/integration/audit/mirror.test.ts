@@ -78,6 +78,20 @@ describe(`the native relay mirrors recorded sessions (PostgreSQL ${version})`, {
     for (const x of recs) assert.ok(typeof x.duration_ms === 'number' && x.duration_ms >= 0 && x.duration_ms < 60_000, `duration ${String(x.duration_ms)}`);
   });
 
+  test('a recorded TLS session: mirrored from the native TLS engine (GATEHOUSE_TEST_TLS_ENGINE=native), else tapped in JavaScript', async () => {
+    const nativeTls = process.env.GATEHOUSE_TEST_TLS_ENGINE === 'native';
+    const started = nativeRelayTotals.started;
+    const c = client(t.gh, 'mir_s', { ssl: { rejectUnauthorized: false } });
+    await c.connect();
+    assert.equal(nativeRelayTotals.started, started + (nativeTls ? 1 : 0));
+    const id = newestSession('mir_s');
+    await c.query({ name: 'tls_ins', text: 'INSERT INTO mir_t VALUES ($1, $2)', values: [7, 'tls'] });
+    await c.query(`SELECT length('${'t'.repeat(100_000)}') AS n`);
+    await c.end();
+    const recs = await sessionRecords(id, 2);
+    assert.deepEqual(recs.map((x) => [x.statement_id, x.command, x.rows, x.statement_name]), [[1, 'INSERT', 1, 'tls_ins'], [2, 'SELECT', 1, undefined]]);
+  });
+
   test('statements pipelined in one write (postgres.js) are recorded in order, each with its own rows', async () => {
     const started = nativeRelayTotals.started;
     const sql = postgres({ host: '127.0.0.1', port: t.gh.port, user: 'mir_s', password: PW, database: 'postgres', ssl: false, max: 1, onnotice: () => undefined });

@@ -67,6 +67,8 @@ export async function startGatehouse(o: GatehouseOptions): Promise<Gatehouse> {
     o.databasesYaml ?? `databases:\n  "*": {host: 127.0.0.1, port: ${o.upstreamPort ?? o.cluster.port}, sslmode: disable}`,
     'log: {level: debug}',
     o.extraYaml ?? '',
+    // GATEHOUSE_TEST_TLS_ENGINE=native runs a suite's TLS clients on the native TLS engine.
+    process.env.GATEHOUSE_TEST_TLS_ENGINE && !o.extraYaml?.includes('tls_engine') ? `tls_engine: ${process.env.GATEHOUSE_TEST_TLS_ENGINE}` : '',
   ].join('\n');
   const configPath = await write('gatehouse.yaml', yaml);
   const gateway = new Gateway(configPath);

@@ -1,0 +1,160 @@
+/**
+ * AddressSanitizer run of the native TLS engine (not part of the suite; minutes of CPU):
+ *
+ *   bash scripts/asan-native-tls.sh
+ *
+ * which builds an ASan copy of the addon in a scratch copy of the tree and runs this file there.
+ * A real PostgreSQL (started here, without ASan) sits behind `gatehouse serve` (started with
+ * libasan preloaded, tls_engine: native); clients then do what can go wrong: verify-full with
+ * channel binding, big results and parameters, cert auth, a certificate from another CA, garbage
+ * and silence after 'S', ClientHello garbage as direct TLS, clients vanishing mid-handshake and
+ * mid-query, pgbench -S. After SIGTERM, every ASan report (memory errors, and leaks whose stack
+ * passes through the addon) is printed, and the exit code says whether there was one.
+ */
+import { spawn } from 'node:child_process';
+import { connect } from 'node:net';
+import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { availableVersions, clientBin, freePort, startCluster } from '../test/harness/pg.js';
+import { makeCertSet } from '../test/harness/certs.js';
+import { psql, verifierOf } from '../test/integration/gateway/fixture.js';
+
+const PW = 'asan-pw-1';
+const libasan = process.env.LIBASAN ?? '/usr/lib/x86_64-linux-gnu/libasan.so.8';
+const dir = await mkdtemp(join(tmpdir(), 'gatehouse-asan-'));
+const versions = await availableVersions();
+const certs = await makeCertSet();
+const cluster = await startCluster({ version: versions[versions.length - 1]!, hba: 'host all all 127.0.0.1/32 scram-sha-256\nlocal all all trust' });
+await cluster.createRole('app', { password: PW });
+await cluster.createRole('certuser', { password: 'unused' });
+await cluster.query('CREATE DATABASE appdb OWNER app');
+const port = await freePort();
+await writeFile(join(dir, 'hba.conf'), 'hostssl all certuser 127.0.0.1/32 cert\nhostssl all all 127.0.0.1/32 scram-sha-256\n');
+await writeFile(join(dir, 'users.txt'), `"app" "${await verifierOf(cluster, 'app')}"\n"certuser" "unused"\n`);
+await writeFile(join(dir, 'gatehouse.yaml'), [
+  `listen: {addresses: [127.0.0.1], port: ${port}}`,
+  `tls: {cert: ${certs.serverCert}, key: ${certs.serverKey}, client_ca: ${certs.caCert}}`,
+  `hba: ${join(dir, 'hba.conf')}`, `auth: {users: ${join(dir, 'users.txt')}}`,
+  'authentication_timeout: 3s', 'shutdown_timeout: 2s', 'tls_engine: native', 'log: {level: warn}',
+  `databases:\n  "*": {host: 127.0.0.1, port: ${cluster.port}, sslmode: disable}`,
+].join('\n'));
+const gw = spawn(process.execPath, ['dist/cli.js', 'serve', '--config', join(dir, 'gatehouse.yaml')], {
+  env: { ...process.env, LD_PRELOAD: libasan, ASAN_OPTIONS: `detect_leaks=1:fast_unwind_on_malloc=0:log_path=${join(dir, 'asan')}:verify_asan_link_order=0` },
+  stdio: ['ignore', 'inherit', 'inherit'],
+});
+const exited = new Promise<number | null>((resolve) => gw.on('exit', (code) => resolve(code)));
+// Started under ASan it takes a while: wait for the port.
+for (let t = 0; ; t++) {
+  const up = await new Promise<boolean>((resolve) => {
+    const s = connect(port, '127.0.0.1', () => (s.destroy(), resolve(true)));
+    s.on('error', () => resolve(false));
+  });
+  if (up) break;
+  if (t > 240 || gw.exitCode !== null) {
+    gw.kill('SIGKILL');
+    await cluster.stop();
+    throw new Error('gatehouse serve did not start');
+  }
+  await new Promise((r) => setTimeout(r, 500));
+}
+process.on('uncaughtException', (e) => {
+  console.log(`FAIL ${String(e)}`);
+  gw.kill('SIGKILL');
+  process.exit(1);
+});
+
+const url = (extra: string): string => `host=localhost port=${port} dbname=postgres sslmode=verify-full sslrootcert=${certs.caCert} ${extra}`;
+/** Connections the gateway left open for 10 s (a hang): each one is a failure. */
+let hung = 0;
+const watch = (s: ReturnType<typeof connect>, what: string): void => {
+  s.setTimeout(10_000, () => {
+    hung++;
+    console.log(`FAIL the gateway left a connection open: ${what}`);
+    s.destroy();
+  });
+};
+const sslThen = (after: Buffer | null, closeAfterMs?: number): Promise<void> => new Promise((resolve) => {
+  const s = connect(port, '127.0.0.1');
+  watch(s, `SSLRequest then ${after ? `${after.length} bytes` : 'silence'}`);
+  s.on('data', () => {
+    if (after) s.write(after);
+    if (closeAfterMs !== undefined) setTimeout(() => s.destroy(), closeAfterMs);
+  });
+  s.on('error', () => undefined);
+  s.on('close', () => resolve());
+  s.write(Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]));
+});
+const direct = (bytes: Buffer): Promise<void> => new Promise((resolve) => {
+  const s = connect(port, '127.0.0.1', () => s.end(bytes));
+  watch(s, `direct TLS garbage of ${bytes.length} bytes`);
+  s.resume(); // an alert may come back: read it, or 'close' never comes
+  s.on('error', () => undefined);
+  s.on('close', () => resolve());
+});
+const check = (what: string, ok: boolean, detail = ''): void => {
+  console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}${ok ? '' : ` ${detail}`}`);
+  if (!ok) process.exitCode = 1;
+};
+
+for (let i = 0; i < 5; i++) {
+  const r = await psql(url('user=app channel_binding=require'), 'select 1', { password: PW });
+  check('psql verify-full channel_binding=require', r.stdout === '1', r.stderr);
+}
+const own = await certs.client('certuser');
+check('cert auth', (await psql(url(`user=certuser sslcert=${own.cert} sslkey=${own.key}`), 'select current_user')).stdout === 'certuser');
+const stranger = await (await makeCertSet()).client('certuser');
+check('a certificate from another CA is refused', (await psql(url(`user=certuser sslcert=${stranger.cert} sslkey=${stranger.key}`), 'select 1')).code !== 0);
+check('direct TLS', (await psql(url('user=app sslnegotiation=direct'), 'select 2', { password: PW, libpq18: true })).stdout === '2');
+const c = new pg.Client({ host: 'localhost', port, user: 'app', password: PW, database: 'postgres', ssl: { ca: await readFile(certs.caCert, 'utf8') }, enableChannelBinding: true });
+await c.connect();
+const big = await c.query<{ s: string }>("select repeat('x', 5000000) as s");
+const echo = await c.query<{ n: number }>('select length($1::text) as n', ['y'.repeat(3_000_000)]);
+check('pg: 5 MB result, 3 MB parameter', big.rows[0]?.s.length === 5_000_000 && echo.rows[0]?.n === 3_000_000);
+await c.end();
+// A client that vanishes mid-query (its result still streaming).
+const v = new pg.Client({ host: 'localhost', port, user: 'app', password: PW, database: 'postgres', ssl: { ca: await readFile(certs.caCert, 'utf8') } });
+v.on('error', () => undefined);
+await v.connect();
+void v.query("select repeat('z', 20000000)").catch(() => undefined);
+await new Promise((r) => setTimeout(r, 50));
+(v as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
+for (let i = 0; i < 20; i++) {
+  await sslThen(Buffer.from(`garbage ${i} `.repeat(i * 50 + 1)));
+  await sslThen(Buffer.from([0x16, 0x03, 0x01, 0x00, 0x05, 1, 0, 0, 1, i]), 20); // a truncated ClientHello, then gone
+  await direct(Buffer.concat([Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00]), Buffer.alloc(i * 30, i)]));
+}
+console.log('garbage done');
+await sslThen(null); // silence: authentication_timeout ends it
+check('no connection left hanging', hung === 0);
+console.log('pgbench');
+const init = await new Promise<number>((resolve) => spawn(clientBin('pgbench'), ['-i', '-s', '1', '-q', '-h', cluster.socketDir, '-p', String(cluster.port), '-U', 'app', 'appdb'],
+  { stdio: 'ignore' }).on('close', (code) => resolve(code ?? -1)));
+const bench = await new Promise<string>((resolve) => {
+  let out = '';
+  const p = spawn(clientBin('pgbench'), ['-S', '-n', '-c', '4', '-j', '2', '-t', '300', '-h', '127.0.0.1', '-p', String(port), '-U', 'app', 'appdb'],
+    { env: { PATH: process.env.PATH, PGPASSWORD: PW, PGSSLMODE: 'require' } });
+  p.stdout.on('data', (d: Buffer) => (out += d));
+  p.on('close', () => resolve(out));
+});
+check('pgbench -S over TLS, 0 failed', init === 0 && /actually processed: 1200\/1200/.test(bench) && /failed transactions: 0 /.test(bench), bench);
+await new Promise((r) => setTimeout(r, 1500));
+gw.kill('SIGTERM');
+const code = await exited;
+// 1: LeakSanitizer found Node's own leaks at exit (under ASan a leak report exits 1); a crash is a signal.
+check('gatehouse exited (no crash)', code === 0 || code === 1, `exit ${code}`);
+await cluster.stop();
+const reports = (await readdir(dir)).filter((f) => f.startsWith('asan'));
+let found = 0;
+for (const f of reports) {
+  const text = await readFile(join(dir, f), 'utf8');
+  // Node itself leaks by design at exit; only reports that pass through the addon count.
+  const blocks = text.split(/\n(?=(?:Direct|Indirect) leak|==\d+==ERROR)/).filter((b) => /ERROR: AddressSanitizer|gatehouse_relay\.node|relay\.c|tls\.c|addon\.c/.test(b) && !/LeakSanitizer: detected memory leaks\s*$/.test(b));
+  for (const b of blocks) {
+    if (/^(Direct|Indirect) leak/.test(b) && !/gatehouse_relay\.node|relay\.c|tls\.c|addon\.c/.test(b)) continue;
+    found++;
+    console.log(b.slice(0, 3000));
+  }
+}
+check(`no ASan report through the addon (${reports.length} report files read)`, found === 0);
