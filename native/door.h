@@ -36,11 +36,7 @@ const char *relay_tls_accept(void *ctx, int fd, const unsigned char *head, size_
   generation += 1;
   r->id = generation * MAX_SLOTS + slot;
   slots[slot] = r;
-  for (int side = 0; side < 2; side++) {
-    struct epoll_event ev = {.events = 0, .data.u64 = ((uint64_t)(uintptr_t)r) | (uint64_t)side};
-    epoll_ctl(epfd, EPOLL_CTL_ADD, r->fd[side], &ev);
-  }
-  update_interest(r);
+  watch(r);
   *id = r->id;
   *js_fd = sp[1];
   pthread_mutex_unlock(&mu);

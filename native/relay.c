@@ -609,6 +609,15 @@ static void discard(relay_t *r) {
   free(r);
 }
 
+/* Registers both sides with no interest, then the right one (a head waits for writability). */
+static void watch(relay_t *r) {
+  for (int side = 0; side < 2; side++) {
+    struct epoll_event ev = {.events = 0, .data.u64 = ((uint64_t)(uintptr_t)r) | (uint64_t)side};
+    epoll_ctl(epfd, EPOLL_CTL_ADD, r->fd[side], &ev);
+  }
+  update_interest(r);
+}
+
 const char *relay_start(int cfd, int sfd, const unsigned char *ch, size_t chl, const unsigned char *sh, size_t shl, int mirror, double *id) {
   if (!started) return "not started";
   if (chl > RELAY_BUF_SIZE || shl > RELAY_BUF_SIZE) return "head bytes larger than a relay buffer";
@@ -654,12 +663,7 @@ const char *relay_start(int cfd, int sfd, const unsigned char *ch, size_t chl, c
     r->len[S2C] = shl;
     counters_server(&r->c, r->buf[S2C], shl, on_sqlstate, r);
   }
-  /* Registered with no interest, then given the right one: a head waits for writability. */
-  for (int side = 0; side < 2; side++) {
-    struct epoll_event ev = {.events = 0, .data.u64 = ((uint64_t)(uintptr_t)r) | (uint64_t)side};
-    epoll_ctl(epfd, EPOLL_CTL_ADD, r->fd[side], &ev);
-  }
-  update_interest(r);
+  watch(r);
   *id = r->id;
   pthread_mutex_unlock(&mu);
   return NULL;

@@ -192,7 +192,7 @@ function plainFd(s: Duplex): number {
 }
 
 /** Takes what Node has read from `s` but nobody consumed yet. */
-function takeBuffered(s: Socket): Buffer {
+export function takeBuffered(s: Socket): Buffer {
   if (s.readableLength === 0) return Buffer.alloc(0);
   const parts: Buffer[] = [];
   let c: Buffer | null;

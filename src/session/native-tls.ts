@@ -12,7 +12,7 @@
  */
 import { Socket } from 'node:net';
 import type { TlsInfo } from './negotiate.js';
-import { nativeAddon, watchDoor } from './native-relay.js';
+import { nativeAddon, takeBuffered, watchDoor } from './native-relay.js';
 
 /** The native engine's SSL_CTX for one TLS configuration (src/net/tls.ts NativeContextBuilder). */
 export function nativeTlsContext(cert: Buffer, key: Buffer, ca: Buffer | undefined, minVersion: string, ciphers: string): unknown {
@@ -100,13 +100,6 @@ function checkHandshake(h: HandshakeInfo, direct: boolean): Omit<TlsInfo, 'nativ
   return { version: h.version, cipher: h.cipher, direct, peerCertificate: h.peer, certVerified: h.peer !== null };
 }
 
-function takeBuffered(s: Socket): Buffer {
-  if (s.readableLength === 0) return Buffer.alloc(0);
-  const parts: Buffer[] = [];
-  let c: Buffer | null;
-  while ((c = s.read() as Buffer | null) !== null) parts.push(c);
-  return Buffer.concat(parts);
-}
 
 /**
  * A paused net.Socket still reads from its descriptor until its buffer is full; from now on only

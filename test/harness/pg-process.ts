@@ -71,6 +71,11 @@ export function run(cmd: string, args: string[], o: RunOptions = {}): Promise<Ru
   });
 }
 
+/** A client program (pgbench, psql) with only PATH, LC_ALL=C and `env` in its environment. */
+export function runClient(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<RunResult> {
+  return run(cmd, args, { env: { PATH: process.env.PATH, LC_ALL: 'C', ...env } });
+}
+
 /** Like `run`, but a non-zero exit is an error carrying the command's output. */
 export async function runOk(cmd: string, args: string[], o: RunOptions = {}): Promise<RunResult> {
   const r = await run(cmd, args, o);

@@ -4,8 +4,8 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { availableVersions, clientBin, freePort, startCluster, type Cluster } from '../../harness/pg.js';
+import { runClient } from '../../harness/pg-process.js';
 import { makeCertSet, type CertSet } from '../../harness/certs.js';
 import { startGatehouse, verifierOf, type Gatehouse } from '../gateway/fixture.js';
 import { startServe, type ServeHandle } from '../../../src/cli/serve.js';
@@ -26,16 +26,6 @@ function sample(text: string, name: string, labels: Record<string, string>): num
   return 0;
 }
 
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { env: { PATH: process.env.PATH, LC_ALL: 'C', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
 
 const versions = await availableVersions();
 
@@ -51,7 +41,7 @@ for (const version of versions) {
       cluster = await startCluster({ version, hba: 'host all all 127.0.0.1/32 scram-sha-256\nlocal all all trust' });
       await cluster.createRole('bench', { password: PW });
       await cluster.query('CREATE DATABASE benchdb OWNER bench');
-      const init = await run(PGBENCH, ['-i', '-s', '1', '-q', '-h', cluster.socketDir, '-p', String(cluster.port), '-U', 'bench', 'benchdb'], {});
+      const init = await runClient(PGBENCH, ['-i', '-s', '1', '-q', '-h', cluster.socketDir, '-p', String(cluster.port), '-U', 'bench', 'benchdb'], {});
       assert.equal(init.code, 0, init.stderr);
       // The fixture's gateway serves the cluster; a second gatehouse started the way `gatehouse serve`
       // starts it (startServe) has metrics.listen set, on its own port.
@@ -95,7 +85,7 @@ for (const version of versions) {
     test('a scrape during pgbench -S -c 4 -t 200 matches pgbench\'s transaction and login counts', async () => {
       const port = serve.addresses[0]!.where.split(':').pop()!;
       const before = await scrape();
-      const bench = run(PGBENCH, ['-S', '-n', '-c', '4', '-j', '2', '-t', '200', '-h', '127.0.0.1', '-p', port, '-U', 'bench', 'benchdb'],
+      const bench = runClient(PGBENCH, ['-S', '-n', '-c', '4', '-j', '2', '-t', '200', '-h', '127.0.0.1', '-p', port, '-U', 'bench', 'benchdb'],
         { PGPASSWORD: PW, PGSSLMODE: 'disable' });
       // Scrapes while the run is going: the gauges are read live, so some scrape sees its clients.
       let finished = false;
@@ -141,7 +131,7 @@ for (const version of versions) {
     test('auth failures, reloads and error classes are counted', async () => {
       const port = serve.addresses[0]!.where.split(':').pop()!;
       const before = await scrape();
-      const bad = await run(PGBENCH, ['-S', '-n', '-t', '1', '-h', '127.0.0.1', '-p', port, '-U', 'bench', 'benchdb'], { PGPASSWORD: 'wrong', PGSSLMODE: 'disable' });
+      const bad = await runClient(PGBENCH, ['-S', '-n', '-t', '1', '-h', '127.0.0.1', '-p', port, '-U', 'bench', 'benchdb'], { PGPASSWORD: 'wrong', PGSSLMODE: 'disable' });
       assert.notEqual(bad.code, 0);
       serve.gateway.reload();
       const after = await scrape();

@@ -8,11 +8,11 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import pg from 'pg';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { availableVersions, clientBin, startCluster, type Cluster } from '../../harness/pg.js';
+import { runClient } from '../../harness/pg-process.js';
 import { makeCertSet, type CertSet } from '../../harness/certs.js';
 import { psql, startGatehouse, verifierOf, type Gatehouse } from './fixture.js';
 import { byName, eventually, psqlBackground, psqlTable } from '../admin/console-support.js';
@@ -22,16 +22,6 @@ import type { SessionEndEvent } from '../../../src/events.js';
 const PW = 'native-pw-1';
 const ADMIN_PW = 'native-admin-1';
 
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { env: { PATH: process.env.PATH, LC_ALL: 'C', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
 
 /** 300,000 COPY text lines (about 30 MB), deterministic. */
 function copyData(): Buffer {
@@ -129,11 +119,11 @@ for (const version of versions) {
     });
 
     test('SHOW STATS counts pgbench -S transactions relayed natively exactly', async () => {
-      const init = await run(clientBin('pgbench'), ['-i', '-s', '1', '-q', '-h', cluster.socketDir, '-p', String(cluster.port), '-U', 'app', 'appdb'], {});
+      const init = await runClient(clientBin('pgbench'), ['-i', '-s', '1', '-q', '-h', cluster.socketDir, '-p', String(cluster.port), '-U', 'app', 'appdb'], {});
       assert.equal(init.code, 0, init.stderr);
       const s0 = await stats('appdb');
       const started = nativeRelayTotals.started;
-      const r = await run(clientBin('pgbench'), ['-S', '-n', '-c', '4', '-j', '2', '-t', '200', '-h', '127.0.0.1', '-p', String(gh.port), '-U', 'app', 'appdb'],
+      const r = await runClient(clientBin('pgbench'), ['-S', '-n', '-c', '4', '-j', '2', '-t', '200', '-h', '127.0.0.1', '-p', String(gh.port), '-U', 'app', 'appdb'],
         { PGPASSWORD: PW, PGSSLMODE: 'disable' });
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /number of transactions actually processed: 800\/800/);
@@ -152,7 +142,7 @@ for (const version of versions) {
     test('pgbench -C (a new native session per transaction): every relay starts, ends and is counted', async () => {
       const s0 = await stats('appdb');
       const started = nativeRelayTotals.started;
-      const r = await run(clientBin('pgbench'), ['-S', '-n', '-C', '-c', '4', '-j', '2', '-t', '50', '-h', '127.0.0.1', '-p', String(gh.port), '-U', 'app', 'appdb'],
+      const r = await runClient(clientBin('pgbench'), ['-S', '-n', '-C', '-c', '4', '-j', '2', '-t', '50', '-h', '127.0.0.1', '-p', String(gh.port), '-U', 'app', 'appdb'],
         { PGPASSWORD: PW, PGSSLMODE: 'disable' });
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /number of transactions actually processed: 200\/200/);

@@ -9,12 +9,12 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { readFile, readdir } from 'node:fs/promises';
 import { wire } from '../../../src/errors.js';
 import pg from 'pg';
 import { availableVersions, clientBin, startCluster, type Cluster } from '../../harness/pg.js';
+import { runClient } from '../../harness/pg-process.js';
 import { makeCertSet, type CertSet } from '../../harness/certs.js';
 import { psql, startGatehouse, verifierOf, type Gatehouse } from './fixture.js';
 import { eventually } from '../admin/console-support.js';
@@ -23,16 +23,6 @@ import type { ConnectionEvent, SessionEndEvent } from '../../../src/events.js';
 
 const PW = 'native-tls-pw-1';
 
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { env: { PATH: process.env.PATH, LC_ALL: 'C', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
 
 /** Opens a TCP connection, sends SSLRequest, waits for 'S', then sends `after` (if any); resolves when the server closes. */
 function sslRequestThen(port: number, after: Buffer | null): Promise<string> {
@@ -158,10 +148,10 @@ for (const version of await availableVersions()) {
     });
 
     test('pgbench -S over TLS: no failed transaction, every client on the native relay', async () => {
-      const init = await run(clientBin('pgbench'), ['-i', '-s', '1', '-q', '-h', cluster.socketDir, '-p', String(cluster.port), '-U', 'app', 'appdb'], {});
+      const init = await runClient(clientBin('pgbench'), ['-i', '-s', '1', '-q', '-h', cluster.socketDir, '-p', String(cluster.port), '-U', 'app', 'appdb'], {});
       assert.equal(init.code, 0, init.stderr);
       const started = nativeRelayTotals.started;
-      const r = await run(clientBin('pgbench'), ['-S', '-n', '-c', '4', '-j', '2', '-t', '300', '-h', '127.0.0.1', '-p', String(gh.port), '-U', 'app', 'appdb'],
+      const r = await runClient(clientBin('pgbench'), ['-S', '-n', '-c', '4', '-j', '2', '-t', '300', '-h', '127.0.0.1', '-p', String(gh.port), '-U', 'app', 'appdb'],
         { PGPASSWORD: PW, PGSSLMODE: 'require' });
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /number of transactions actually processed: 1200\/1200/);
@@ -172,7 +162,7 @@ for (const version of await availableVersions()) {
 
     test('pgbench -S -C over TLS (a handshake and a native relay per transaction): every one starts, ends, none fails', async () => {
       const started = nativeRelayTotals.started;
-      const r = await run(clientBin('pgbench'), ['-S', '-n', '-C', '-c', '2', '-j', '2', '-t', '60', '-h', '127.0.0.1', '-p', String(gh.port), '-U', 'app', 'appdb'],
+      const r = await runClient(clientBin('pgbench'), ['-S', '-n', '-C', '-c', '2', '-j', '2', '-t', '60', '-h', '127.0.0.1', '-p', String(gh.port), '-U', 'app', 'appdb'],
         { PGPASSWORD: PW, PGSSLMODE: 'require' });
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /number of failed transactions: 0 /);
