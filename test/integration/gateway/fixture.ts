@@ -31,6 +31,8 @@ export interface GatehouseOptions {
   upstreamPort?: number;
   /** extra YAML inside the `listen` mapping, e.g. `proxy_protocol: v1, proxy_trusted: [127.0.0.1]` */
   listenYaml?: string;
+  /** More keys for the `tls:` map, e.g. `min_version: TLSv1.3`. */
+  tlsYaml?: string;
 }
 
 export interface Gatehouse {
@@ -58,7 +60,7 @@ export async function startGatehouse(o: GatehouseOptions): Promise<Gatehouse> {
   await write('users.txt', (o.users ?? []).join('\n') + '\n');
   const yaml = [
     `listen: {addresses: [127.0.0.1], port: ${port}${o.unixSocket ? `, unix_socket_dir: ${dir}` : ''}${o.listenYaml ? `, ${o.listenYaml}` : ''}}`,
-    `tls: {cert: ${o.certs.serverCert}, key: ${o.certs.serverKey}${o.clientCa ? `, client_ca: ${o.certs.caCert}` : ''}}`,
+    `tls: {cert: ${o.certs.serverCert}, key: ${o.certs.serverKey}${o.clientCa ? `, client_ca: ${o.certs.caCert}` : ''}${o.tlsYaml ? `, ${o.tlsYaml}` : ''}}`,
     'hba: pg_hba.conf',
     ...(o.ident !== undefined ? ['ident: pg_ident.conf'] : []),
     'auth: {users: users.txt}',

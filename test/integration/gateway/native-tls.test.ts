@@ -51,6 +51,7 @@ for (const version of await availableVersions()) {
     let cluster: Cluster;
     let gh: Gatehouse;
     let pooled: Gatehouse;
+    let common: Omit<Parameters<typeof startGatehouse>[0], 'extraYaml'>;
     const ends: SessionEndEvent[] = [];
     const conns: ConnectionEvent[] = [];
     const url = (port: number, extra: string): string => `host=localhost port=${port} dbname=postgres ${extra}`;
@@ -62,7 +63,7 @@ for (const version of await availableVersions()) {
       await cluster.createRole('app', { password: PW });
       await cluster.createRole('certuser', { password: 'unused-cert-pw' });
       await cluster.query('CREATE DATABASE appdb OWNER app');
-      const common = {
+      common = {
         cluster, certs, clientCa: true,
         hba: ['hostssl all certuser 127.0.0.1/32 cert', 'hostssl all all 127.0.0.1/32 scram-sha-256'].join('\n'),
         users: [`"app" "${await verifierOf(cluster, 'app')}"`, `"certuser" "unused-cert-pw"`],
@@ -134,6 +135,26 @@ for (const version of await availableVersions()) {
       await eventually(() => conns.slice(n).some((c) => c.outcome === 'failure'));
       const failed = conns.slice(n).find((c) => c.outcome === 'failure');
       assert.match(String(failed?.reason), /^could not accept SSL connection: certificate verify failed: UNABLE_TO_VERIFY_LEAF_SIGNATURE$/);
+    });
+
+    test('a TLS 1.2 client is served (and recorded as TLSv1.2); with min_version TLSv1.3 it is refused in the handshake', async () => {
+      const n = conns.length;
+      const r = await psql(url(gh.port, `user=app ${verifyFull()} ssl_max_protocol_version=TLSv1.2 channel_binding=require`), 'select current_user', { password: PW });
+      assert.equal(r.stderr, '');
+      assert.equal(r.stdout, 'app');
+      await eventually(() => conns.slice(n).some((c) => c.outcome === 'success'));
+      assert.equal(conns.slice(n).find((c) => c.outcome === 'success')?.tls?.version, 'TLSv1.2');
+      const strict = await startGatehouse({ ...common, tlsYaml: 'min_version: TLSv1.3', extraYaml: 'tls_engine: native' });
+      try {
+        const refused = await psql(url(strict.port, `user=app ${verifyFull()} ssl_max_protocol_version=TLSv1.2`), 'select 1', { password: PW });
+        assert.notEqual(refused.code, 0);
+        assert.match(refused.stderr, /protocol version|unsupported protocol/i);
+        const ok = await psql(url(strict.port, `user=app ${verifyFull()}`), 'select current_user', { password: PW });
+        assert.equal(ok.stderr, '');
+        assert.equal(ok.stdout, 'app');
+      } finally {
+        await strict.stop();
+      }
     });
 
     test('direct TLS (sslnegotiation=direct, ALPN postgresql) with libpq 18', async () => {
