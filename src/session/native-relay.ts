@@ -184,8 +184,8 @@ export function mirrorBarrier(): Promise<void> {
   });
 }
 
-/** The descriptor of a plain (not TLS) TCP or Unix socket that Node holds no unsent bytes for. */
-function plainFd(s: Duplex): number {
+/** The descriptor of a plain (not TLS) TCP or Unix socket that Node holds no unsent bytes for; -1 otherwise. */
+export function plainFd(s: Duplex): number {
   if (!(s instanceof Socket) || s instanceof TLSSocket || s.destroyed || s.connecting || s.writableLength > 0) return -1;
   const fd = (s as unknown as { _handle?: { fd?: number } })._handle?.fd;
   return typeof fd === 'number' && fd >= 0 ? fd : -1;
@@ -218,6 +218,36 @@ function release(s: Socket): Array<(hadError: boolean) => void> {
 export function startNativeRelay(
   client: Duplex, server: Duplex, clientHead: Buffer, counters: SessionCounters, mirror: MirrorConsumer | null = null,
 ): NativeRelayHandle | null {
+  // The addon could not take the sockets (out of descriptors, say): the JavaScript relay will.
+  return handOver(client, server, clientHead, counters, mirror, MAX_HEAD,
+    (a, cfd, sfd, toServer, toClient) => a.start(cfd, sfd, toServer, toClient, mirror !== null));
+}
+
+/**
+ * `tls_engine: native`: turns the TLS door `door` (whose socketpair end is `client`) into the
+ * session's native relay, the TLS connection as its client side. Null when it cannot (the caller
+ * relays over the socketpair in JavaScript). The door grows its buffers for any head.
+ */
+export function attachNativeTls(
+  door: number, client: Duplex, server: Duplex, clientHead: Buffer, counters: SessionCounters, mirror: MirrorConsumer | null = null,
+): NativeRelayHandle | null {
+  // A failed attach: the door had ended (or was out of memory and is ending); the JavaScript relay sees its end.
+  return handOver(client, server, clientHead, counters, mirror, Infinity, (a, dfd, sfd, toServer, toClient) => {
+    a.attach(door, sfd, dfd, toServer, toClient, mirror !== null);
+    watchDoor(door, null);
+    return door;
+  });
+}
+
+/**
+ * The hand-over both start the same way: Node's sockets paused, what Node read and nobody consumed
+ * passed on as heads, then `take` (the addon call; it throws when it cannot) and Node's sockets
+ * released. On a throw the heads go back to Node's sockets and the result is null.
+ */
+function handOver(
+  client: Duplex, server: Duplex, clientHead: Buffer, counters: SessionCounters, mirror: MirrorConsumer | null, maxHead: number,
+  take: (a: Addon, clientFd: number, serverFd: number, toServer: Buffer | undefined, toClient: Buffer | undefined) => number,
+): NativeRelayHandle | null {
   const a = load();
   if (!a) return null;
   const cfd = plainFd(client);
@@ -225,16 +255,15 @@ export function startNativeRelay(
   if (cfd < 0 || sfd < 0) return null;
   const c = client as Socket;
   const s = server as Socket;
-  if (clientHead.length + c.readableLength > MAX_HEAD || s.readableLength > MAX_HEAD) return null;
+  if (clientHead.length + c.readableLength > maxHead || s.readableLength > maxHead) return null;
   c.pause();
   s.pause();
   const toServer = Buffer.concat([clientHead, takeBuffered(c)]);
   const toClient = takeBuffered(s);
   let id: number;
   try {
-    id = a.start(cfd, sfd, toServer.length ? toServer : undefined, toClient.length ? toClient : undefined, mirror !== null);
+    id = take(a, cfd, sfd, toServer.length ? toServer : undefined, toClient.length ? toClient : undefined);
   } catch {
-    // The addon could not take the sockets (out of descriptors, say): the JavaScript relay will.
     if (toServer.length > clientHead.length) c.unshift(toServer.subarray(clientHead.length));
     if (toClient.length) s.unshift(toClient);
     return null;
@@ -242,39 +271,6 @@ export function startNativeRelay(
   const closeListeners = [...release(c), ...release(s)];
   nativeRelayTotals.started++;
   return nativeHandle(a, id, counters, closeListeners, mirror);
-}
-
-/**
- * `tls_engine: native`: turns the TLS door `door` (whose socketpair end is `client`) into the
- * session's native relay, the TLS connection as its client side. Null when it cannot (the caller
- * relays over the socketpair in JavaScript).
- */
-export function attachNativeTls(
-  door: number, client: Duplex, server: Duplex, clientHead: Buffer, counters: SessionCounters, mirror: MirrorConsumer | null = null,
-): NativeRelayHandle | null {
-  const a = load();
-  if (!a) return null;
-  const dfd = plainFd(client);
-  const sfd = plainFd(server);
-  if (dfd < 0 || sfd < 0) return null;
-  const c = client as Socket;
-  const s = server as Socket;
-  c.pause();
-  s.pause();
-  const toServer = Buffer.concat([clientHead, takeBuffered(c)]);
-  const toClient = takeBuffered(s);
-  try {
-    a.attach(door, sfd, dfd, toServer.length ? toServer : undefined, toClient.length ? toClient : undefined, mirror !== null);
-  } catch {
-    // The door had ended (or was out of memory and is ending): the JavaScript relay sees its end.
-    if (toServer.length > clientHead.length) c.unshift(toServer.subarray(clientHead.length));
-    if (toClient.length) s.unshift(toClient);
-    return null;
-  }
-  watchDoor(door, null);
-  const closeListeners = [...release(c), ...release(s)];
-  nativeRelayTotals.started++;
-  return nativeHandle(a, door, counters, closeListeners, mirror);
 }
 
 function nativeHandle(

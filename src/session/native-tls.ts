@@ -12,7 +12,7 @@
  */
 import { Socket } from 'node:net';
 import type { TlsInfo } from './negotiate.js';
-import { nativeAddon, takeBuffered, watchDoor } from './native-relay.js';
+import { nativeAddon, plainFd, takeBuffered, watchDoor } from './native-relay.js';
 
 /** The native engine's SSL_CTX for one TLS configuration (src/net/tls.ts NativeContextBuilder). */
 export function nativeTlsContext(cert: Buffer, key: Buffer, ca: Buffer | undefined, minVersion: string, ciphers: string): unknown {
@@ -29,8 +29,8 @@ export type NativeTlsOutcome = { kind: 'ok'; socket: Socket; tls: TlsInfo } | { 
  */
 export function acceptNativeTls(raw: Socket, context: unknown, head: Buffer | undefined, direct: boolean): Promise<NativeTlsOutcome> {
   const { addon } = nativeAddon();
-  const fd = (raw as unknown as { _handle?: { fd?: number } })._handle?.fd;
-  if (!addon || typeof fd !== 'number' || fd < 0 || raw.destroyed) return Promise.resolve({ kind: 'closed', reason: 'connection closed during TLS handshake' });
+  const fd = plainFd(raw);
+  if (!addon || fd < 0) return Promise.resolve({ kind: 'closed', reason: 'connection closed during TLS handshake' });
   raw.pause();
   const buffered = takeBuffered(raw);
   stopReading(raw);
