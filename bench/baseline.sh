@@ -785,14 +785,16 @@ echo "proxy CPU us/xact = proxy CPU time / transactions. conn ms = pgbench 'aver
 echo
 echo "### TPS relative to direct (same test, same TLS mode; idle runs against direct select_c32$( (( ROUNDS > 1 )) && echo "; medians of $ROUNDS rounds"))"
 echo
-awk -F'\t' 'NR>1 { t=$1; base=t; sub(/-tls$/, "", base); tls=(t ~ /-tls$/) ? "tls" : "plain"
+# med(a, k, m): the median of a[k, 1..m] (both tables below)
+MEDIAN_AWK='function med(a, k, m,   i, j, x, c) { for (i=1;i<=m;i++) c[i]=a[k, i]+0
+  for (i=2;i<=m;i++) { x=c[i]; for (j=i-1; j>=1 && c[j]>x; j--) c[j+1]=c[j]; c[j+1]=x }
+  return (m % 2) ? c[(m+1)/2] : (c[m/2] + c[m/2+1]) / 2 }'
+awk -F'\t' "$MEDIAN_AWK"'
+  NR>1 { t=$1; base=t; sub(/-tls$/, "", base); tls=(t ~ /-tls$/) ? "tls" : "plain"
              key=$2 SUBSEP tls
              if ($6 ~ /^[0-9.]+$/) { if (base=="direct") dn[key]++ ; else tn[t, $2]++
                if (base=="direct") dl[key, dn[key]]=$6; else tl[t, $2, tn[t, $2]]=$6 }
              if (base!="direct" && !((t, $2) in seen)) { seen[t, $2]=1; rows[++n]=t SUBSEP $2 SUBSEP tls } }
-  function med(arr, k, m,   i, j, x, c) { for (i=1;i<=m;i++) c[i]=arr[k, i]+0
-      for (i=2;i<=m;i++) { x=c[i]; for (j=i-1; j>=1 && c[j]>x; j--) c[j+1]=c[j]; c[j+1]=x }
-      return (m % 2) ? c[(m+1)/2] : (c[m/2] + c[m/2+1]) / 2 }
   END { print "| target | test | TPS | direct TPS | ratio |"; print "|---|---|---:|---:|---:|"
         for (i=1;i<=n;i++) { split(rows[i], r, SUBSEP); bt=r[2]; sub(/^idle[0-9]+_/, "", bt); dk=bt SUBSEP r[3]
           dv=(dn[dk] > 0) ? med(dl, dk, dn[dk]) : ""; tk=r[1] SUBSEP r[2]; tv=(tn[tk] > 0) ? med(tl, tk, tn[tk]) : ""
@@ -802,17 +804,18 @@ if (( ROUNDS > 1 )); then
   echo
   echo "### $GATEWAY_NAME / PgBouncer TPS, round by round (ROUNDS=$ROUNDS, target order reversed on even rounds)"
   echo
-  awk -F'\t' -v gw="$GATEWAY_NAME" 'NR>1 { t=$1; tls=""; if (t ~ /-tls$/) { tls="-tls"; sub(/-tls$/, "", t) }
+  awk -F'\t' -v gw="$GATEWAY_NAME" "$MEDIAN_AWK"'
+    NR>1 { t=$1; tls=""; if (t ~ /-tls$/) { tls="-tls"; sub(/-tls$/, "", t) }
       if (t != gw && t != "pgbouncer") next
       k=$2 tls; if (!(k in seen)) { seen[k]=1; keys[++nk]=k }
       n[t, k]++; v[t, k, n[t, k]]=$6 }
     END { print "| test | ratio per round | median ratio | median " gw " TPS | median PgBouncer TPS |"; print "|---|---|---:|---:|---:|"
-      for (i=1;i<=nk;i++) { k=keys[i]; m=(n[gw,k] < n["pgbouncer",k]) ? n[gw,k] : n["pgbouncer",k]; if (m == 0) continue
-        list=""; for (j=1;j<=m;j++) { r[j]=v[gw,k,j]/v["pgbouncer",k,j]; g[j]=v[gw,k,j]; b[j]=v["pgbouncer",k,j]; list=list (j>1?", ":"") sprintf("%.2f", r[j]) }
-        printf "| %s | %s | **%.2f** | %.0f | %.0f |\n", k, list, med(r, m), med(g, m), med(b, m) } }
-    function med(a, m,   i, j, x, c) { for (i=1;i<=m;i++) c[i]=a[i]
-      for (i=2;i<=m;i++) { x=c[i]; for (j=i-1; j>=1 && c[j]>x; j--) c[j+1]=c[j]; c[j+1]=x }
-      return (m % 2) ? c[(m+1)/2] : (c[m/2] + c[m/2+1]) / 2 }' "$RES"
+      for (i=1;i<=nk;i++) { k=keys[i]; m=(n[gw,k] < n["pgbouncer",k]) ? n[gw,k] : n["pgbouncer",k]; p=0; list=""
+        # a round where either target has no TPS (a failed run) has no ratio
+        for (j=1;j<=m;j++) { x=v[gw,k,j]; y=v["pgbouncer",k,j]; if (x !~ /^[0-9.]+$/ || y !~ /^[0-9.]+$/ || y == 0) continue
+          p++; r[k,p]=x/y; g[k,p]=x; b[k,p]=y; list=list (p>1?", ":"") sprintf("%.2f", r[k,p]) }
+        if (p == 0) continue
+        printf "| %s | %s | **%.2f** | %.0f | %.0f |\n", k, list, med(r, k, p), med(g, k, p), med(b, k, p) } }' "$RES"
 fi
 if [[ $(wc -l <"$IDLE_RES") -gt 1 ]]; then
   echo
