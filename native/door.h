@@ -124,7 +124,7 @@ const char *relay_attach(double id, int sfd, int door_fd, const unsigned char *c
   r->phase = PHASE_RELAY;
   r->mir = mir;
   r->c.last_request = epoch_ms();
-  counters_client(&r->c, ulen);
+  if (ulen) counters_client(&r->c, ulen); /* as relay_start: the first query is timed from its first byte, not from the attach */
   if (shl) counters_server(&r->c, sh, shl, on_sqlstate, r);
   if (mir) {
     double now = mono_ms();
