@@ -272,6 +272,8 @@ for (const version of await availableVersions()) {
       const before = await fds();
       for (let i = 0; i < 40; i++) await sslRequestThen(gh.port, Buffer.from(`junk ${i}`.repeat(i + 1)));
       await eventually(async () => (await fds()) <= before + 2);
+      // Every failed handshake is recorded (here, not in the next test's window of records).
+      await eventually(() => conns.slice(n).filter((c) => c.outcome === 'failure').length >= 42);
     });
 
     test('silence after \'S\' is ended by authentication_timeout', async () => {
