@@ -1,7 +1,9 @@
 /*
  * The N-API face of the native relay (relay.c), loaded by src/session/native-relay.ts:
  *   init(buckets: Float64Array, onEvent(kind, id, text, stats?)) -> true
- *   start(clientFd, serverFd, clientHead?: Buffer, serverHead?: Buffer, mirror?: boolean) -> id   (the fds are dup()ed)
+ *   start(clientFd, serverFd, clientHead?: Buffer, serverHead?: Buffer, mirror?: boolean, reuse?: boolean) -> id
+ *       (the fds are dup()ed; reuse: a client leaving with its server idle leaves the server's
+ *       descriptor to JavaScript, the end's last stats number, else -1; native/reuse.h)
  *   hold(id, on: boolean) -> boolean   (a mirrored relay stops or resumes reading its client)
  *   sync() -> boolean   (onEvent(3, 0, '') follows once everything mirrored before it was reported)
  *   close(id, toClient?: Buffer) -> boolean   (flush, send toClient, then close both sides)
@@ -12,7 +14,7 @@
  *   tlsAccept(context, fd, head?: Buffer) -> [id, fd]   (the TLS door: fd is dup()ed; the returned
  *       fd is JavaScript's end of the socketpair; onEvent(4, id, '', info: Buffer) when the handshake
  *       is done, onEvent(0, id, reason) when it ends)
- *   attach(id, serverFd, doorFd, clientHead?: Buffer, serverHead?: Buffer, mirror?: boolean) -> true
+ *   attach(id, serverFd, doorFd, clientHead?: Buffer, serverHead?: Buffer, mirror?: boolean, reuse?: boolean) -> true
  *       (the door becomes a session relay; doorFd's unread bytes go to the server)
  * The relay thread reports through one threadsafe function, referenced only while a relay runs,
  * so an idle addon never keeps the process alive. onEvent(2, 0, '', blob: Buffer) carries mirrored
@@ -145,22 +147,27 @@ static int get_buffer(napi_env env, napi_value v, unsigned char **data, size_t *
   return napi_get_buffer_info(env, v, (void **)data, len) == napi_ok ? 0 : -1;
 }
 
+/* An optional boolean argument: anything but true is false. */
+static int flag(napi_env env, napi_value v) {
+  bool b = false;
+  if (v) napi_get_value_bool(env, v, &b);
+  return b ? 1 : 0;
+}
+
 static napi_value js_start(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5] = {NULL, NULL, NULL, NULL, NULL};
+  size_t argc = 6;
+  napi_value argv[6] = {NULL, NULL, NULL, NULL, NULL, NULL};
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   int32_t cfd, sfd;
   unsigned char *ch, *sh;
   size_t chl, shl;
   if (argc < 2 || napi_get_value_int32(env, argv[0], &cfd) != napi_ok || napi_get_value_int32(env, argv[1], &sfd) != napi_ok ||
       get_buffer(env, argv[2], &ch, &chl) < 0 || get_buffer(env, argv[3], &sh, &shl) < 0) {
-    return throw_error(env, "start(clientFd, serverFd, clientHead?: Buffer, serverHead?: Buffer, mirror?: boolean)");
+    return throw_error(env, "start(clientFd, serverFd, clientHead?: Buffer, serverHead?: Buffer, mirror?: boolean, reuse?: boolean)");
   }
-  bool mirror = false;
-  if (argv[4]) napi_get_value_bool(env, argv[4], &mirror); /* anything but a boolean: false */
   if (!initialised) return throw_error(env, "the native relay is not initialised");
   double id;
-  const char *err = relay_start(cfd, sfd, ch, chl, sh, shl, mirror ? 1 : 0, &id);
+  const char *err = relay_start(cfd, sfd, ch, chl, sh, shl, flag(env, argv[4]), flag(env, argv[5]), &id);
   if (err) return throw_error(env, err);
   if (live_count++ == 0) napi_ref_threadsafe_function(env, tsfn);
   napi_value out;
@@ -301,8 +308,8 @@ static napi_value js_tls_accept(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_attach(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6] = {NULL, NULL, NULL, NULL, NULL, NULL};
+  size_t argc = 7;
+  napi_value argv[7] = {NULL, NULL, NULL, NULL, NULL, NULL, NULL};
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   double id;
   int32_t sfd, dfd;
@@ -310,11 +317,9 @@ static napi_value js_attach(napi_env env, napi_callback_info info) {
   size_t chl, shl;
   if (argc < 3 || napi_get_value_double(env, argv[0], &id) != napi_ok || napi_get_value_int32(env, argv[1], &sfd) != napi_ok ||
       napi_get_value_int32(env, argv[2], &dfd) != napi_ok || get_buffer(env, argv[3], &ch, &chl) < 0 || get_buffer(env, argv[4], &sh, &shl) < 0) {
-    return throw_error(env, "attach(id, serverFd, doorFd, clientHead?: Buffer, serverHead?: Buffer, mirror?: boolean)");
+    return throw_error(env, "attach(id, serverFd, doorFd, clientHead?: Buffer, serverHead?: Buffer, mirror?: boolean, reuse?: boolean)");
   }
-  bool mirror = false;
-  if (argv[5]) napi_get_value_bool(env, argv[5], &mirror);
-  const char *err = relay_attach(id, sfd, dfd, ch, chl, sh, shl, mirror ? 1 : 0);
+  const char *err = relay_attach(id, sfd, dfd, ch, chl, sh, shl, flag(env, argv[5]), flag(env, argv[6]));
   if (err) return throw_error(env, err);
   return boolean(env, 1);
 }

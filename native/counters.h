@@ -39,6 +39,7 @@ typedef struct {
   double bytes_in, bytes_out, queries, xacts, query_us, xact_us;
   double last_request; /* epoch milliseconds (SHOW CLIENTS request_time) */
   double busy_since, xact_since; /* monotonic milliseconds; 0: idle, no open transaction */
+  unsigned char status; /* the last ReadyForQuery's status byte; 0: none yet (the login's was 'I') */
   hist_t qh, xh;
   scan_t sc;
 } counters_t;
@@ -98,6 +99,7 @@ static void ready_for_query(counters_t *c, unsigned char status) {
   c->queries += 1;
   double start = c->busy_since == 0 ? now : c->busy_since;
   c->busy_since = 0;
+  c->status = status;
   double ms = now - start;
   c->query_us += ms * 1000;
   observe(&c->qh, ms / 1000);

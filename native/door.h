@@ -73,7 +73,8 @@ static int append_readable(unsigned char **buf, size_t *len, size_t *cap, int fd
   }
 }
 
-const char *relay_attach(double id, int sfd, int door_fd, const unsigned char *ch, size_t chl, const unsigned char *sh, size_t shl, int mirror) {
+const char *relay_attach(double id, int sfd, int door_fd, const unsigned char *ch, size_t chl, const unsigned char *sh, size_t shl, int mirror,
+                         int reuse) {
   if (!started) return "not started";
   int nfd = take_fd(sfd);
   if (nfd < 0) return "could not duplicate the server socket";
@@ -125,6 +126,8 @@ const char *relay_attach(double id, int sfd, int door_fd, const unsigned char *c
   r->mir = mir;
   r->c.last_request = epoch_ms();
   if (ulen) counters_client(&r->c, ulen); /* as relay_start: the first query is timed from its first byte, not from the attach */
+  r->ru.enabled = reuse;
+  if (reuse && ulen && reuse_client(&r->ru, up, ulen) >= 0) r->ru.broken = 1; /* a Terminate here goes on */
   if (shl) counters_server(&r->c, sh, shl, on_sqlstate, r);
   if (mir) {
     double now = mono_ms();

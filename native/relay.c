@@ -24,6 +24,7 @@
 #include "relay.h"
 #include "counters.h"
 #include "mirror.h"
+#include "reuse.h"
 #include "tls.h"
 
 #include <errno.h>
@@ -70,6 +71,8 @@ typedef struct relay {
   int held;      /* JavaScript asked that the client not be read (relay_hold) */
   tls_conn_t *tls; /* the client speaks TLS (tls.h); NULL: plaintext */
   int phase;
+  reuse_t ru;  /* session-mode server reuse (reuse.h) */
+  int keep;    /* the client left with the server idle: its descriptor goes back to JavaScript */
 } relay_t;
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -153,8 +156,16 @@ static void begin_closing(relay_t *r) {
   nclosing++;
 }
 
+/* The server is between requests with nothing pending toward it (reuse.h): it can serve another client. */
+static int server_idle(const relay_t *r) {
+  const scan_t *s = &r->c.sc;
+  return r->phase == PHASE_RELAY && !r->dead_dst[C2S] &&
+         reuse_idle(&r->ru, r->c.queries, r->c.status, !s->broken && !s->in_body && s->hdr_off == 0, r->len[C2S]);
+}
+
 /* A side failed or ended: what to say, and which pending bytes can no longer be delivered. */
 static void side_gone(relay_t *r, int side, int is_error) {
+  if (side == CLIENT && !r->closing && server_idle(r)) r->keep = 1;
   if (side == CLIENT) set_reason(r, is_error ? "client error" : "client closed");
   else set_reason(r, is_error ? "server error" : "server closed");
   /* Bytes for the side that is gone are dropped; the other side still gets what is pending
@@ -336,6 +347,15 @@ static ssize_t pump(relay_t *r, int side) {
   ssize_t n = read_side(r, side, r->buf[dir]);
   if (n <= 0 && r->phase != PHASE_RELAY) idle_buffer(r, dir);
   if (n <= 0) return n;
+  /* A Terminate first in what the client sent, with its server idle: the client leaves, the server stays (reuse.h). */
+  if (dir == C2S && r->ru.enabled && !r->ru.broken && r->phase == PHASE_RELAY) {
+    long x = reuse_client(&r->ru, r->buf[dir], (size_t)n);
+    if (x == 0 && server_idle(r)) {
+      side_gone(r, CLIENT, 0);
+      return -1;
+    }
+    if (x >= 0) r->ru.broken = 1; /* the Terminate goes on: the server ends */
+  }
   /* The door (before relay_attach) carries the startup and authentication: not counted. */
   if (r->phase == PHASE_DOOR) {
   } else if (dir == C2S) counters_client(&r->c, (size_t)n);
@@ -365,15 +385,17 @@ static void finish(relay_t *r) {
   if (r->tls) tls_shutdown(r->tls); /* close_notify after the flushed bytes */
   for (int side = 0; side < 2; side++) {
     epoll_ctl(epfd, EPOLL_CTL_DEL, r->fd[side], NULL);
+    if (side == SERVER && r->keep) continue; /* JavaScript takes it (the last stats number) */
     /* FIN after the flushed bytes, then the descriptor (gatehouse's was closed at the handover). */
     shutdown(r->fd[side], SHUT_WR);
     close(r->fd[side]);
   }
-  double stats[7 + 2 * (MAX_BUCKETS + 3)];
+  double stats[8 + 2 * (MAX_BUCKETS + 3)];
   counters_fill(&r->c, stats);
+  stats[counters_len()] = r->keep ? r->fd[SERVER] : -1;
   /* Its last statements reach JavaScript before its end does. */
   if (r->mir && r->mir->dirty) mirror_flush();
-  (void)emit(RELAY_EV_END, r->id, r->reason ? r->reason : "closed", stats, NULL, 0);
+  if (!emit(RELAY_EV_END, r->id, r->reason ? r->reason : "closed", stats, NULL, 0) && r->keep) close(r->fd[SERVER]);
 }
 
 static void free_relay(relay_t *r) {
@@ -517,7 +539,7 @@ static void *thread_main(void *arg) {
 
 /* --- the C interface (relay.h) --------------------------------------------------------------- */
 
-size_t relay_stats_len(void) { return counters_len(); }
+size_t relay_stats_len(void) { return counters_len() + 1; }
 
 const char *relay_init(const double *buckets, int nbuckets, relay_event_fn on_event) {
   if (started) return "already started";
@@ -618,7 +640,8 @@ static void watch(relay_t *r) {
   update_interest(r);
 }
 
-const char *relay_start(int cfd, int sfd, const unsigned char *ch, size_t chl, const unsigned char *sh, size_t shl, int mirror, double *id) {
+const char *relay_start(int cfd, int sfd, const unsigned char *ch, size_t chl, const unsigned char *sh, size_t shl, int mirror, int reuse,
+                        double *id) {
   if (!started) return "not started";
   if (chl > RELAY_BUF_SIZE || shl > RELAY_BUF_SIZE) return "head bytes larger than a relay buffer";
   relay_t *r = calloc(1, sizeof *r);
@@ -632,6 +655,7 @@ const char *relay_start(int cfd, int sfd, const unsigned char *ch, size_t chl, c
   r->fd[SERVER] = take_fd(sfd);
   if (r->fd[CLIENT] < 0 || r->fd[SERVER] < 0) return discard(r), "could not duplicate the sockets";
   r->c.last_request = epoch_ms();
+  r->ru.enabled = reuse;
   if (r->mir) {
     double now = mono_ms();
     mirror_scan(r->mir, C2S, ch, chl, now);
@@ -657,6 +681,7 @@ const char *relay_start(int cfd, int sfd, const unsigned char *ch, size_t chl, c
     memcpy(r->buf[C2S], ch, chl);
     r->len[C2S] = chl;
     counters_client(&r->c, chl);
+    if (reuse && reuse_client(&r->ru, ch, chl) >= 0) r->ru.broken = 1; /* a Terminate here goes on */
   }
   if (shl) {
     memcpy(r->buf[S2C], sh, shl);
@@ -743,7 +768,10 @@ void relay_consumed(const unsigned char *blob, size_t len) {
 int relay_stats(double id, double *out) {
   pthread_mutex_lock(&mu);
   relay_t *r = started ? lookup(id) : NULL;
-  if (r) counters_fill(&r->c, out);
+  if (r) {
+    counters_fill(&r->c, out);
+    out[counters_len()] = -1;
+  }
   pthread_mutex_unlock(&mu);
   return r != NULL;
 }

@@ -14,7 +14,7 @@ enum { RELAY_EV_END = 0, RELAY_EV_SQLSTATE = 1, RELAY_EV_MIRROR = 2, RELAY_EV_SY
 
 /*
  * How the relay thread reports: a relay ended (text: its reason; stats: its final counters,
- * relay_stats_len() numbers), the server sent an ErrorResponse (text: the SQLSTATE; stats NULL),
+ * relay_stats_len() numbers, the last a kept server descriptor or -1), the server sent an ErrorResponse (text: the SQLSTATE; stats NULL),
  * or mirrored sessions have entries (RELAY_EV_MIRROR, id 0: bytes is a malloc()ed blob of
  * nbytes that the callee owns once it returns 1; its layout is in relay.c mirror_flush()), or a TLS handshake is done (RELAY_EV_TLS: bytes as
  * RELAY_EV_MIRROR's, laid out by tls.h tls_info()). Returns 0 when the event could not be queued. Called with the relay lock held, on the relay thread; it
@@ -34,10 +34,12 @@ void relay_stop(void);
 size_t relay_stats_len(void);
 /*
  * dup()s both descriptors; head bytes go out first. mirror: copy what the audit tap reads
- * (mirror.h) and report it as RELAY_EV_MIRROR. Returns NULL and sets *id, or what failed.
+ * (mirror.h) and report it as RELAY_EV_MIRROR. reuse: when the client leaves with the server idle
+ * (reuse.h), the server's descriptor is not closed but passed with RELAY_EV_END as the last stats
+ * number (-1 otherwise); the callee owns it. Returns NULL and sets *id, or what failed.
  */
 const char *relay_start(int client_fd, int server_fd, const unsigned char *client_head, size_t client_head_len,
-                        const unsigned char *server_head, size_t server_head_len, int mirror, double *id);
+                        const unsigned char *server_head, size_t server_head_len, int mirror, int reuse, double *id);
 /* Stops (on != 0) or resumes reading the client of a mirrored relay. 0 when the relay had ended. */
 int relay_hold(double id, int on);
 /*
@@ -61,10 +63,10 @@ const char *relay_tls_accept(void *ssl_ctx, int fd, const unsigned char *head, s
  * Turns a TLS door into a session relay: the server (dup()ed) replaces the socketpair. The client
  * head, then what is unread in door_fd (JavaScript's end, which it closes after), go to the server;
  * what JavaScript wrote to its end, then the server head, go to the client. Returns NULL, or what
- * failed (the relay then ends).
+ * failed (the relay then ends). reuse: as relay_start's.
  */
 const char *relay_attach(double id, int server_fd, int door_fd, const unsigned char *client_head, size_t client_head_len,
-                         const unsigned char *server_head, size_t server_head_len, int mirror);
+                         const unsigned char *server_head, size_t server_head_len, int mirror, int reuse);
 /* Copies a running relay's counters into out (relay_stats_len() numbers). 0 when it has ended. */
 int relay_stats(double id, double *out);
 

@@ -101,7 +101,7 @@ function field<T extends z.ZodType>(schema: T, how: 'default' | 'prefault', dflt
 const poolFields = {
   mode: field(z.enum(['session', 'transaction', 'statement']), 'default', 'session', {
     reloadable: true,
-    description: 'pool_mode. `session`: the client keeps its own server connection until it disconnects. `transaction`: a server connection is held only for the length of a transaction. `statement`: only for one statement; transaction blocks are refused. Replication connections always use session mode.',
+    description: 'pool_mode. `session`: the client keeps its own server connection until it disconnects; a server it leaves idle is reset (`server_reset_query`) and given to the next client with the same database, role and startup parameters (docs/pooling.md). `transaction`: a server connection is held only for the length of a transaction. `statement`: only for one statement; transaction blocks are refused. Replication connections always use session mode.',
   }),
   default_pool_size: field(z.number().int().min(1), 'default', 20, {
     reloadable: true, description: 'Server connections per (database, user) pool in transaction and statement mode.',
@@ -131,7 +131,7 @@ const poolFields = {
     reloadable: true, description: 'A server connection older than this is closed when it is next released (0: never).',
   }),
   server_connect_timeout: field(duration, 'prefault', 15, {
-    reloadable: true, description: 'Connect and login timeout for pooled server connections (session mode uses `databases.<name>.connect_timeout`).',
+    reloadable: true, description: 'Connect and login timeout for pooled server connections (session mode uses `databases.<name>.connect_timeout`), and how long a session-mode server may take to run `server_reset_query` before it is reused.',
   }),
   server_login_retry: field(duration, 'prefault', 15, {
     reloadable: true, description: 'After a failed server login, clients that need a new server connection get the failure at once for this long instead of a new attempt.',
@@ -149,7 +149,7 @@ const poolFields = {
     reloadable: true, description: 'A query running longer than this is cancelled and its client disconnected with `08P01 query timeout` (0: never). Pooled modes only.',
   }),
   server_reset_query: field(z.string(), 'default', 'DISCARD ALL', {
-    reloadable: true, description: 'Sent when a server connection is returned after a session. In transaction and statement mode only with `server_reset_query_always`. Empty: none.',
+    reloadable: true, description: 'Sent when a server connection is returned after a session (session mode: before it is reused). In transaction and statement mode only with `server_reset_query_always`. Empty: none.',
   }),
   server_reset_query_always: field(z.boolean(), 'default', false, {
     reloadable: true, description: 'Also run `server_reset_query` after every transaction in transaction and statement mode.',

@@ -13,12 +13,16 @@ import { StatementRegistry } from './prepared.js';
 import type { ServerConn } from './server.js';
 import type { UpstreamSecret, UpstreamTarget } from './server-login.js';
 import { snapshotOf, type PoolSnapshot } from './snapshot.js';
+import { SessionServers } from './session-servers.js';
+import type { ServerLogin } from './server-login.js';
 
 const JANITOR_MS = 250;
 
 export class PoolManager {
   readonly pools = new Map<string, Pool>();
   readonly statements = new StatementRegistry();
+  /** Session mode's idle servers, for the next client of the same key. */
+  readonly sessionServers = new SessionServers();
   /** Authenticated clients in every mode, for max_client_conn. */
   clientCount = 0;
   #serverSeq = 0;
@@ -44,6 +48,16 @@ export class PoolManager {
   /** RECONNECT [db]: idle servers close now, linked ones when released (PgBouncer's close_needed). */
   reconnect(database?: string): void {
     for (const p of this.pools.values()) if (database === undefined || p.database === database) p.reconnect();
+    this.sessionServers.reconnect(database);
+  }
+
+  /**
+   * A session-mode server whose client left it idle (`fd`, from the native relay): kept for the
+   * next client of `key` after server_reset_query, or closed (with a Terminate) when `close`.
+   */
+  keepSessionServer(key: string, database: string, fd: number, login: ServerLogin, connectedAt: number, settings: PoolSettings, close: boolean): void {
+    this.sessionServers.give(key, database, fd, login, connectedAt, settings, close);
+    this.#janitor ??= setInterval(() => this.#sweep(), JANITOR_MS).unref();
   }
 
   /** Servers marked by RECONNECT that are still open (WAIT_CLOSE waits for none). */
@@ -144,6 +158,7 @@ export class PoolManager {
     if (this.#janitor) clearInterval(this.#janitor);
     this.#janitor = null;
     for (const p of this.pools.values()) for (const s of p.idle.splice(0)) s.close();
+    this.sessionServers.close();
   }
 
   #count(match: (p: Pool) => boolean): number {
@@ -155,5 +170,6 @@ export class PoolManager {
   #sweep(): void {
     const now = Date.now();
     for (const p of this.pools.values()) p.janitor(now);
+    this.sessionServers.janitor(now);
   }
 }

@@ -81,11 +81,11 @@ function serverLocal(socket: Duplex, host: string): { address: string; port: num
   return { address: sock.localAddress ?? (host.startsWith('/') ? 'unix' : ''), port: sock.localPort ?? 0 };
 }
 
-/** A session-mode server, linked for the session's whole life. */
-export function linkedServer(t: UpstreamTarget, s: ServerLogin): LinkedServer {
+/** A session-mode server, linked for the session's whole life (connected then, or at `connectedAt` when reused). */
+export function linkedServer(t: UpstreamTarget, s: ServerLogin, connectedAt = Date.now()): LinkedServer {
   return {
     user: t.user, host: t.host, port: t.port, pid: s.backendKey?.pid ?? 0, tls: s.tls ? 'TLS' : '',
-    local: serverLocal(s.socket, t.host), connectedAt: Date.now(), closeNeeded: false,
+    local: serverLocal(s.socket, t.host), connectedAt, closeNeeded: false,
   };
 }
 

@@ -24,11 +24,16 @@ export type RelayEngine = 'auto' | 'native' | 'node';
 export interface NativeRelayHandle extends RelayHandle {
   /** Flushes what is pending, sends `toClient` (a FATAL, say), then closes both sides. */
   close(toClient?: Buffer): void;
+  /**
+   * Once `done` resolved: the server's descriptor when the client left with the server idle and
+   * reuse was asked for (native/reuse.h); the caller owns it. -1 otherwise.
+   */
+  readonly keptServerFd: number;
 }
 
 interface Addon {
   init(buckets: Float64Array, onEvent: (kind: number, id: number, text: string, stats?: Float64Array) => void): boolean;
-  start(clientFd: number, serverFd: number, clientHead?: Buffer, serverHead?: Buffer, mirror?: boolean): number;
+  start(clientFd: number, serverFd: number, clientHead?: Buffer, serverHead?: Buffer, mirror?: boolean, reuse?: boolean): number;
   close(id: number, toClient?: Buffer): boolean;
   hold(id: number, on: boolean): boolean;
   sync(): boolean;
@@ -37,7 +42,7 @@ interface Addon {
   pin(cpus: Int32Array): boolean;
   tlsContext(cert: Buffer, key: Buffer, ca: Buffer | undefined, minVersion: string, ciphers: string): unknown;
   tlsAccept(context: unknown, fd: number, head?: Buffer): [number, number];
-  attach(id: number, serverFd: number, doorFd: number, clientHead?: Buffer, serverHead?: Buffer, mirror?: boolean): boolean;
+  attach(id: number, serverFd: number, doorFd: number, clientHead?: Buffer, serverHead?: Buffer, mirror?: boolean, reuse?: boolean): boolean;
 }
 
 /** A native TLS door (native-tls.ts) until its session relay starts: the handshake's result, or its end. */
@@ -49,7 +54,8 @@ export interface DoorWatcher {
 /** The addon's per-direction buffer: head bytes larger than this stay with the JavaScript relay. */
 const MAX_HEAD = 65536;
 const NB = DURATION_BUCKETS.length;
-const STATS_LEN = 7 + 2 * (NB + 3);
+/** The counters (load_ below), then a kept server descriptor or -1. */
+const STATS_LEN = 7 + 2 * (NB + 3) + 1;
 const EV_END = 0;
 const EV_SQLSTATE = 1;
 const EV_MIRROR = 2;
@@ -214,13 +220,14 @@ function release(s: Socket): Array<(hadError: boolean) => void> {
 /**
  * Hands the session to the native relay; null when it cannot carry it (the caller then uses
  * relay.ts). `clientHead` is what the client sent after authentication and nobody has read.
+ * `reuse`: keep the server when the client leaves it idle (keptServerFd).
  */
 export function startNativeRelay(
-  client: Duplex, server: Duplex, clientHead: Buffer, counters: SessionCounters, mirror: MirrorConsumer | null = null,
+  client: Duplex, server: Duplex, clientHead: Buffer, counters: SessionCounters, mirror: MirrorConsumer | null = null, reuse = false,
 ): NativeRelayHandle | null {
   // The addon could not take the sockets (out of descriptors, say): the JavaScript relay will.
   return handOver(client, server, clientHead, counters, mirror, MAX_HEAD,
-    (a, cfd, sfd, toServer, toClient) => a.start(cfd, sfd, toServer, toClient, mirror !== null));
+    (a, cfd, sfd, toServer, toClient) => a.start(cfd, sfd, toServer, toClient, mirror !== null, reuse));
 }
 
 /**
@@ -229,11 +236,11 @@ export function startNativeRelay(
  * relays over the socketpair in JavaScript). The door grows its buffers for any head.
  */
 export function attachNativeTls(
-  door: number, client: Duplex, server: Duplex, clientHead: Buffer, counters: SessionCounters, mirror: MirrorConsumer | null = null,
+  door: number, client: Duplex, server: Duplex, clientHead: Buffer, counters: SessionCounters, mirror: MirrorConsumer | null = null, reuse = false,
 ): NativeRelayHandle | null {
   // A failed attach: the door had ended (or was out of memory and is ending); the JavaScript relay sees its end.
   return handOver(client, server, clientHead, counters, mirror, Infinity, (a, dfd, sfd, toServer, toClient) => {
-    a.attach(door, sfd, dfd, toServer, toClient, mirror !== null);
+    a.attach(door, sfd, dfd, toServer, toClient, mirror !== null, reuse);
     watchDoor(door, null);
     return door;
   });
@@ -288,6 +295,7 @@ function nativeHandle(
   };
   let resolveDone!: (r: string) => void;
   const done = new Promise<string>((r) => (resolveDone = r));
+  let keptServerFd = -1;
   // Better no session than an unrecorded one: PostgreSQL's own words for an internal failure.
   const fail = (): void => void a.close(id, errorResponse(wire.internal()));
   mirror?.attach({ hold: (on) => void a.hold(id, on), fail });
@@ -297,7 +305,10 @@ function nativeHandle(
     fail,
     end(reason, final) {
       ended = true;
-      if (final) apply(final);
+      if (final) {
+        apply(final);
+        keptServerFd = final[STATS_LEN - 1] ?? -1;
+      }
       counters.attachSource(null);
       nativeRelayTotals.ended++;
       // What listened for the sockets closing (the guard's per-source count) hears it now.
@@ -312,6 +323,9 @@ function nativeHandle(
     done,
     close(toClient?: Buffer) {
       a.close(id, toClient);
+    },
+    get keptServerFd() {
+      return keptServerFd;
     },
   };
 }

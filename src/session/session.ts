@@ -38,6 +38,8 @@ import type { ConsoleAccess } from '../admin/commands/types.js';
 import type { PoolManager } from '../pool/manager.js';
 import type { Pool } from '../pool/pool.js';
 import { effectivePoolSettings } from '../pool/settings.js';
+import { sessionServerKey } from '../pool/session-servers.js';
+import type { PoolSettings } from '../config/schema.js';
 
 export type { ConsoleClient, LinkedServer, LiveSession };
 
@@ -187,13 +189,18 @@ export async function serveConnection(raw: Socket, isUnix: boolean, deps: Sessio
       admitted = false; // the pooled session leaves the pool's client count when it ends
       return;
     }
-    const server = await loginServer(target, state, auth, startup);
+    // A server an earlier client of the same key left idle (session-servers.ts), else a new login.
+    const keep = startup.replication === 'none' && state.config.relay_engine !== 'node'
+      ? { key: sessionServerKey(startup.database, startup.user, target, startup.params), settings, connectedAt: Date.now() } : null;
+    const reused = keep ? deps.pools.sessionServers.take(keep.key) : null;
+    if (keep && reused) keep.connectedAt = reused.connectedAt;
+    const server = reused?.login ?? await loginServer(target, state, auth, startup);
     admit();
     const counters = countersFor(deps.events, id);
     counters.recordWait(performance.now() - waitStart);
     const leftover = n.reader.detach();
-    const live = liveSession(info, startup, localOf(raw, isUnix), counters, linkedServer(target, server));
-    await runSession(client, server, target, leftover, live, deps, tap, n.tls?.native ?? null);
+    const live = liveSession(info, startup, localOf(raw, isUnix), counters, linkedServer(target, server, keep?.connectedAt));
+    await runSession(client, server, target, leftover, live, deps, tap, n.tls?.native ?? null, keep);
   } catch (e) {
     const used = handleFailure(e, client, ev);
     // Like PostgreSQL, close right after the FATAL; the TLS layer does not close the socket it wraps.
@@ -287,10 +294,13 @@ function consoleAccessOf(state: RuntimeState, s: StartupInfo, client: Duplex): C
   return access;
 }
 
-/** `door`: the client's native TLS door (tls_engine: native), which the native relay takes over; else null. */
+/**
+ * `door`: the client's native TLS door (tls_engine: native), which the native relay takes over; else null.
+ * `keep`: where the server goes when the client leaves it idle (session-mode reuse); null: it closes.
+ */
 async function runSession(
   client: Duplex, server: ServerLogin, target: UpstreamTarget, leftover: Buffer, live: LiveSession, deps: SessionDeps, tap: StatementTap | null,
-  door: number | null,
+  door: number | null, keep: { key: string; settings: PoolSettings; connectedAt: number } | null,
 ): Promise<void> {
   const { id, origin, user, database, startedAt: started, counters } = live;
   const key = deps.cancels.issue();
@@ -315,12 +325,18 @@ async function runSession(
     const mirror = tap?.mirrorable ? new TapMirror(tap) : null;
     // A native TLS client's session is relayed from its TLS connection, not through the socketpair.
     const useNative = (!tap || mirror) && deps.state().config.relay_engine !== 'node';
+    const reuse = keep !== null;
     native = !useNative ? null
-      : door !== null ? attachNativeTls(door, client, server.socket, leftover, counters, mirror)
-        : startNativeRelay(client, server.socket, leftover, counters, mirror);
+      : door !== null ? attachNativeTls(door, client, server.socket, leftover, counters, mirror, reuse)
+        : startNativeRelay(client, server.socket, leftover, counters, mirror, reuse);
     if (!native) void mirror?.ended(); // the tapped relay below takes the tap itself
     relay = native ?? (tap ? startTappedRelay(client, server.socket, tap, leftover, counters) : startRelay(client, server.socket, leftover, undefined, counters));
     const reason = await relay.done;
+    const kept = native?.keptServerFd ?? -1;
+    if (kept >= 0 && keep) {
+      // RECONNECT or RELOAD marked it while the client had it: it closes instead (PgBouncer's close_needed).
+      deps.pools.keepSessionServer(keep.key, database, kept, server, keep.connectedAt, keep.settings, live.server?.closeNeeded === true);
+    }
     deps.events.emit('session.end', {
       session: id, client: origin, user, database,
       duration_ms: Date.now() - started, bytes_in: relay.stats.bytesIn, bytes_out: relay.stats.bytesOut, reason, counters,

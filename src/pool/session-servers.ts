@@ -1,0 +1,175 @@
+/**
+ * Session mode's idle servers, as PgBouncer keeps them: when a client leaves its server idle (the
+ * native relay sees to that, native/reuse.h), the server runs `server_reset_query` and waits here
+ * for the next client with the same key, instead of a new backend being started for it.
+ *
+ * The key is the database entry, the upstream target and role, the client's role and its startup
+ * parameters: after DISCARD ALL a reused session is what a fresh login with those parameters would
+ * have given (RESET ALL goes back to the startup values), so no SET is needed and nothing of the
+ * last client's session is left. Newest first (PgBouncer's LIFO). `server_idle_timeout`,
+ * `server_lifetime` and `default_pool_size` (idle servers kept per key) bound the list; RECONNECT
+ * and shutdown close what waits.
+ */
+import { closeSync } from 'node:fs';
+import { Socket } from 'node:net';
+import type { PoolSettings } from '../config/schema.js';
+import { MessageFramer } from '../protocol/framer.js';
+import { BackendCode, backendMessageCap } from '../protocol/codes.js';
+import { decodeParameterStatus, decodeReadyForQuery } from '../protocol/backend/decode.js';
+import * as fe from '../protocol/frontend/encode.js';
+import type { ServerLogin, UpstreamTarget } from './server-login.js';
+
+interface Idle {
+  login: ServerLogin;
+  database: string;
+  connectedAt: number;
+  idleSince: number;
+  settings: PoolSettings;
+}
+
+/** The key a session-mode server is kept under (see the file comment). */
+export function sessionServerKey(database: string, clientUser: string, t: UpstreamTarget, params: ReadonlyMap<string, string>): string {
+  const p = [...params].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).flat();
+  return JSON.stringify([database, clientUser, t.host, t.port, t.database, t.user, t.sslmode, t.sslrootcert ?? '', p]);
+}
+
+export class SessionServers {
+  readonly #idle = new Map<string, Idle[]>();
+  /** Servers running their reset query, closed on shutdown as the idle ones are. */
+  readonly #resetting = new Set<Socket>();
+  #closed = false;
+
+  /** The newest idle server for `key`, or null. Its socket reads nothing until the caller relays it. */
+  take(key: string, now = Date.now()): { login: ServerLogin; connectedAt: number } | null {
+    const list = this.#idle.get(key);
+    while (list?.length) {
+      const s = list.pop()!;
+      if (list.length === 0) this.#idle.delete(key);
+      s.login.socket.removeAllListeners('data').removeAllListeners('close');
+      if (s.login.socket.destroyed || this.#expired(s, now)) {
+        s.login.socket.destroy();
+        continue;
+      }
+      s.login.socket.pause();
+      return { login: s.login, connectedAt: s.connectedAt };
+    }
+    return null;
+  }
+
+  /**
+   * A server the native relay kept (`fd`, now gatehouse's): reset, then kept under `key`. Closed
+   * instead when it is too old, the reset fails or times out, or `default_pool_size` are waiting.
+   */
+  give(key: string, database: string, fd: number, login: ServerLogin, connectedAt: number, settings: PoolSettings, close = false): void {
+    let socket: Socket;
+    try {
+      socket = new Socket({ fd, readable: true, writable: true });
+    } catch {
+      closeSync(fd);
+      return;
+    }
+    socket.on('error', () => socket.destroy());
+    socket.setNoDelay(true);
+    const kept: Idle = { login: { ...login, socket, params: new Map(login.params), notices: [] }, database, connectedAt, idleSince: 0, settings };
+    if (close || this.#closed || this.#expired(kept, Date.now())) return void socket.end(fe.terminate);
+    this.#reset(socket, settings, kept.login.params).then((ok) => {
+      if (!ok || this.#closed) return void socket.destroy();
+      kept.idleSince = Date.now();
+      const list = this.#idle.get(key) ?? [];
+      if (list.length >= Math.max(settings.default_pool_size, 1)) return void socket.destroy();
+      list.push(kept);
+      this.#idle.set(key, list);
+      // Anything the server says while idle (a FATAL before it goes, say) makes it unusable.
+      socket.on('data', () => socket.destroy());
+      socket.once('close', () => this.#remove(key, kept));
+    }, () => socket.destroy());
+  }
+
+  /** server_idle_timeout and server_lifetime, from the janitor. */
+  janitor(now = Date.now()): void {
+    for (const [key, list] of this.#idle) {
+      for (const s of [...list]) {
+        if (this.#expired(s, now)) {
+          this.#remove(key, s);
+          s.login.socket.destroy();
+        }
+      }
+    }
+  }
+
+  /** RECONNECT [db]: what waits for the database (every database without one) closes now. */
+  reconnect(database?: string): void {
+    for (const [key, list] of this.#idle) {
+      for (const s of [...list]) {
+        if (database !== undefined && s.database !== database) continue;
+        this.#remove(key, s);
+        s.login.socket.destroy();
+      }
+    }
+  }
+
+  /** Shutdown: everything closes, and nothing more is kept. */
+  close(): void {
+    this.#closed = true;
+    this.reconnect();
+    for (const s of this.#resetting) s.destroy();
+  }
+
+  /** The key of each idle server (tests). */
+  keys(): string[] {
+    return [...this.#idle].flatMap(([key, list]) => list.map(() => key));
+  }
+
+  #expired(s: Idle, now: number): boolean {
+    const st = s.settings;
+    return (st.server_lifetime > 0 && now - s.connectedAt > st.server_lifetime) ||
+      (s.idleSince > 0 && st.server_idle_timeout > 0 && now - s.idleSince > st.server_idle_timeout);
+  }
+
+  #remove(key: string, s: Idle): void {
+    const list = this.#idle.get(key);
+    const i = list?.indexOf(s) ?? -1;
+    if (i < 0) return;
+    list!.splice(i, 1);
+    if (list!.length === 0) this.#idle.delete(key);
+  }
+
+  /**
+   * Sends the reset query and reads to its ReadyForQuery: true when the server is idle again. The
+   * ParameterStatus values it reports (DISCARD ALL puts changed ones back) update `params`.
+   */
+  #reset(socket: Socket, settings: PoolSettings, params: Map<string, string>): Promise<boolean> {
+    if (!settings.server_reset_query) return Promise.resolve(true);
+    this.#resetting.add(socket);
+    return new Promise<boolean>((resolve) => {
+      const framer = new MessageFramer(backendMessageCap);
+      let failed = false;
+      const done = (ok: boolean): void => {
+        clearTimeout(timer);
+        socket.removeListener('data', onData).removeListener('close', onClose);
+        this.#resetting.delete(socket);
+        resolve(ok);
+      };
+      const onClose = (): void => done(false);
+      const onData = (chunk: Buffer): void => {
+        try {
+          framer.push(chunk);
+          for (let f = framer.next(); f; f = framer.next()) {
+            if (f.type === BackendCode.ErrorResponse) failed = true;
+            else if (f.type === BackendCode.ParameterStatus) {
+              const { name, value } = decodeParameterStatus(f.body);
+              params.set(name, value);
+            } else if (f.type === BackendCode.ReadyForQuery) {
+              return done(!failed && decodeReadyForQuery(f.body) === 'I' && framer.bufferedBytes === 0);
+            }
+          }
+        } catch {
+          done(false);
+        }
+      };
+      const timer = setTimeout(() => done(false), settings.server_connect_timeout).unref();
+      socket.on('data', onData).once('close', onClose);
+      socket.write(fe.query(settings.server_reset_query));
+    });
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * Session-mode server reuse (native/reuse.h, src/pool/session-servers.ts), as PgBouncer does it:
+ * a client that leaves its server idle leaves it, after DISCARD ALL, to the next client with the
+ * same database, role and startup parameters. Checked against real PostgreSQL: the backend pid
+ * the next client sees, that nothing of the last session survives, and that a server left busy
+ * (in a transaction, mid-query, or with an unsynced extended-protocol message) is never reused.
+ * Each test uses its own application_name, so its servers are its own.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import pg from 'pg';
+import { availableVersions, startCluster, type Cluster } from '../../harness/pg.js';
+import { makeCertSet, type CertSet } from '../../harness/certs.js';
+import { startGatehouse, verifierOf, type Gatehouse } from './fixture.js';
+import { eventually, psqlTable } from '../admin/console-support.js';
+
+const PW = 'reuse-pw-1';
+const ADMIN_PW = 'reuse-admin-1';
+
+/** A Parse message for the unnamed statement with no Sync after it (protocol-message-formats). */
+function parseMessage(sql: string): Buffer {
+  const body = Buffer.concat([Buffer.from('\0'), Buffer.from(`${sql}\0`), Buffer.from([0, 0])]);
+  const head = Buffer.alloc(5);
+  head[0] = 0x50;
+  head.writeInt32BE(body.length + 4, 1);
+  return Buffer.concat([head, body]);
+}
+
+const versions = await availableVersions();
+
+for (const version of versions) {
+  describe(`session-mode server reuse on PostgreSQL ${version}`, () => {
+    let certs: CertSet;
+    let cluster: Cluster;
+    let gh: Gatehouse;
+    /** Idle servers kept for clients with this application_name. */
+    const kept = (app: string): number => gh.gateway.pools.sessionServers.keys().filter((k) => k.includes(`"${app}"`)).length;
+    const connect = async (app: string, db = 'postgres'): Promise<pg.Client> => {
+      const c = new pg.Client({ host: '127.0.0.1', port: gh.port, user: 'app', password: PW, database: db, application_name: app });
+      await c.connect();
+      return c;
+    };
+    const pidOf = async (c: pg.Client): Promise<number> => (await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+    const alive = async (pid: number): Promise<boolean> =>
+      (await cluster.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = $1', [pid]))[0]!.n === 1;
+    /** One client's session: its backend pid. */
+    const oneSession = async (app: string, work?: (c: pg.Client) => Promise<unknown>): Promise<number> => {
+      const c = await connect(app);
+      const pid = await pidOf(c);
+      await work?.(c);
+      await c.end();
+      return pid;
+    };
+
+    before(async () => {
+      certs = await makeCertSet();
+      cluster = await startCluster({ version, hba: 'host all all 127.0.0.1/32 scram-sha-256\nlocal all all trust' });
+      await cluster.createRole('app', { password: PW });
+      await cluster.query('CREATE TABLE reuse_rows (x int)');
+      await cluster.query('GRANT ALL ON reuse_rows TO app');
+      gh = await startGatehouse({
+        cluster, certs,
+        hba: 'host all all 127.0.0.1/32 scram-sha-256',
+        users: [`"app" "${await verifierOf(cluster, 'app')}"`, `"admin1" "${ADMIN_PW}"`],
+        extraYaml: 'admin: {users: [admin1]}',
+      });
+    });
+    after(async () => {
+      await gh?.stop();
+      await cluster?.stop();
+    });
+
+    test('the next client with the same parameters gets the same backend, and nothing of the last session', async () => {
+      const pid = await oneSession('same', async (c) => {
+        await c.query("SET work_mem = '77MB'");
+        await c.query("SET DateStyle = 'German'");
+        await c.query('CREATE TEMP TABLE gone (x int)');
+        await c.query('PREPARE p AS SELECT 1');
+        await c.query('LISTEN ch');
+        await c.query('SELECT pg_advisory_lock(42)');
+      });
+      await eventually(() => kept('same') === 1);
+      const c = await connect('same');
+      try {
+        assert.equal(await pidOf(c), pid, 'the second client got the first one\'s server');
+        const r = await c.query(`SELECT current_setting('work_mem') AS wm, current_setting('DateStyle') AS ds,
+          (SELECT count(*) FROM pg_prepared_statements)::int AS prepared, (SELECT count(*) FROM pg_listening_channels())::int AS listening,
+          (SELECT count(*) FROM pg_locks WHERE locktype = 'advisory')::int AS locks, to_regclass('pg_temp.gone') IS NULL AS no_temp`);
+        assert.deepEqual(r.rows[0], { wm: '4MB', ds: 'ISO, MDY', prepared: 0, listening: 0, locks: 0, no_temp: true });
+        assert.equal(kept('same'), 0, 'the server is in use, not idle');
+      } finally {
+        await c.end();
+      }
+    });
+
+    test('a client with other startup parameters gets its own server', async () => {
+      const pid = await oneSession('first-app');
+      await eventually(() => kept('first-app') === 1);
+      const other = await oneSession('second-app');
+      assert.notEqual(other, pid);
+      assert.equal(await alive(pid), true, 'the first server still waits for its own kind of client');
+      assert.equal(await oneSession('first-app'), pid);
+    });
+
+    test('a client that leaves inside a transaction: the server ends and the transaction rolls back', async () => {
+      const pid = await oneSession('in-xact', async (c) => {
+        await c.query('BEGIN');
+        await c.query('INSERT INTO reuse_rows VALUES (1)');
+      });
+      await eventually(async () => !(await alive(pid)));
+      assert.equal(kept('in-xact'), 0);
+      const rows = await cluster.query<{ n: number }>('SELECT count(*)::int AS n FROM reuse_rows');
+      assert.equal(rows[0]!.n, 0);
+      assert.notEqual(await oneSession('in-xact'), pid);
+    });
+
+    test('a client that vanishes mid-query: the server is not kept', async () => {
+      const c = await connect('mid-query');
+      const pid = await pidOf(c);
+      c.on('error', () => undefined);
+      const running = c.query('SELECT pg_sleep(2)').catch(() => undefined);
+      await eventually(async () => (await cluster.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = $1 AND state = 'active'", [pid]))[0]!.n === 1);
+      (c as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
+      await running;
+      await eventually(async () => !(await alive(pid)));
+      assert.equal(kept('mid-query'), 0);
+    });
+
+    test('a client that leaves after an extended-protocol message without Sync: the server is not kept', async () => {
+      const c = await connect('unsynced');
+      const pid = await pidOf(c);
+      const stream = (c as unknown as { connection: { stream: { write(b: Buffer): boolean } } }).connection.stream;
+      stream.write(parseMessage('SELECT 2'));
+      await new Promise((r) => setTimeout(r, 100));
+      await c.end();
+      await eventually(async () => !(await alive(pid)));
+      assert.equal(kept('unsynced'), 0);
+    });
+
+    test('a kept server the server side ends is dropped, and the next client gets a new one', async () => {
+      const pid = await oneSession('terminated');
+      await eventually(() => kept('terminated') === 1);
+      await cluster.query('SELECT pg_terminate_backend($1)', [pid]);
+      await eventually(() => kept('terminated') === 0);
+      const c = await connect('terminated');
+      try {
+        assert.notEqual(await pidOf(c), pid);
+        assert.equal((await c.query('SELECT 1 AS one')).rows[0].one, 1);
+      } finally {
+        await c.end();
+      }
+    });
+
+    test('RECONNECT closes the servers kept for reuse', async () => {
+      const pid = await oneSession('reconnect');
+      await eventually(() => kept('reconnect') === 1);
+      await psqlTable(`host=127.0.0.1 port=${gh.port} dbname=gatehouse user=admin1 sslmode=disable`, 'RECONNECT', ADMIN_PW);
+      assert.equal(kept('reconnect'), 0);
+      await eventually(async () => !(await alive(pid)));
+    });
+
+    test('many clients in a row share one backend', async () => {
+      const pids = new Set<number>();
+      for (let i = 0; i < 20; i++) {
+        pids.add(await oneSession('row'));
+        await eventually(() => kept('row') === 1);
+      }
+      assert.equal(pids.size, 1);
+    });
+  });
+}
