@@ -1,14 +1,15 @@
 /**
  * The admin console's view of today's session-mode gateway. Each relaying session is one active
- * client linked to one active server, so a pool (database, user) has cl_active = sv_active and no
- * idle, used, tested or login servers; clients held by PAUSE or KILL are `waiting`. Numbers that
+ * client linked to one active server, so a pool (database, user) has cl_active = sv_active; its
+ * idle servers are those kept for the next client (src/pool/session-servers.ts), and it has no
+ * used, tested or login servers; clients held by PAUSE or KILL are `waiting`. Numbers that
  * only a pooled mode has (pool sizes, limits) are 0; the pooled mode replaces this view.
  *
  * Control semantics in session mode (docs/admin.md):
  * - PAUSE [db]: new clients wait after authentication; the command returns when the database's
  *   sessions have all ended (a session's server is released only when its client leaves).
- * - RECONNECT [db]: marks the linked servers close_needed; they close when their client leaves,
- *   which is when a session-mode server is closed anyway. WAIT_CLOSE waits for that.
+ * - RECONNECT [db]: marks the linked servers close_needed; they close when their client leaves
+ *   (instead of being kept for the next one), and the kept ones close now. WAIT_CLOSE waits for that.
  * - KILL [db]: ends the database's sessions and waiting clients with "database removed" and
  *   pauses it until RESUME.
  */
@@ -28,6 +29,9 @@ import { effectivePoolSettings } from '../pool/settings.js';
 
 /** Pool servers nobody holds get pointers of their own (linked ones print as their client's session). */
 const poolServerPtr = (id: number): string => `0x${(0x40000000 + id * 2 + 1).toString(16)}`;
+
+/** Session-mode servers kept for the next client (src/pool/session-servers.ts), likewise. */
+const keptServerPtr = (id: number): string => `0x${(0x20000000 + id * 2 + 1).toString(16)}`;
 
 const clientPtr = (id: number): string => `0x${(id * 2).toString(16)}`;
 const serverPtr = (id: number): string => `0x${(id * 2 + 1).toString(16)}`;
@@ -77,7 +81,18 @@ export class SessionModeView implements GatewayView {
   }
 
   servers(): SocketRow[] {
-    return [...this.linkedServers(), ...this.poolServers(this.gw.pools.snapshot())];
+    return [...this.linkedServers(), ...this.keptServers(), ...this.poolServers(this.gw.pools.snapshot())];
+  }
+
+  /** Session-mode servers idle since their client left, waiting for the next one. */
+  private keptServers(): SocketRow[] {
+    return this.gw.pools.sessionServers.idle().map((v): SocketRow => ({
+      type: 'S', user: v.serverUser, database: v.database, replication: 'none', state: 'idle',
+      addr: v.host.startsWith('/') ? 'unix' : v.host, port: v.port, local_addr: '', local_port: 0,
+      connect_time: v.connectedAt, request_time: v.idleSince, wait: 0, wait_us: 0, close_needed: 0,
+      ptr: keptServerPtr(v.id), link: '', remote_pid: v.pid, tls: '', application_name: v.applicationName,
+      prepared_statements: 0, id: 0x20000000 + v.id,
+    }));
   }
 
   /** Idle and tested servers of the transaction- and statement-mode pools. */
@@ -130,9 +145,10 @@ export class SessionModeView implements GatewayView {
       else r.cl_active++;
       if (s.server) r.sv_active++;
     }
+    for (const v of this.gw.pools.sessionServers.idle()) pool(v.database, v.user).sv_idle++;
     for (const p of snap.pools) {
       const r = pool(p.database, p.user);
-      Object.assign(r, { sv_idle: p.sv_idle, sv_used: p.sv_used, sv_tested: p.sv_tested, sv_login: p.sv_login, pool_mode: p.pool_mode });
+      Object.assign(r, { sv_idle: r.sv_idle + p.sv_idle, sv_used: p.sv_used, sv_tested: p.sv_tested, sv_login: p.sv_login, pool_mode: p.pool_mode });
       if (p.maxwait * 1e6 + p.maxwait_us > r.maxwait * 1e6 + r.maxwait_us) Object.assign(r, { maxwait: p.maxwait, maxwait_us: p.maxwait_us });
     }
     for (const w of this.gw.gate.waiters()) {
@@ -169,7 +185,8 @@ export class SessionModeView implements GatewayView {
       const consoleDb = CONSOLE_DATABASES.has(name);
       const entry = consoleDb ? undefined : (this.cfg.databases[name] ?? this.cfg.databases['*']);
       const st = effectivePoolSettings(this.cfg, name, '');
-      const pooledIdle = [...this.gw.pools.pools.values()].filter((p) => p.database === name).reduce((n, p) => n + p.idle.length + p.tested.size, 0);
+      const pooledIdle = [...this.gw.pools.pools.values()].filter((p) => p.database === name).reduce((n, p) => n + p.idle.length + p.tested.size, 0) +
+        this.gw.pools.sessionServers.idle().filter((v) => v.database === name).length;
       return {
         name, host: entry?.host ?? null, port: entry?.port ?? this.cfg.listen.port, database: entry?.dbname ?? name,
         force_user: entry?.user ?? null, pool_size: consoleDb ? 0 : st.default_pool_size, min_pool_size: consoleDb ? 0 : st.min_pool_size,

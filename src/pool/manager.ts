@@ -13,7 +13,7 @@ import { StatementRegistry } from './prepared.js';
 import type { ServerConn } from './server.js';
 import type { UpstreamSecret, UpstreamTarget } from './server-login.js';
 import { snapshotOf, type PoolSnapshot } from './snapshot.js';
-import { SessionServers } from './session-servers.js';
+import { SessionServers, type KeptOwner } from './session-servers.js';
 import type { ServerLogin } from './server-login.js';
 
 const JANITOR_MS = 250;
@@ -55,8 +55,8 @@ export class PoolManager {
    * A session-mode server whose client left it idle (`fd`, from the native relay): kept for the
    * next client of `key` after server_reset_query, or closed (with a Terminate) when `close`.
    */
-  keepSessionServer(key: string, database: string, fd: number, login: ServerLogin, connectedAt: number, settings: PoolSettings, close: boolean): void {
-    this.sessionServers.give(key, database, fd, login, connectedAt, settings, close);
+  keepSessionServer(key: string, owner: KeptOwner, fd: number, login: ServerLogin, connectedAt: number, settings: PoolSettings, close: boolean): void {
+    this.sessionServers.give(key, owner, fd, login, connectedAt, settings, close);
     this.#janitor ??= setInterval(() => this.#sweep(), JANITOR_MS).unref();
   }
 

@@ -19,9 +19,28 @@ import { decodeParameterStatus, decodeReadyForQuery } from '../protocol/backend/
 import * as fe from '../protocol/frontend/encode.js';
 import type { ServerLogin, UpstreamTarget } from './server-login.js';
 
-interface Idle {
-  login: ServerLogin;
+/** Who a kept server belongs to: the client's database and role, and the server it is (and its role). */
+export interface KeptOwner {
   database: string;
+  user: string;
+  serverUser: string;
+  host: string;
+  port: number;
+}
+
+/** An idle kept server, for SHOW SERVERS and SHOW POOLS. */
+export interface KeptServer extends KeptOwner {
+  id: number;
+  pid: number;
+  connectedAt: number;
+  idleSince: number;
+  applicationName: string;
+}
+
+interface Idle {
+  id: number;
+  owner: KeptOwner;
+  login: ServerLogin;
   connectedAt: number;
   idleSince: number;
   settings: PoolSettings;
@@ -38,6 +57,7 @@ export class SessionServers {
   /** Servers running their reset query, closed on shutdown as the idle ones are. */
   readonly #resetting = new Set<Socket>();
   #closed = false;
+  #seq = 0;
 
   /** The newest idle server for `key`, or null. Its socket reads nothing until the caller relays it. */
   take(key: string, now = Date.now()): { login: ServerLogin; connectedAt: number } | null {
@@ -60,7 +80,7 @@ export class SessionServers {
    * A server the native relay kept (`fd`, now gatehouse's): reset, then kept under `key`. Closed
    * instead when it is too old, the reset fails or times out, or `default_pool_size` are waiting.
    */
-  give(key: string, database: string, fd: number, login: ServerLogin, connectedAt: number, settings: PoolSettings, close = false): void {
+  give(key: string, owner: KeptOwner, fd: number, login: ServerLogin, connectedAt: number, settings: PoolSettings, close = false): void {
     let socket: Socket;
     try {
       socket = new Socket({ fd, readable: true, writable: true });
@@ -70,7 +90,9 @@ export class SessionServers {
     }
     socket.on('error', () => socket.destroy());
     socket.setNoDelay(true);
-    const kept: Idle = { login: { ...login, socket, params: new Map(login.params), notices: [] }, database, connectedAt, idleSince: 0, settings };
+    const kept: Idle = {
+      id: ++this.#seq, owner, login: { ...login, socket, params: new Map(login.params), notices: [] }, connectedAt, idleSince: 0, settings,
+    };
     if (close || this.#closed || this.#expired(kept, Date.now())) return void socket.end(fe.terminate);
     this.#reset(socket, settings, kept.login.params).then((ok) => {
       if (!ok || this.#closed) return void socket.destroy();
@@ -101,7 +123,7 @@ export class SessionServers {
   reconnect(database?: string): void {
     for (const [key, list] of this.#idle) {
       for (const s of [...list]) {
-        if (database !== undefined && s.database !== database) continue;
+        if (database !== undefined && s.owner.database !== database) continue;
         this.#remove(key, s);
         s.login.socket.destroy();
       }
@@ -118,6 +140,14 @@ export class SessionServers {
   /** The key of each idle server (tests). */
   keys(): string[] {
     return [...this.#idle].flatMap(([key, list]) => list.map(() => key));
+  }
+
+  /** The idle servers, oldest first per key. */
+  idle(): KeptServer[] {
+    return [...this.#idle.values()].flat().map((s) => ({
+      ...s.owner, id: s.id, pid: s.login.backendKey?.pid ?? 0, connectedAt: s.connectedAt, idleSince: s.idleSince,
+      applicationName: s.login.params.get('application_name') ?? '',
+    }));
   }
 
   #expired(s: Idle, now: number): boolean {

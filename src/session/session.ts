@@ -335,7 +335,8 @@ async function runSession(
     const kept = native?.keptServerFd ?? -1;
     if (kept >= 0 && keep) {
       // RECONNECT or RELOAD marked it while the client had it: it closes instead (PgBouncer's close_needed).
-      deps.pools.keepSessionServer(keep.key, database, kept, server, keep.connectedAt, keep.settings, live.server?.closeNeeded === true);
+      deps.pools.keepSessionServer(keep.key, { database, user, serverUser: target.user, host: target.host, port: target.port }, kept, server, keep.connectedAt, keep.settings,
+        live.server?.closeNeeded === true);
     }
     deps.events.emit('session.end', {
       session: id, client: origin, user, database,

@@ -9,10 +9,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
+import { readFile } from 'node:fs/promises';
 import { availableVersions, startCluster, type Cluster } from '../../harness/pg.js';
 import { makeCertSet, type CertSet } from '../../harness/certs.js';
 import { startGatehouse, verifierOf, type Gatehouse } from './fixture.js';
-import { eventually, psqlTable } from '../admin/console-support.js';
+import { byName, eventually, psqlTable } from '../admin/console-support.js';
 
 const PW = 'reuse-pw-1';
 const ADMIN_PW = 'reuse-admin-1';
@@ -152,12 +153,48 @@ for (const version of versions) {
       }
     });
 
+    test('SHOW SERVERS lists a kept server as idle and SHOW POOLS counts it in sv_idle', async () => {
+      const pid = await oneSession('shown');
+      await eventually(() => kept('shown') === 1);
+      const admin = (sql: string) => psqlTable(`host=127.0.0.1 port=${gh.port} dbname=gatehouse user=admin1 sslmode=disable`, sql, ADMIN_PW);
+      const server = byName(await admin('SHOW SERVERS')).find((r) => r.remote_pid === String(pid));
+      assert.ok(server, 'the kept server is listed');
+      assert.deepEqual([server.state, server.user, server.database, server.application_name, server.link], ['idle', 'app', 'postgres', 'shown', '']);
+      const pool = byName(await admin('SHOW POOLS')).find((r) => r.database === 'postgres' && r.user === 'app');
+      assert.equal(pool?.sv_idle, String(gh.gateway.pools.sessionServers.keys().length));
+    });
+
     test('RECONNECT closes the servers kept for reuse', async () => {
       const pid = await oneSession('reconnect');
       await eventually(() => kept('reconnect') === 1);
       await psqlTable(`host=127.0.0.1 port=${gh.port} dbname=gatehouse user=admin1 sslmode=disable`, 'RECONNECT', ADMIN_PW);
       assert.equal(kept('reconnect'), 0);
       await eventually(async () => !(await alive(pid)));
+    });
+
+    test('TLS clients on the native TLS engine leave their server for the next one too', async () => {
+      const tls = await startGatehouse({
+        cluster, certs, hba: 'hostssl all all 127.0.0.1/32 scram-sha-256',
+        users: [`"app" "${await verifierOf(cluster, 'app')}"`], extraYaml: 'tls_engine: native',
+      });
+      try {
+        const ca = await readFile(certs.caCert, 'utf8');
+        const session = async (): Promise<number> => {
+          const c = new pg.Client({ host: 'localhost', port: tls.port, user: 'app', password: PW, database: 'postgres',
+            application_name: 'tls', ssl: { ca }, enableChannelBinding: true });
+          await c.connect();
+          const pid = await pidOf(c);
+          await c.end();
+          return pid;
+        };
+        const pid = await session();
+        await eventually(() => tls.gateway.pools.sessionServers.keys().length === 1);
+        assert.equal(await session(), pid);
+      } finally {
+        await tls.stop();
+      }
+      await eventually(async () => (await cluster.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'tls'"))[0]!.n === 0);
     });
 
     test('many clients in a row share one backend', async () => {
