@@ -12,6 +12,7 @@
  */
 import { closeSync } from 'node:fs';
 import { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { PoolSettings } from '../config/schema.js';
 import { MessageFramer } from '../protocol/framer.js';
 import { BackendCode, backendMessageCap } from '../protocol/codes.js';
@@ -52,6 +53,13 @@ export function sessionServerKey(database: string, clientUser: string, t: Upstre
   return JSON.stringify([database, clientUser, t.host, t.port, t.database, t.user, t.sslmode, t.sslrootcert ?? '', p]);
 }
 
+/** Ends a server connection as a client would: Terminate, then the socket (at once if it cannot write). */
+function terminate(socket: Duplex): void {
+  if (socket.destroyed) return;
+  socket.end(fe.terminate);
+  setTimeout(() => socket.destroy(), 1000).unref();
+}
+
 export class SessionServers {
   readonly #idle = new Map<string, Idle[]>();
   /** Servers running their reset query, closed on shutdown as the idle ones are. */
@@ -67,7 +75,7 @@ export class SessionServers {
       if (list.length === 0) this.#idle.delete(key);
       s.login.socket.removeAllListeners('data').removeAllListeners('close');
       if (s.login.socket.destroyed || this.#expired(s, now)) {
-        s.login.socket.destroy();
+        terminate(s.login.socket);
         continue;
       }
       s.login.socket.pause();
@@ -93,12 +101,12 @@ export class SessionServers {
     const kept: Idle = {
       id: ++this.#seq, owner, login: { ...login, socket, params: new Map(login.params), notices: [] }, connectedAt, idleSince: 0, settings,
     };
-    if (close || this.#closed || this.#expired(kept, Date.now())) return void socket.end(fe.terminate);
+    if (close || this.#closed || this.#expired(kept, Date.now())) return terminate(socket);
     this.#reset(socket, settings, kept.login.params).then((ok) => {
       if (!ok || this.#closed) return void socket.destroy();
       kept.idleSince = Date.now();
       const list = this.#idle.get(key) ?? [];
-      if (list.length >= Math.max(settings.default_pool_size, 1)) return void socket.destroy();
+      if (list.length >= Math.max(settings.default_pool_size, 1)) return terminate(socket);
       list.push(kept);
       this.#idle.set(key, list);
       // Anything the server says while idle (a FATAL before it goes, say) makes it unusable.
@@ -113,7 +121,7 @@ export class SessionServers {
       for (const s of [...list]) {
         if (this.#expired(s, now)) {
           this.#remove(key, s);
-          s.login.socket.destroy();
+          terminate(s.login.socket);
         }
       }
     }
@@ -125,7 +133,7 @@ export class SessionServers {
       for (const s of [...list]) {
         if (database !== undefined && s.owner.database !== database) continue;
         this.#remove(key, s);
-        s.login.socket.destroy();
+        terminate(s.login.socket);
       }
     }
   }
