@@ -8,7 +8,8 @@
  * have given (RESET ALL goes back to the startup values), so no SET is needed and nothing of the
  * last client's session is left. Newest first (PgBouncer's LIFO). `server_idle_timeout`,
  * `server_lifetime` and `default_pool_size` (idle servers kept per key) bound the list; RECONNECT
- * and shutdown close what waits.
+ * and shutdown close what waits. One idle longer than `server_check_delay` runs
+ * `server_check_query` before a client gets it.
  */
 import { closeSync } from 'node:fs';
 import { Socket } from 'node:net';
@@ -62,26 +63,38 @@ function terminate(socket: Duplex): void {
 
 export class SessionServers {
   readonly #idle = new Map<string, Idle[]>();
-  /** Servers running their reset query, closed on shutdown as the idle ones are. */
-  readonly #resetting = new Set<Socket>();
+  /** Servers running their reset or check query, closed on shutdown as the idle ones are. */
+  readonly #busy = new Set<Socket>();
   #closed = false;
   #seq = 0;
 
-  /** The newest idle server for `key`, or null. Its socket reads nothing until the caller relays it. */
-  take(key: string, now = Date.now()): { login: ServerLogin; connectedAt: number } | null {
-    const list = this.#idle.get(key);
-    while (list?.length) {
-      const s = list.pop()!;
-      if (list.length === 0) this.#idle.delete(key);
-      s.login.socket.removeAllListeners('data').removeAllListeners('close');
-      if (s.login.socket.destroyed || this.#expired(s, now)) {
-        terminate(s.login.socket);
+  /**
+   * The newest idle server for `key`, or null. One idle longer than `server_check_delay` runs
+   * `server_check_query` first and is closed (and the next one tried) when that fails. Its socket
+   * reads nothing until the caller relays it.
+   */
+  async take(key: string): Promise<{ login: ServerLogin; connectedAt: number } | null> {
+    for (;;) {
+      const list = this.#idle.get(key);
+      const s = list?.pop();
+      if (!s) return null;
+      if (list!.length === 0) this.#idle.delete(key);
+      const socket = s.login.socket;
+      socket.removeAllListeners('data').removeAllListeners('close');
+      const now = Date.now();
+      if (socket.destroyed || this.#expired(s, now)) {
+        terminate(socket);
         continue;
       }
-      s.login.socket.pause();
+      const st = s.settings;
+      if (st.server_check_query && now - s.idleSince > st.server_check_delay &&
+        !(await this.#run(socket as Socket, st.server_check_query, st.server_connect_timeout, s.login.params))) {
+        socket.destroy();
+        continue;
+      }
+      socket.pause();
       return { login: s.login, connectedAt: s.connectedAt };
     }
-    return null;
   }
 
   /**
@@ -102,7 +115,9 @@ export class SessionServers {
       id: ++this.#seq, owner, login: { ...login, socket, params: new Map(login.params), notices: [] }, connectedAt, idleSince: 0, settings,
     };
     if (close || this.#closed || this.#expired(kept, Date.now())) return terminate(socket);
-    this.#reset(socket, settings, kept.login.params).then((ok) => {
+    const reset = settings.server_reset_query
+      ? this.#run(socket, settings.server_reset_query, settings.server_connect_timeout, kept.login.params) : Promise.resolve(true);
+    reset.then((ok) => {
       if (!ok || this.#closed) return void socket.destroy();
       kept.idleSince = Date.now();
       const list = this.#idle.get(key) ?? [];
@@ -142,7 +157,7 @@ export class SessionServers {
   close(): void {
     this.#closed = true;
     this.reconnect();
-    for (const s of this.#resetting) s.destroy();
+    for (const s of this.#busy) s.destroy();
   }
 
   /** The key of each idle server (tests). */
@@ -173,19 +188,19 @@ export class SessionServers {
   }
 
   /**
-   * Sends the reset query and reads to its ReadyForQuery: true when the server is idle again. The
-   * ParameterStatus values it reports (DISCARD ALL puts changed ones back) update `params`.
+   * Sends `sql` (the reset or check query) and reads to its ReadyForQuery: true when the server
+   * answered without an error within `timeoutMs` and is idle again. The ParameterStatus values it
+   * reports (DISCARD ALL puts changed ones back) update `params`.
    */
-  #reset(socket: Socket, settings: PoolSettings, params: Map<string, string>): Promise<boolean> {
-    if (!settings.server_reset_query) return Promise.resolve(true);
-    this.#resetting.add(socket);
+  #run(socket: Socket, sql: string, timeoutMs: number, params: Map<string, string>): Promise<boolean> {
+    this.#busy.add(socket);
     return new Promise<boolean>((resolve) => {
       const framer = new MessageFramer(backendMessageCap);
       let failed = false;
       const done = (ok: boolean): void => {
         clearTimeout(timer);
         socket.removeListener('data', onData).removeListener('close', onClose);
-        this.#resetting.delete(socket);
+        this.#busy.delete(socket);
         resolve(ok);
       };
       const onClose = (): void => done(false);
@@ -205,9 +220,10 @@ export class SessionServers {
           done(false);
         }
       };
-      const timer = setTimeout(() => done(false), settings.server_connect_timeout).unref();
+      const timer = setTimeout(() => done(false), timeoutMs).unref();
       socket.on('data', onData).once('close', onClose);
-      socket.write(fe.query(settings.server_reset_query));
+      socket.resume();
+      socket.write(fe.query(sql));
     });
   }
 }

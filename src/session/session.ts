@@ -192,7 +192,7 @@ export async function serveConnection(raw: Socket, isUnix: boolean, deps: Sessio
     // A server an earlier client of the same key left idle (session-servers.ts), else a new login.
     const keep = startup.replication === 'none' && state.config.relay_engine !== 'node'
       ? { key: sessionServerKey(startup.database, startup.user, target, startup.params), settings, connectedAt: Date.now() } : null;
-    const reused = keep ? deps.pools.sessionServers.take(keep.key) : null;
+    const reused = keep ? await deps.pools.sessionServers.take(keep.key) : null;
     if (keep && reused) keep.connectedAt = reused.connectedAt;
     const server = reused?.login ?? await loginServer(target, state, auth, startup);
     admit();

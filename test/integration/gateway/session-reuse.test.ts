@@ -197,6 +197,38 @@ for (const version of versions) {
         "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'tls'"))[0]!.n === 0);
     });
 
+    test('a kept server that does not answer server_check_query is dropped, and the client gets a new one', async () => {
+      const checked = await startGatehouse({
+        cluster, certs, hba: 'host all all 127.0.0.1/32 scram-sha-256', users: [`"app" "${await verifierOf(cluster, 'app')}"`],
+        extraYaml: 'pool: {server_check_delay: 0, server_connect_timeout: 1}',
+      });
+      const session = async (): Promise<number> => {
+        const c = new pg.Client({ host: '127.0.0.1', port: checked.port, user: 'app', password: PW, database: 'postgres', application_name: 'checked' });
+        await c.connect();
+        const pid = await pidOf(c);
+        await c.end();
+        return pid;
+      };
+      let stopped = 0;
+      try {
+        const pid = await session();
+        await eventually(() => checked.gateway.pools.sessionServers.keys().length === 1);
+        assert.equal(await session(), pid, 'a server that answers its check is reused');
+        await eventually(() => checked.gateway.pools.sessionServers.keys().length === 1);
+        // A backend that no longer answers (a stand-in for a server gone without a FIN).
+        process.kill(pid, 'SIGSTOP');
+        stopped = pid;
+        const started = Date.now();
+        const other = await session();
+        assert.notEqual(other, pid);
+        assert.ok(Date.now() - started >= 900, 'the check waited for server_connect_timeout');
+        await eventually(() => checked.gateway.pools.sessionServers.keys().length === 1); // only the new server
+      } finally {
+        if (stopped) process.kill(stopped, 'SIGCONT');
+        await checked.stop();
+      }
+    });
+
     test('many clients in a row share one backend', async () => {
       const pids = new Set<number>();
       for (let i = 0; i < 20; i++) {
