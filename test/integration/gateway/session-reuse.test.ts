@@ -229,6 +229,31 @@ for (const version of versions) {
       }
     });
 
+    test('a query sent one byte at a time is followed across reads: the server is still reused', async () => {
+      const pid = await oneSession('bytewise', async (c) => {
+        const stream = (c as unknown as { connection: { stream: { write(b: Buffer | string, ...rest: unknown[]): boolean } } }).connection.stream;
+        const write = stream.write.bind(stream);
+        let pieces = 0;
+        // The next Query goes out byte by byte, 2 ms apart, so the relay reads its header and body in pieces.
+        stream.write = (b: Buffer | string): boolean => {
+          const bytes = Buffer.from(b);
+          stream.write = write;
+          void (async () => {
+            for (const byte of bytes) {
+              write(Buffer.from([byte]));
+              pieces++;
+              await new Promise((r) => setTimeout(r, 2));
+            }
+          })();
+          return true;
+        };
+        assert.equal((await c.query('SELECT 42 AS answer')).rows[0].answer, 42);
+        assert.equal(pieces, 5 + 'SELECT 42 AS answer'.length + 1, 'the Query went out one byte at a time');
+      });
+      await eventually(() => kept('bytewise') === 1);
+      assert.equal(await oneSession('bytewise'), pid);
+    });
+
     test('many clients in a row share one backend', async () => {
       const pids = new Set<number>();
       for (let i = 0; i < 20; i++) {
