@@ -42,8 +42,7 @@ static long reuse_client(reuse_t *u, const unsigned char *p, size_t n) {
       u->remain -= (uint32_t)take;
       continue;
     }
-    size_t start = i;
-    if (u->hdr_off == 0 && p[i] == 'X') return (long)start;
+    if (u->hdr_off == 0 && p[i] == 'X') return (long)i;
     u->hdr[u->hdr_off++] = p[i++];
     if (u->hdr_off < 5) continue;
     u->hdr_off = 0;

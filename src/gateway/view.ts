@@ -181,12 +181,13 @@ export class SessionModeView implements GatewayView {
   databases(): DatabaseRow[] {
     const sessions = this.sessions();
     const waiters = this.gw.gate.waiters();
+    const kept = this.gw.pools.sessionServers.idle();
     return this.databaseNames().map((name): DatabaseRow => {
       const consoleDb = CONSOLE_DATABASES.has(name);
       const entry = consoleDb ? undefined : (this.cfg.databases[name] ?? this.cfg.databases['*']);
       const st = effectivePoolSettings(this.cfg, name, '');
       const pooledIdle = [...this.gw.pools.pools.values()].filter((p) => p.database === name).reduce((n, p) => n + p.idle.length + p.tested.size, 0) +
-        this.gw.pools.sessionServers.idle().filter((v) => v.database === name).length;
+        kept.filter((v) => v.database === name).length;
       return {
         name, host: entry?.host ?? null, port: entry?.port ?? this.cfg.listen.port, database: entry?.dbname ?? name,
         force_user: entry?.user ?? null, pool_size: consoleDb ? 0 : st.default_pool_size, min_pool_size: consoleDb ? 0 : st.min_pool_size,

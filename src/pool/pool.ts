@@ -10,6 +10,7 @@ import { loginUpstream, UpstreamRefused, type UpstreamSecret, type UpstreamTarge
 import { ServerConn, type ServerOwner } from './server.js';
 import type { PooledClient } from './client.js';
 import type { PoolManager } from './manager.js';
+import { checkDue, lifetimeOver } from './settings.js';
 
 /** Parameters tracked for every client (PgBouncer's list plus search_path and client_encoding). */
 export const TRACKED_PARAMETERS = ['application_name', 'DateStyle', 'TimeZone', 'IntervalStyle',
@@ -130,7 +131,7 @@ export class Pool implements ServerOwner {
     this.active.delete(s);
     if (s.closed) return;
     const st = this.settings;
-    if (s.generation !== this.generation || (st.server_lifetime > 0 && Date.now() - s.connectTime > st.server_lifetime)) {
+    if (s.generation !== this.generation || lifetimeOver(st, s.connectTime, Date.now())) {
       s.close();
       return;
     }
@@ -188,7 +189,7 @@ export class Pool implements ServerOwner {
     const st = this.settings;
     for (const c of [...this.clients]) c.janitor(now, st);
     for (const s of [...this.idle]) {
-      const tooOld = st.server_lifetime > 0 && now - s.connectTime > st.server_lifetime;
+      const tooOld = lifetimeOver(st, s.connectTime, now);
       const tooIdle = st.server_idle_timeout > 0 && now - s.idleSince > st.server_idle_timeout && this.serverCount > st.min_pool_size;
       if (tooOld || tooIdle) s.close();
     }
@@ -234,8 +235,7 @@ export class Pool implements ServerOwner {
   }
 
   #needsCheck(s: ServerConn): boolean {
-    const st = this.settings;
-    return st.server_check_query !== '' && Date.now() - s.idleSince > st.server_check_delay;
+    return checkDue(this.settings, s.idleSince, Date.now());
   }
 
   #check(s: ServerConn): void {

@@ -20,6 +20,7 @@ import { BackendCode, backendMessageCap } from '../protocol/codes.js';
 import { decodeParameterStatus, decodeReadyForQuery } from '../protocol/backend/decode.js';
 import * as fe from '../protocol/frontend/encode.js';
 import type { ServerLogin, UpstreamTarget } from './server-login.js';
+import { checkDue, lifetimeOver } from './settings.js';
 
 /** Who a kept server belongs to: the client's database and role, and the server it is (and its role). */
 export interface KeptOwner {
@@ -87,7 +88,7 @@ export class SessionServers {
         continue;
       }
       const st = s.settings;
-      if (st.server_check_query && now - s.idleSince > st.server_check_delay &&
+      if (checkDue(st, s.idleSince, now) &&
         !(await this.#run(socket as Socket, st.server_check_query, st.server_connect_timeout, s.login.params))) {
         socket.destroy();
         continue;
@@ -160,11 +161,6 @@ export class SessionServers {
     for (const s of this.#busy) s.destroy();
   }
 
-  /** The key of each idle server (tests). */
-  keys(): string[] {
-    return [...this.#idle].flatMap(([key, list]) => list.map(() => key));
-  }
-
   /** The idle servers, oldest first per key. */
   idle(): KeptServer[] {
     return [...this.#idle.values()].flat().map((s) => ({
@@ -175,7 +171,7 @@ export class SessionServers {
 
   #expired(s: Idle, now: number): boolean {
     const st = s.settings;
-    return (st.server_lifetime > 0 && now - s.connectedAt > st.server_lifetime) ||
+    return lifetimeOver(st, s.connectedAt, now) ||
       (s.idleSince > 0 && st.server_idle_timeout > 0 && now - s.idleSince > st.server_idle_timeout);
   }
 

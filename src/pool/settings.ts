@@ -19,3 +19,13 @@ function defined(o: PoolOverride | undefined): Partial<PoolSettings> {
   for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
   return out;
 }
+
+/** server_lifetime: a server connected at `connectedAt` is too old to serve again (0: never). */
+export function lifetimeOver(st: PoolSettings, connectedAt: number, now: number): boolean {
+  return st.server_lifetime > 0 && now - connectedAt > st.server_lifetime;
+}
+
+/** server_check_query runs first on a server idle since `idleSince` for longer than server_check_delay. */
+export function checkDue(st: PoolSettings, idleSince: number, now: number): boolean {
+  return st.server_check_query !== '' && now - idleSince > st.server_check_delay;
+}
