@@ -18,10 +18,13 @@
  *       (the door becomes a session relay; doorFd's unread bytes go to the server)
  * The relay thread reports through one threadsafe function, referenced only while a relay runs,
  * so an idle addon never keeps the process alive. onEvent(2, 0, '', blob: Buffer) carries mirrored
- * sessions' entries (relay.c mirror_flush()); when it returns they are consumed.
+ * sessions' entries (relay.c mirror_flush()); when it returns they are consumed, and the blob goes
+ * back to the relay thread in the event loop's check phase (after that turn's other I/O), which
+ * lets the next hand-over go (relay.c mirror_due()).
  */
 #define NAPI_VERSION 8
 #include <node_api.h>
+#include <uv.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +45,37 @@ typedef struct {
 static napi_threadsafe_function tsfn;
 static int initialised = 0;
 static int live_count = 0; /* touched on the JavaScript thread only */
+
+/* Mirror blobs JavaScript has processed, returned to the relay thread in the check phase (JavaScript thread only). */
+static uv_check_t returner;
+static unsigned char **processed = NULL;
+static size_t *processed_len = NULL;
+static size_t nprocessed = 0, capprocessed = 0;
+
+static void return_blobs(uv_check_t *h) {
+  for (size_t i = 0; i < nprocessed; i++) relay_returned(processed[i], processed_len[i]);
+  nprocessed = 0;
+  uv_check_stop(h);
+}
+
+/* Keeps a processed blob for the check phase; at once if that cannot be arranged. */
+static void processed_blob(unsigned char *blob, size_t len) {
+  if (nprocessed == capprocessed) {
+    size_t c = capprocessed ? capprocessed * 2 : 8;
+    unsigned char **b = realloc(processed, c * sizeof *b);
+    if (b) processed = b;
+    size_t *l = b ? realloc(processed_len, c * sizeof *l) : NULL;
+    if (l) processed_len = l;
+    if (!b || !l) {
+      relay_returned(blob, len);
+      return;
+    }
+    capprocessed = c;
+  }
+  processed[nprocessed] = blob;
+  processed_len[nprocessed++] = len;
+  if (uv_check_start(&returner, return_blobs) != 0) return_blobs(&returner);
+}
 
 /* On the relay thread: queue the event for JavaScript (never blocks: the queue is unbounded). 0 when it could not (bytes stay the caller's). */
 static int on_event(int kind, double id, const char *text, const double *stats, unsigned char *bytes, size_t nbytes) {
@@ -101,14 +135,20 @@ static void call_js(napi_env env, napi_value cb, void *context, void *data) {
     napi_call_function(env, global, cb, 4, argv, NULL);
   }
   /* Processed (or the environment is going away): the mirrored bytes are no longer in flight. */
-  if (m->bytes && m->kind == RELAY_EV_MIRROR) relay_consumed(m->bytes, m->nbytes);
-  free(m->bytes);
+  if (m->bytes && m->kind == RELAY_EV_MIRROR) {
+    if (env) processed_blob(m->bytes, m->nbytes);
+    else relay_returned(m->bytes, m->nbytes);
+  } else {
+    free(m->bytes);
+  }
   free(m->stats);
   free(m);
 }
 
 static void cleanup(void *arg) {
   (void)arg;
+  return_blobs(&returner);
+  uv_close((uv_handle_t *)&returner, NULL);
   relay_stop();
 }
 
@@ -129,6 +169,11 @@ static napi_value js_init(napi_env env, napi_callback_info info) {
     return throw_error(env, "could not create the threadsafe function");
   }
   napi_unref_threadsafe_function(env, tsfn);
+  uv_loop_t *loop;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok || uv_check_init(loop, &returner) != 0) {
+    return throw_error(env, "could not set up the event loop check handle");
+  }
+  uv_unref((uv_handle_t *)&returner); /* it never keeps the process alive */
   const char *err = relay_init(data, (int)len, on_event);
   if (err) return throw_error(env, err);
   initialised = 1;

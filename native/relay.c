@@ -94,6 +94,8 @@ static int syncs = 0; /* relay_sync() requests answered after this batch's mirro
 static double mirror_since = 0; /* monotonic ms of the oldest entry not yet handed over; 0: none */
 static size_t mirror_bytes = 0; /* entry bytes not yet handed over */
 static relay_t **mdirty = NULL; /* relays whose mirror has entries to hand over after this batch */
+static int mirror_events = 0; /* RELAY_EV_MIRROR blobs handed over and not yet returned (relay_returned) */
+static void take_returned(void);
 static size_t nmdirty = 0, capmdirty = 0;
 static int nclosing = 0;
 static relay_t **dead = NULL; /* ended in this batch, freed after it */
@@ -226,7 +228,7 @@ static int flush_dir(relay_t *r, int dir) {
 /*
  * Hands every dirty mirror's entries to JavaScript in one event: per relay f64 id, u32 length
  * (both little-endian), then its entries (mirror.h). The bytes count as in flight until
- * relay_consumed().
+ * relay_returned().
  */
 static void mirror_flush(void) {
   if (nmdirty == 0) return;
@@ -250,6 +252,7 @@ static void mirror_flush(void) {
     mirror_since = mono_ms();
     return;
   }
+  mirror_events += 1;
   for (size_t i = 0; i < nmdirty; i++) {
     mirror_t *m = mdirty[i]->mir;
     m->inflight += m->out.len;
@@ -298,17 +301,31 @@ static int mirror_read(relay_t *r, int dir, const unsigned char *p, size_t n) {
  * so entries linger up to MIRROR_LINGER_MS (or MIRROR_LINGER_BYTES) and go in one event: at
  * thousands of statements a second that is one wake-up per millisecond instead of one per batch.
  * Records keep the times the messages were read; only their writing waits.
+ *
+ * And only one hand-over is in flight: the next waits until JavaScript has returned the last
+ * (relay_returned, which the addon calls from the event loop's check phase, after that turn's
+ * other I/O). Node's threadsafe function runs queued calls back to back, up to 1,000 in one turn,
+ * while more keep arriving: when recording a millisecond took JavaScript a millisecond or more
+ * (2 shared cores under load), a hand-over every millisecond kept the event loop in that loop for
+ * seconds, and the audit file's writes, timers and logins all waited (the sink's queue grew to
+ * 90,000 records). Entries read meanwhile go in the next hand-over, which is larger. A relay's end
+ * and relay_sync() still flush at once: their events must follow their entries.
  */
-#define MIRROR_LINGER_MS 1.0
+#define MIRROR_LINGER_MS 5.0
 #define MIRROR_LINGER_BYTES (256u << 10)
 static int mirror_due(double now) {
-  return nmdirty > 0 && (syncs > 0 || mirror_bytes >= MIRROR_LINGER_BYTES || now - mirror_since >= MIRROR_LINGER_MS);
+  if (nmdirty == 0) return 0;
+  if (syncs > 0) return 1;
+  return mirror_events == 0 && (mirror_bytes >= MIRROR_LINGER_BYTES || now - mirror_since >= MIRROR_LINGER_MS);
 }
 
-/* epoll_wait's timeout: until the lingering entries are due (at least 1 ms), a closing relay's check, or none (lock held). */
+/*
+ * epoll_wait's timeout: until the lingering entries are due (at least 1 ms; none while a
+ * hand-over is in flight: its return wakes the thread), a closing relay's check, or none (lock held).
+ */
 static int wait_ms(void) {
   int ms = nclosing > 0 ? 100 : -1;
-  if (nmdirty > 0) {
+  if (nmdirty > 0 && mirror_events == 0) {
     double left = MIRROR_LINGER_MS - (mono_ms() - mirror_since);
     int l = left <= 1 ? 1 : (int)left;
     if (ms < 0 || l < ms) ms = l;
@@ -517,6 +534,7 @@ static void *thread_main(void *arg) {
       pthread_mutex_unlock(&mu);
       return NULL;
     }
+    take_returned();
     for (int i = 0; i < n; i++) {
       if (events[i].data.u64 == 0) {
         uint64_t v;
@@ -746,23 +764,73 @@ int relay_sync(void) {
   return ok;
 }
 
-void relay_consumed(const unsigned char *blob, size_t len) {
-  int kick = 0;
-  pthread_mutex_lock(&mu);
+/* Returned hand-overs, from the JavaScript thread to this one (their own lock: returning never waits for a batch). */
+typedef struct {
+  unsigned char *blob;
+  size_t len;
+} returned_t;
+static pthread_mutex_t rmu = PTHREAD_MUTEX_INITIALIZER;
+static returned_t *returned = NULL, *taking = NULL;
+static size_t nreturned = 0, capreturned = 0, captaking = 0;
+
+/* A hand-over's bytes are no longer in flight (the lock is held); frees the blob. */
+static void consumed(unsigned char *blob, size_t len) {
   for (size_t at = 0; at + 12 <= len;) {
     double id;
     uint32_t n;
     memcpy(&id, blob + at, 8);
     memcpy(&n, blob + at + 8, 4);
     at += 12 + (size_t)n;
-    relay_t *r = started ? lookup(id) : NULL;
+    relay_t *r = lookup(id);
     if (!r || !r->mir || r->ended) continue;
     int was_full = mirror_full(r);
     r->mir->inflight -= n < r->mir->inflight ? n : r->mir->inflight;
-    if (was_full && !mirror_full(r)) kick |= command(id, CMD_INTEREST);
+    if (was_full && !mirror_full(r)) update_interest(r);
   }
-  pthread_mutex_unlock(&mu);
-  if (kick) wake();
+  free(blob);
+  if (mirror_events > 0) mirror_events -= 1;
+}
+
+/* Takes the hand-overs JavaScript has returned (the lock is held; `taking` is this thread's own). */
+static void take_returned(void) {
+  pthread_mutex_lock(&rmu);
+  returned_t *list = returned;
+  size_t n = nreturned, cap = capreturned;
+  returned = taking;
+  capreturned = captaking;
+  nreturned = 0;
+  pthread_mutex_unlock(&rmu);
+  for (size_t i = 0; i < n; i++) consumed(list[i].blob, list[i].len);
+  taking = list;
+  captaking = cap;
+}
+
+void relay_returned(unsigned char *blob, size_t len) {
+  if (!started) {
+    free(blob); /* stopped: nothing is in flight any more */
+    return;
+  }
+  pthread_mutex_lock(&rmu);
+  int ok = 1;
+  if (nreturned == capreturned) {
+    size_t c = capreturned ? capreturned * 2 : 16;
+    returned_t *n = realloc(returned, c * sizeof *n);
+    if (n) {
+      returned = n;
+      capreturned = c;
+    } else {
+      ok = 0;
+    }
+  }
+  if (ok) returned[nreturned++] = (returned_t){blob, len};
+  pthread_mutex_unlock(&rmu);
+  if (!ok) {
+    /* Out of memory: account for it under the batch lock instead. */
+    pthread_mutex_lock(&mu);
+    consumed(blob, len);
+    pthread_mutex_unlock(&mu);
+  }
+  wake();
 }
 
 int relay_stats(double id, double *out) {

@@ -47,8 +47,11 @@ int relay_hold(double id, int on);
  * has been reported by then. 0 when the thread is not running.
  */
 int relay_sync(void);
-/* JavaScript has processed a RELAY_EV_MIRROR blob: its bytes are no longer in flight. */
-void relay_consumed(const unsigned char *blob, size_t len);
+/*
+ * JavaScript has processed a RELAY_EV_MIRROR blob: its bytes are no longer in flight, and the next
+ * hand-over may go. Takes the blob (the thread frees it). Never waits for the thread's batch lock.
+ */
+void relay_returned(unsigned char *blob, size_t len);
 /* Asks the thread to flush, send `to_client`, then close both sides. 0 when the relay had ended. */
 int relay_close(double id, const unsigned char *to_client, size_t len);
 /*

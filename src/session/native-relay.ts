@@ -77,8 +77,11 @@ const doors = new Map<number, DoorWatcher>();
 let addon: Addon | null | undefined;
 let unavailable = '';
 
-/** Sessions carried natively since start (tests and the admin view use it to tell the engines apart). */
-export const nativeRelayTotals = { started: 0, ended: 0 };
+/**
+ * Sessions carried natively since start (tests and the admin view use it to tell the engines
+ * apart), and the mirror hand-overs received (native/relay.c mirror_due: one in flight at a time).
+ */
+export const nativeRelayTotals = { started: 0, ended: 0, handovers: 0 };
 
 function onEvent(kind: number, id: number, text: string, stats?: Float64Array | Buffer): void {
   if (kind === EV_MIRROR) return onMirror(stats as Buffer);
@@ -103,6 +106,7 @@ function onEvent(kind: number, id: number, text: string, stats?: Float64Array | 
  * then entries of u8 direction, f64 read time (ms) and the whole message (native/mirror.h).
  */
 function onMirror(blob: Buffer): void {
+  nativeRelayTotals.handovers++;
   let at = 0;
   while (at + 12 <= blob.length) {
     const id = blob.readDoubleLE(at);

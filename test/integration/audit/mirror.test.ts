@@ -136,6 +136,47 @@ describe(`the native relay mirrors recorded sessions (PostgreSQL ${version})`, {
     assert.ok(recs.every((x) => x.rows === 1 && x.command === 'SELECT'));
   });
 
+  test('JavaScript busy for 300 ms: its backlog comes one hand-over per event-loop turn, never in one turn', async () => {
+    // Node's threadsafe function runs its queued calls back to back (up to 1,000 in one turn): a
+    // relay that handed over every millisecond regardless made the turn after a busy spell run
+    // hundreds of hand-overs, and under load kept the event loop there for seconds (the audit
+    // file's writes, timers and logins waited). One hand-over is in flight at a time.
+    const n = 4000;
+    const file = join(t.gh.dir, 'small.sql');
+    await writeFile(file, Array.from({ length: n }, (_, i) => `SELECT ${i};\n`).join(''));
+    const started = nativeRelayTotals.started;
+    const child = spawn(clientBin('psql'), [`host=127.0.0.1 port=${t.gh.port} dbname=postgres user=mir_s sslmode=disable`, '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-o', '/dev/null', '-f', file],
+      { env: { PATH: process.env.PATH, LC_ALL: 'C', PGPASSWORD: PW }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    let running = true;
+    const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
+    void exited.then(() => (running = false));
+    while (nativeRelayTotals.started === started) await new Promise((r) => setTimeout(r, 1));
+    const id = newestSession('mir_s');
+    const before = nativeRelayTotals.handovers;
+    const until = Date.now() + 300;
+    while (Date.now() < until) { /* busy: psql goes on through the relay, which may hand over once */ }
+    // Then count hand-overs per turn (setImmediate runs once per turn) until psql is done.
+    let most = 0;
+    await new Promise<void>((resolve) => {
+      let last = nativeRelayTotals.handovers;
+      const turn = (): void => {
+        most = Math.max(most, nativeRelayTotals.handovers - last);
+        last = nativeRelayTotals.handovers;
+        if (running) setImmediate(turn);
+        else resolve();
+      };
+      setImmediate(turn);
+    });
+    assert.equal(await exited, 0, stderr);
+    const recs = await sessionRecords(id, n);
+    assert.equal(recs.length, n, 'every statement recorded');
+    assert.ok(nativeRelayTotals.handovers - before >= 3, `hand-overs: ${nativeRelayTotals.handovers - before}`);
+    // At most one in flight, plus the flush a relay's end forces.
+    assert.ok(most <= 2, `${most} hand-overs ran in one event-loop turn`);
+  });
+
   for (const [user, relay] of [['mir_s', 'the mirror'], ['pol_s', 'the JavaScript tapped relay']] as const) test(`a malformed Bind queued behind a statement on the worker thread ends that session, not gatehouse (${relay})`, async () => {
     const c = client(t.gh, user);
     await c.connect();
