@@ -24,7 +24,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile, stat } from 'node:fs/promises';
-import { existsSync, readFileSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { availableVersions, clientBin, freePort, startCluster } from '../test/harness/pg.js';
@@ -140,7 +141,7 @@ async function main(): Promise<void> {
         }
       }
     }
-    report(results, (await stat(records).catch(() => null))?.size ?? 0, records);
+    report(results, (await stat(records).catch(() => null))?.size ?? 0, await statementLines(records));
   } finally {
     // SIGINT: a fast shutdown, so the processes exit (and write their CPU profiles) at once.
     await Promise.all(targets.map((t) => new Promise((r) => { t.proc.once('exit', r); t.proc.kill('SIGINT'); })));
@@ -149,8 +150,14 @@ async function main(): Promise<void> {
   }
 }
 
-function report(results: Record<TestName, Record<Target['name'], Run[]>>, recordBytes: number, records: string): void {
-  const lines = readFileSync(records, 'utf8').split('\n').filter((l) => l.includes('"kind":"statement"')).length;
+/** Statement records in the file, read line by line (a long run writes more than one string can hold). */
+async function statementLines(records: string): Promise<number> {
+  let n = 0;
+  for await (const line of createInterface({ input: createReadStream(records), crlfDelay: Infinity })) if (line.includes('"kind":"statement"')) n++;
+  return n;
+}
+
+function report(results: Record<TestName, Record<Target['name'], Run[]>>, recordBytes: number, lines: number): void {
   console.log(`\nPostgreSQL via gatehouse, pool mode ${POOL_MODE}, protocol ${PROTOCOL}, audit-off relay ${process.env.OFF_RELAY ?? 'auto'}, ${ROUNDS} × ${DURATION} s per target and test (median TPS)\n`);
   console.log('| test | audit off TPS | audit [all] TPS | ratio | CPU µs/xact off → audit | failed |');
   console.log('|---|---:|---:|---:|---|---:|');
