@@ -68,8 +68,9 @@ static long reuse_client(reuse_t *u, const unsigned char *p, size_t n) {
  * boundary (`server_at_boundary`), and nothing pending toward it.
  */
 static int reuse_idle(const reuse_t *u, double answered, unsigned char status, int server_at_boundary, size_t pending) {
+  /* Status 0: no ReadyForQuery since the relay started; the login's (or the reset's) was 'I'. */
   return u->enabled && !u->broken && u->hdr_off == 0 && u->remain == 0 && !u->unsynced && u->requests == answered &&
-         status == 'I' && server_at_boundary && pending == 0;
+         (status == 'I' || (status == 0 && answered == 0)) && server_at_boundary && pending == 0;
 }
 
 #endif

@@ -94,6 +94,14 @@ for (const version of versions) {
       }
     });
 
+    test('a client that leaves without a query leaves its server too', async () => {
+      const c = await connect('no-query');
+      await c.end();
+      await eventually(() => kept('no-query') === 1);
+      const [row] = await cluster.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE application_name = 'no-query'");
+      assert.equal(await oneSession('no-query'), row!.pid, 'the next client got that server');
+    });
+
     test('a client with other startup parameters gets its own server', async () => {
       const pid = await oneSession('first-app');
       await eventually(() => kept('first-app') === 1);
