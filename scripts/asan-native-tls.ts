@@ -8,7 +8,8 @@
  * libasan preloaded, tls_engine: native); clients then do what can go wrong: verify-full with
  * channel binding, big results and parameters, cert auth, a certificate from another CA, garbage
  * and silence after 'S', ClientHello garbage as direct TLS, clients vanishing mid-handshake and
- * mid-query, pgbench -S. After SIGTERM, every ASan report (memory errors, and leaks whose stack
+ * mid-query, pgbench -S; every session is recorded (audit.log: [all]), so it runs on the audit
+ * mirror too. After SIGTERM, every ASan report (memory errors, and leaks whose stack
  * passes through the addon) is printed, and the exit code says whether there was one.
  */
 import { spawn } from 'node:child_process';
@@ -39,6 +40,8 @@ await writeFile(join(dir, 'gatehouse.yaml'), [
   `hba: ${join(dir, 'hba.conf')}`, `auth: {users: ${join(dir, 'users.txt')}}`,
   'authentication_timeout: 3s', 'shutdown_timeout: 2s', 'tls_engine: native', 'log: {level: warn}',
   `databases:\n  "*": {host: 127.0.0.1, port: ${cluster.port}, sslmode: disable}`,
+  // Every session recorded: the relay mirrors it (native/mirror.h) and hands the entries over (relay.c mirror_flush, relay_returned).
+  `audit:\n  log: [all]\n  on_sink_failure: drop_and_count\n  sinks:\n    - {type: file, path: ${join(dir, 'audit.jsonl')}, format: json, fsync: never}`,
 ].join('\n'));
 const gw = spawn(process.execPath, ['dist/cli.js', 'serve', '--config', join(dir, 'gatehouse.yaml')], {
   env: { ...process.env, LD_PRELOAD: libasan, ASAN_OPTIONS: `detect_leaks=1:fast_unwind_on_malloc=0:log_path=${join(dir, 'asan')}:verify_asan_link_order=0` },
@@ -144,6 +147,8 @@ gw.kill('SIGTERM');
 const code = await exited;
 // 1: LeakSanitizer found Node's own leaks at exit (under ASan a leak report exits 1); a crash is a signal.
 check('gatehouse exited (no crash)', code === 0 || code === 1, `exit ${code}`);
+const recorded = (await readFile(join(dir, 'audit.jsonl'), 'utf8').catch(() => '')).split('\n').filter((l) => l.includes('"kind":"statement"')).length;
+check(`the sessions were recorded through the mirror (${recorded} statement records)`, recorded >= 1200, String(recorded));
 await cluster.stop();
 const reports = (await readdir(dir)).filter((f) => f.startsWith('asan'));
 let found = 0;
