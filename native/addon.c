@@ -175,7 +175,10 @@ static napi_value js_init(napi_env env, napi_callback_info info) {
   }
   uv_unref((uv_handle_t *)&returner); /* it never keeps the process alive */
   const char *err = relay_init(data, (int)len, on_event);
-  if (err) return throw_error(env, err);
+  if (err) {
+    uv_close((uv_handle_t *)&returner, NULL); /* no handle left behind */
+    return throw_error(env, err);
+  }
   initialised = 1;
   napi_add_env_cleanup_hook(env, cleanup, NULL);
   return boolean(env, 1);

@@ -94,12 +94,12 @@ static int syncs = 0; /* relay_sync() requests answered after this batch's mirro
 static double mirror_since = 0; /* monotonic ms of the oldest entry not yet handed over; 0: none */
 static size_t mirror_bytes = 0; /* entry bytes not yet handed over */
 static relay_t **mdirty = NULL; /* relays whose mirror has entries to hand over after this batch */
-static int mirror_events = 0; /* RELAY_EV_MIRROR blobs handed over and not yet returned (relay_returned) */
-static void take_returned(void);
 static size_t nmdirty = 0, capmdirty = 0;
+static int mirror_events = 0; /* RELAY_EV_MIRROR blobs handed over and not yet returned (relay_returned) */
 static int nclosing = 0;
 static relay_t **dead = NULL; /* ended in this batch, freed after it */
 static size_t ndead = 0, capdead = 0;
+static void take_returned(void); /* below, with relay_returned() */
 
 static void on_sqlstate(void *ctx, const char *sqlstate) {
   (void)emit(RELAY_EV_SQLSTATE, ((relay_t *)ctx)->id, sqlstate, NULL, NULL, 0);
