@@ -47,13 +47,16 @@ static int initialised = 0;
 static int live_count = 0; /* touched on the JavaScript thread only */
 
 /* Mirror blobs JavaScript has processed, returned to the relay thread in the check phase (JavaScript thread only). */
+typedef struct {
+  unsigned char *blob;
+  size_t len;
+} processed_t;
 static uv_check_t returner;
-static unsigned char **processed = NULL;
-static size_t *processed_len = NULL;
+static processed_t *processed = NULL;
 static size_t nprocessed = 0, capprocessed = 0;
 
 static void return_blobs(uv_check_t *h) {
-  for (size_t i = 0; i < nprocessed; i++) relay_returned(processed[i], processed_len[i]);
+  for (size_t i = 0; i < nprocessed; i++) relay_returned(processed[i].blob, processed[i].len);
   nprocessed = 0;
   uv_check_stop(h);
 }
@@ -62,18 +65,15 @@ static void return_blobs(uv_check_t *h) {
 static void processed_blob(unsigned char *blob, size_t len) {
   if (nprocessed == capprocessed) {
     size_t c = capprocessed ? capprocessed * 2 : 8;
-    unsigned char **b = realloc(processed, c * sizeof *b);
-    if (b) processed = b;
-    size_t *l = b ? realloc(processed_len, c * sizeof *l) : NULL;
-    if (l) processed_len = l;
-    if (!b || !l) {
+    processed_t *p = realloc(processed, c * sizeof *p);
+    if (!p) {
       relay_returned(blob, len);
       return;
     }
+    processed = p;
     capprocessed = c;
   }
-  processed[nprocessed] = blob;
-  processed_len[nprocessed++] = len;
+  processed[nprocessed++] = (processed_t){blob, len};
   if (uv_check_start(&returner, return_blobs) != 0) return_blobs(&returner);
 }
 

@@ -41,6 +41,19 @@ describe(`the native relay mirrors recorded sessions (PostgreSQL ${version})`, {
   let t: DoorSetup;
   const sessionRecords = (session: number, n: number): Promise<Rec[]> => sessionStatementRecords(join(t.gh.dir, 'audit.jsonl'), session, n);
   const newestSession = (user: string): number => Math.max(...[...t.gh.gateway.live].filter((l) => l.user === user).map((l) => l.id));
+  /** psql runs `lines` as mir_s from a file; resolves once its session is on the native relay (with that session's id). */
+  const psqlScript = async (name: string, lines: string[]): Promise<{ id: number; exited: Promise<number>; stderr: () => string }> => {
+    const file = join(t.gh.dir, name);
+    await writeFile(file, lines.map((l) => `${l}\n`).join(''));
+    const started = nativeRelayTotals.started;
+    const child = spawn(clientBin('psql'), [`host=127.0.0.1 port=${t.gh.port} dbname=postgres user=mir_s sslmode=disable`, '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-o', '/dev/null', '-f', file],
+      { env: { PATH: process.env.PATH, LC_ALL: 'C', PGPASSWORD: PW }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
+    while (nativeRelayTotals.started === started) await new Promise((r) => setTimeout(r, 1));
+    return { id: newestSession('mir_s'), exited, stderr: () => stderr };
+  };
 
   before(async () => {
     t = await startDoor(version!, ['mir_s', 'pol_s'], AUDIT);
@@ -116,20 +129,11 @@ describe(`the native relay mirrors recorded sessions (PostgreSQL ${version})`, {
 
   test('JavaScript 4 MiB behind: the relay stops reading the client, then catches up; every statement recorded', async () => {
     // 600 statements of 12 KB (7 MB; each under the worker threshold, so only the mirror's limit holds the client).
-    const file = join(t.gh.dir, 'many.sql');
-    await writeFile(file, Array.from({ length: 600 }, (_, i) => `SELECT ${i} AS n, '${'y'.repeat(12_000)}' AS pad;\n`).join(''));
-    const started = nativeRelayTotals.started;
-    const child = spawn(clientBin('psql'), [`host=127.0.0.1 port=${t.gh.port} dbname=postgres user=mir_s sslmode=disable`, '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-o', '/dev/null', '-f', file],
-      { env: { PATH: process.env.PATH, LC_ALL: 'C', PGPASSWORD: PW }, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
-    while (nativeRelayTotals.started === started) await new Promise((r) => setTimeout(r, 5));
-    const id = newestSession('mir_s');
+    const { id, exited, stderr } = await psqlScript('many.sql', Array.from({ length: 600 }, (_, i) => `SELECT ${i} AS n, '${'y'.repeat(12_000)}' AS pad;`));
     // Block this thread (the one that consumes the mirror) while psql keeps sending.
     const until = Date.now() + 1500;
     while (Date.now() < until) { /* busy: the relay must stop at its limit, not buffer without bound */ }
-    assert.equal(await exited, 0, stderr);
+    assert.equal(await exited, 0, stderr());
     const recs = await sessionRecords(id, 600);
     assert.equal(recs.length, 600);
     assert.deepEqual(recs.map((x) => x.statement_id), Array.from({ length: 600 }, (_, i) => i + 1));
@@ -142,18 +146,9 @@ describe(`the native relay mirrors recorded sessions (PostgreSQL ${version})`, {
     // hundreds of hand-overs, and under load kept the event loop there for seconds (the audit
     // file's writes, timers and logins waited). One hand-over is in flight at a time.
     const n = 4000;
-    const file = join(t.gh.dir, 'small.sql');
-    await writeFile(file, Array.from({ length: n }, (_, i) => `SELECT ${i};\n`).join(''));
-    const started = nativeRelayTotals.started;
-    const child = spawn(clientBin('psql'), [`host=127.0.0.1 port=${t.gh.port} dbname=postgres user=mir_s sslmode=disable`, '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-o', '/dev/null', '-f', file],
-      { env: { PATH: process.env.PATH, LC_ALL: 'C', PGPASSWORD: PW }, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    const { id, exited, stderr } = await psqlScript('small.sql', Array.from({ length: n }, (_, i) => `SELECT ${i};`));
     let running = true;
-    const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
     void exited.then(() => (running = false));
-    while (nativeRelayTotals.started === started) await new Promise((r) => setTimeout(r, 1));
-    const id = newestSession('mir_s');
     const before = nativeRelayTotals.handovers;
     const until = Date.now() + 300;
     while (Date.now() < until) { /* busy: psql goes on through the relay, which may hand over once */ }
@@ -169,7 +164,7 @@ describe(`the native relay mirrors recorded sessions (PostgreSQL ${version})`, {
       };
       setImmediate(turn);
     });
-    assert.equal(await exited, 0, stderr);
+    assert.equal(await exited, 0, stderr());
     const recs = await sessionRecords(id, n);
     assert.equal(recs.length, n, 'every statement recorded');
     assert.ok(nativeRelayTotals.handovers - before >= 3, `hand-overs: ${nativeRelayTotals.handovers - before}`);
