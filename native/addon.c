@@ -16,6 +16,13 @@
  *       is done, onEvent(0, id, reason) when it ends)
  *   attach(id, serverFd, doorFd, clientHead?: Buffer, serverHead?: Buffer, mirror?: boolean, reuse?: boolean) -> true
  *       (the door becomes a session relay; doorFd's unread bytes go to the server)
+ * The transaction plane (native/txplane.h; src/pool/native-plane.ts):
+ *   txClient(pool, fd, sig, head?: Buffer) -> id      txServer(pool, fd, sig, serverId) -> true
+ *   txTakeServer(pool, serverId) -> id or -1           txClose(id, toClient?: Buffer, why?) -> boolean
+ *   txPool(pool, paused, jsWaiting, canGrow) -> true   txInfo(pool, out: Float64Array) -> count (negative: size needed)
+ *   txStats(id, out: Float64Array) -> boolean
+ *   events: 5 escalate (id, '', bytes), 6 client end (id, reason, stats), 7 server end (serverId, reason),
+ *   8 server back (serverId), 9 need (pool, waiting count as text)
  * The relay thread reports through one threadsafe function, referenced only while a relay runs,
  * so an idle addon never keeps the process alive. onEvent(2, 0, '', blob: Buffer) carries mirrored
  * sessions' entries (relay.c mirror_flush()); when it returns they are consumed, and the blob goes
@@ -116,11 +123,11 @@ static void call_js(napi_env env, napi_value cb, void *context, void *data) {
   (void)context;
   msg_t *m = data;
   if (env && cb) {
-    napi_value argv[4];
+    napi_value argv[5];
     napi_create_int32(env, m->kind, &argv[0]);
     napi_create_double(env, m->id, &argv[1]);
     napi_create_string_utf8(env, m->text, NAPI_AUTO_LENGTH, &argv[2]);
-    argv[3] = undefined(env);
+    argv[3] = argv[4] = undefined(env);
     size_t len = relay_stats_len();
     void *out;
     napi_value ab;
@@ -128,11 +135,12 @@ static void call_js(napi_env env, napi_value cb, void *context, void *data) {
       memcpy(out, m->stats, len * sizeof(double));
       napi_create_typedarray(env, napi_float64_array, len, ab, 0, &argv[3]);
     }
-    if (m->bytes) napi_create_buffer_copy(env, m->nbytes, m->bytes, NULL, &argv[3]);
+    /* Bytes go in the fourth argument, or in the fifth when there are stats too (a transaction-plane escalation). */
+    if (m->bytes) napi_create_buffer_copy(env, m->nbytes, m->bytes, NULL, m->stats ? &argv[4] : &argv[3]);
     if (m->kind == RELAY_EV_END && --live_count == 0) napi_unref_threadsafe_function(env, tsfn);
     napi_value global;
     napi_get_global(env, &global);
-    napi_call_function(env, global, cb, 4, argv, NULL);
+    napi_call_function(env, global, cb, 5, argv, NULL);
   }
   /* Processed (or the environment is going away): the mirrored bytes are no longer in flight. */
   if (m->bytes && m->kind == RELAY_EV_MIRROR) {
@@ -372,6 +380,115 @@ static napi_value js_attach(napi_env env, napi_callback_info info) {
   return boolean(env, 1);
 }
 
+/* A Float64Array argument; 0 when it is not one. */
+static int get_f64(napi_env env, napi_value v, double **data, size_t *len) {
+  napi_typedarray_type type;
+  return v && napi_get_typedarray_info(env, v, &type, len, (void **)data, NULL, NULL) == napi_ok && type == napi_float64_array;
+}
+
+static napi_value number(napi_env env, double d) {
+  napi_value v;
+  napi_create_double(env, d, &v);
+  return v;
+}
+
+static napi_value js_tx_client(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4] = {NULL, NULL, NULL, NULL};
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  double pool, sig;
+  int32_t fd;
+  unsigned char *head;
+  size_t head_len;
+  if (argc < 3 || napi_get_value_double(env, argv[0], &pool) != napi_ok || napi_get_value_int32(env, argv[1], &fd) != napi_ok ||
+      napi_get_value_double(env, argv[2], &sig) != napi_ok || get_buffer(env, argv[3], &head, &head_len) < 0) {
+    return throw_error(env, "txClient(pool, fd, sig, head?: Buffer)");
+  }
+  if (!initialised) return throw_error(env, "the native relay is not initialised");
+  double id;
+  const char *err = tx_client(pool, fd, sig, head, head_len, &id);
+  if (err) return throw_error(env, err);
+  return number(env, id);
+}
+
+static napi_value js_tx_server(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  double pool, sig, sid;
+  int32_t fd;
+  if (argc < 4 || napi_get_value_double(env, argv[0], &pool) != napi_ok || napi_get_value_int32(env, argv[1], &fd) != napi_ok ||
+      napi_get_value_double(env, argv[2], &sig) != napi_ok || napi_get_value_double(env, argv[3], &sid) != napi_ok) {
+    return throw_error(env, "txServer(pool, fd, sig, serverId)");
+  }
+  if (!initialised) return throw_error(env, "the native relay is not initialised");
+  const char *err = tx_server(pool, fd, sig, sid);
+  if (err) return throw_error(env, err);
+  return boolean(env, 1);
+}
+
+static napi_value js_tx_take_server(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  double pool, sid;
+  if (argc < 2 || napi_get_value_double(env, argv[0], &pool) != napi_ok || napi_get_value_double(env, argv[1], &sid) != napi_ok) {
+    return throw_error(env, "txTakeServer(pool, serverId)");
+  }
+  return number(env, tx_take_server(pool, sid));
+}
+
+static napi_value js_tx_close(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3] = {NULL, NULL, NULL};
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  double id;
+  unsigned char *bytes;
+  size_t len;
+  char why[256] = "closed by gatehouse";
+  if (argc < 1 || napi_get_value_double(env, argv[0], &id) != napi_ok || get_buffer(env, argv[1], &bytes, &len) < 0) {
+    return throw_error(env, "txClose(id, toClient?: Buffer, why?: string)");
+  }
+  if (argc >= 3) get_string(env, argv[2], why, sizeof why);
+  return boolean(env, tx_close_client(id, bytes, len, why));
+}
+
+static napi_value js_tx_pool(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4] = {NULL, NULL, NULL, NULL};
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  double pool;
+  int32_t waiting;
+  if (argc < 4 || napi_get_value_double(env, argv[0], &pool) != napi_ok || napi_get_value_int32(env, argv[2], &waiting) != napi_ok) {
+    return throw_error(env, "txPool(pool, paused: boolean, jsWaiting, canGrow: boolean)");
+  }
+  return boolean(env, tx_pool_set(pool, flag(env, argv[1]), waiting, flag(env, argv[3])));
+}
+
+static napi_value js_tx_info(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2] = {NULL, NULL};
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  double pool, *out;
+  size_t len;
+  if (argc < 2 || napi_get_value_double(env, argv[0], &pool) != napi_ok || !get_f64(env, argv[1], &out, &len)) {
+    return throw_error(env, "txInfo(pool, out: Float64Array)");
+  }
+  return number(env, (double)tx_info(pool, out, len));
+}
+
+static napi_value js_tx_stats(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2] = {NULL, NULL};
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  double id, *out;
+  size_t len;
+  if (argc < 2 || napi_get_value_double(env, argv[0], &id) != napi_ok || !get_f64(env, argv[1], &out, &len) || len < relay_stats_len()) {
+    return throw_error(env, "txStats(id, out: Float64Array)");
+  }
+  return boolean(env, tx_stats(id, out));
+}
+
 static napi_value module_init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"init", NULL, js_init, NULL, NULL, NULL, napi_default, NULL},
@@ -385,6 +502,13 @@ static napi_value module_init(napi_env env, napi_value exports) {
     {"tlsContext", NULL, js_tls_context, NULL, NULL, NULL, napi_default, NULL},
     {"tlsAccept", NULL, js_tls_accept, NULL, NULL, NULL, napi_default, NULL},
     {"attach", NULL, js_attach, NULL, NULL, NULL, napi_default, NULL},
+    {"txClient", NULL, js_tx_client, NULL, NULL, NULL, napi_default, NULL},
+    {"txServer", NULL, js_tx_server, NULL, NULL, NULL, napi_default, NULL},
+    {"txTakeServer", NULL, js_tx_take_server, NULL, NULL, NULL, napi_default, NULL},
+    {"txClose", NULL, js_tx_close, NULL, NULL, NULL, napi_default, NULL},
+    {"txPool", NULL, js_tx_pool, NULL, NULL, NULL, napi_default, NULL},
+    {"txInfo", NULL, js_tx_info, NULL, NULL, NULL, napi_default, NULL},
+    {"txStats", NULL, js_tx_stats, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

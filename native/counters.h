@@ -32,6 +32,7 @@ typedef struct {
   uint32_t remain;
   unsigned char ebuf[EBUF];
   uint32_t elen;
+  uint32_t blen; /* the current message's body length */
   int broken;
 } scan_t;
 
@@ -42,6 +43,8 @@ typedef struct {
   unsigned char status; /* the last ReadyForQuery's status byte; 0: none yet (the login's was 'I') */
   hist_t qh, xh;
   scan_t sc;
+  /* When set, each ParameterStatus's body (NULL when longer than EBUF) goes here (native/txplane.h). */
+  void (*on_ps)(void *ctx, const unsigned char *body, size_t len);
 } counters_t;
 
 /* Called with an ErrorResponse's SQLSTATE. */
@@ -64,6 +67,7 @@ static double epoch_ms(void) {
 
 /* The layout counters_fill writes (src/session/native-relay.ts reads it back). */
 static size_t counters_len(void) { return 7 + 2 * (2 + counter_nbuckets + 1); }
+#define COUNTERS_MAX_LEN (7 + 2 * (2 + MAX_BUCKETS + 1))
 
 static void observe(hist_t *h, double seconds) {
   int i = 0;
@@ -137,6 +141,7 @@ static void error_response(counters_t *c, sqlstate_fn fn, void *ctx) {
 static void message_done(counters_t *c, sqlstate_fn fn, void *ctx) {
   if (c->sc.type == 'Z' && c->sc.elen >= 1) ready_for_query(c, c->sc.ebuf[0]);
   else if (c->sc.type == 'E') error_response(c, fn, ctx);
+  else if (c->sc.type == 'S' && c->on_ps) c->on_ps(ctx, c->sc.blen <= EBUF ? c->sc.ebuf : NULL, c->sc.elen);
   c->sc.in_body = 0;
   c->sc.hdr_off = 0;
 }
@@ -158,13 +163,14 @@ static void counters_server(counters_t *c, const unsigned char *p, size_t n, sql
       }
       s->type = s->hdr[0];
       s->remain = len - 4;
+      s->blen = len - 4;
       s->elen = 0;
       s->in_body = 1;
       if (s->remain == 0) message_done(c, fn, ctx);
       continue;
     }
     size_t take = n - i < s->remain ? n - i : s->remain;
-    if ((s->type == 'Z' || s->type == 'E') && s->elen < EBUF) {
+    if ((s->type == 'Z' || s->type == 'E' || (s->type == 'S' && c->on_ps)) && s->elen < EBUF) {
       size_t k = take < EBUF - s->elen ? take : EBUF - s->elen;
       memcpy(s->ebuf + s->elen, p + i, k);
       s->elen += k;

@@ -100,6 +100,8 @@ static int nclosing = 0;
 static relay_t **dead = NULL; /* ended in this batch, freed after it */
 static size_t ndead = 0, capdead = 0;
 static void take_returned(void); /* below, with relay_returned() */
+static void tx_event(struct epoll_event *e); /* the transaction plane (txplane.h, included at the end) */
+static void tx_free_dead(void);
 
 static void on_sqlstate(void *ctx, const char *sqlstate) {
   (void)emit(RELAY_EV_SQLSTATE, ((relay_t *)ctx)->id, sqlstate, NULL, NULL, 0);
@@ -479,6 +481,7 @@ static int socket_error(int fd) {
 }
 
 static void handle_event(struct epoll_event *e) {
+  if (e->data.u64 & 2) return tx_event(e);
   relay_t *r = (relay_t *)(uintptr_t)(e->data.u64 & ~(uint64_t)1);
   int side = (int)(e->data.u64 & 1);
   if (r->ended) return;
@@ -551,6 +554,7 @@ static void *thread_main(void *arg) {
     /* Freed only after the batch: a later event in it may name the same relay. */
     for (size_t i = 0; i < ndead; i++) free_relay(dead[i]);
     ndead = 0;
+    tx_free_dead();
     timeout = wait_ms();
     pthread_mutex_unlock(&mu);
   }
@@ -848,3 +852,7 @@ int relay_stats(double id, double *out) {
 /* --- the native TLS door: relay_tls_accept(), relay_attach() ------------------------------------ */
 
 #include "door.h"
+
+/* --- the transaction plane: tx_client(), tx_server() and the rest ------------------------------- */
+
+#include "txplane.h"

@@ -11,6 +11,8 @@
 #define RELAY_BUF_SIZE 65536
 
 enum { RELAY_EV_END = 0, RELAY_EV_SQLSTATE = 1, RELAY_EV_MIRROR = 2, RELAY_EV_SYNC = 3, RELAY_EV_TLS = 4 };
+/* The transaction plane's events (native/txplane.h; src/pool/native-plane.ts reads them). */
+enum { TX_EV_ESCALATE = 5, TX_EV_CLIENT_END = 6, TX_EV_SERVER_END = 7, TX_EV_SERVER_BACK = 8, TX_EV_NEED = 9 };
 
 /*
  * How the relay thread reports: a relay ended (text: its reason; stats: its final counters,
@@ -72,5 +74,21 @@ const char *relay_attach(double id, int server_fd, int door_fd, const unsigned c
                          const unsigned char *server_head, size_t server_head_len, int mirror, int reuse);
 /* Copies a running relay's counters into out (relay_stats_len() numbers). 0 when it has ended. */
 int relay_stats(double id, double *out);
+
+/*
+ * The transaction plane (native/txplane.h). tx_client takes a logged-in client between
+ * transactions (fd dup()ed; head: bytes it sent that nobody read) into pool `pool` with parameter
+ * signature `sig`; tx_server lends an idle server. tx_take_server gives an idle server back (by
+ * id, or any with -1): its id, or -1. tx_close_client sends `bytes` (a FATAL), then ends the client;
+ * tx_pool_set passes PAUSE, JavaScript's waiters and whether a server may be opened; tx_info and
+ * tx_stats read state (txplane.h says the layouts).
+ */
+const char *tx_client(double pool, int fd, double sig, const unsigned char *head, size_t head_len, double *id);
+const char *tx_server(double pool, int fd, double sig, double server_id);
+double tx_take_server(double pool, double server_id);
+int tx_close_client(double id, const unsigned char *bytes, size_t len, const char *why);
+int tx_pool_set(double pool, int paused, int js_waiting, int can_grow);
+long tx_info(double pool, double *out, size_t cap);
+int tx_stats(double id, double *out);
 
 #endif

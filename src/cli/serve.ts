@@ -29,9 +29,12 @@ export async function startServe(configPath: string, opts: { signals?: boolean }
   if (engine === 'native' && !native.available) {
     throw new GatehouseError('GH_CONFIG_INVALID', `relay_engine is native but the ${native.detail} (run npm install with a C compiler, or set relay_engine: auto)`, 'relay_engine');
   }
+  if (gateway.state.config.transaction_engine === 'native' && !native.available) {
+    throw new GatehouseError('GH_CONFIG_INVALID', `transaction_engine is native but the ${native.detail} (run npm install with a C compiler, or set transaction_engine: node)`, 'transaction_engine');
+  }
   const cpus = gateway.state.config.relay_cpus;
   if (cpus.length > 0) {
-    if (engine === 'node' || !native.available) {
+    if ((engine === 'node' && gateway.state.config.transaction_engine === 'node') || !native.available) {
       log.warn({ relay_cpus: cpus }, `relay_cpus is ignored: ${engine === 'node' ? 'relay_engine is node' : native.detail}`);
     } else {
       const refused = pinNativeRelay(cpus);
@@ -46,7 +49,8 @@ export async function startServe(configPath: string, opts: { signals?: boolean }
   const metrics = await startMetrics(gateway);
   log.info({ listen: addresses.map((a) => a.where), metrics: gateway.state.config.metrics.listen,
     hba: gateway.state.config.hba, rules: gateway.state.hba.rules.length,
-    relay_engine: engine === 'node' ? 'node (JavaScript relay)' : native.detail, tls_engine: gateway.state.config.tls_engine }, 'gatehouse is ready');
+    relay_engine: engine === 'node' ? 'node (JavaScript relay)' : native.detail, tls_engine: gateway.state.config.tls_engine,
+    transaction_engine: gateway.state.config.transaction_engine }, 'gatehouse is ready');
   // Whoever stops the gateway (a signal or the console's SHUTDOWN), the process ends after it.
   const stopped = gateway.stopped.then(async () => {
     await metrics?.close();

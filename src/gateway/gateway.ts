@@ -72,7 +72,7 @@ export class Gateway {
     this.proxyTrusted = new CidrList(this.current.config.listen.proxy_trusted);
     this.guard.configure(this.current.config.guard, this.proxyTrusted);
     this.events.on('connection', (e) => this.guard.onConnection(e));
-    this.pools = new PoolManager(this.events, this.cancels, (db) => this.gate.isPaused(db));
+    this.pools = new PoolManager(this.events, this.cancels, (db) => this.gate.isPaused(db), () => this.current.config.transaction_engine);
     this.sessionDeps = {
       pools: this.pools,
       state: () => this.current,

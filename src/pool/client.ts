@@ -12,7 +12,7 @@ import type { PoolSettings } from '../config/schema.js';
 import { FrontendCode as F, frontendMessageCap } from '../protocol/codes.js';
 import * as be from '../protocol/backend/encode.js';
 import { ProtocolError } from '../protocol/errors.js';
-import { sendCancel, type CancelRegistry } from '../session/cancel.js';
+import { sendCancel, type CancelRegistry, type CancelTarget } from '../session/cancel.js';
 import type { SessionCounters } from '../session/counters.js';
 import { MessageWalker, Walk, type WalkHandler } from './walker.js';
 import { Req } from './requests.js';
@@ -22,6 +22,7 @@ import { Verdict, type StatementTap } from '../audit/tap.js';
 import { verdictFor } from '../session/tapped-relay.js';
 import type { ServerClient, ServerConn } from './server.js';
 import type { Pool } from './pool.js';
+import { startReading, TxReason, type Escalation, type NativeClientRow } from './native-plane.js';
 
 /** PgBouncer's client states (SHOW CLIENTS `state`): active (linked or idle between transactions), waiting, login. */
 export type ClientState = 'login' | 'idle' | 'waiting' | 'active' | 'closed';
@@ -65,6 +66,10 @@ export class PooledClient implements WalkHandler, ServerClient {
   hazards = 0;
   bytesIn = 0;
   bytesOut = 0;
+  /** The native transaction plane carries it (src/pool/native-plane.ts): its id there, else -1. */
+  nativeId = -1;
+  /** Its state there, as of the last look (SHOW CLIENTS, the janitor). */
+  nativeRow: NativeClientRow | null = null;
   readonly counters: SessionCounters | undefined;
   readonly tap: StatementTap | null;
   #pending: Buffer | null = null;
@@ -145,13 +150,24 @@ export class PooledClient implements WalkHandler, ServerClient {
   fail(w: WireError): void {
     if (this.state === 'closed') return;
     this.#endReason ||= w.message;
+    if (this.nativeId >= 0) {
+      const id = this.nativeId;
+      this.nativeId = -1;
+      this.pool.plane?.closeClient(id, be.errorResponse(w), w.message);
+      this.#closed();
+      return;
+    }
     if (!this.socket.destroyed) this.socket.end(be.errorResponse(w), () => this.socket.destroy());
     setTimeout(() => this.socket.destroy(), 1000).unref();
     this.#closed(true);
   }
 
-  /** Timeouts, run by the janitor with the pool's settings. */
-  janitor(now: number, st: PoolSettings): void {
+  /** Timeouts, run by the janitor with the pool's settings (`row`: its state on the native plane). */
+  janitor(now: number, st: PoolSettings, row?: NativeClientRow): void {
+    if (this.nativeId >= 0) {
+      if (row) this.#nativeJanitor(now, st, row);
+      return;
+    }
     const s = this.server;
     if (this.waiting) {
       if (st.query_wait_timeout > 0 && now - this.waitSince > st.query_wait_timeout) this.fail(wire.poolerError('query_wait_timeout'));
@@ -170,6 +186,91 @@ export class PooledClient implements WalkHandler, ServerClient {
       this.fail(wire.poolerError('query timeout'));
     }
     else if (!s.clean && s.queue.length === 0 && st.client_idle_timeout > 0 && now - last > st.client_idle_timeout) this.fail(wire.poolerError('client_idle_timeout'));
+  }
+
+  /** The same timeouts for a client on the native plane, from its state there. */
+  #nativeJanitor(now: number, st: PoolSettings, row: NativeClientRow): void {
+    this.nativeRow = row;
+    if (row.requestTime > 0) this.requestTime = row.requestTime;
+    if (row.state === 'waiting') {
+      if (st.query_wait_timeout > 0 && now - row.waitSince > st.query_wait_timeout) this.fail(wire.poolerError('query_wait_timeout'));
+    } else if (row.state === 'idle') {
+      if (st.client_idle_timeout > 0 && now - row.requestTime > st.client_idle_timeout) this.fail(wire.poolerError('client_idle_timeout'));
+    } else if (row.outstanding === 0 && row.status !== STATUS_IDLE) {
+      if (st.idle_transaction_timeout > 0 && now - row.requestTime > st.idle_transaction_timeout) this.fail(wire.poolerError('idle transaction timeout'));
+    } else if (row.outstanding > 0 && st.query_timeout > 0 && now - row.requestTime > st.query_timeout) {
+      const s = row.server === null ? null : this.pool.plane?.server(row.server);
+      if (s?.backendKey) void sendCancel({ host: s.addr.host, port: s.addr.port, ...s.backendKey });
+      this.fail(wire.poolerError('query timeout'));
+    }
+  }
+
+  /**
+   * The plane gave the client back (txplane.h tx_escalate): with its server when it was linked,
+   * what the server reported while linked, and the bytes the plane did not forward.
+   */
+  fromNative(e: Escalation): void {
+    this.nativeId = -1;
+    this.nativeRow = null;
+    this.cancels.route(this.info.cancelPid, null);
+    if (this.state === 'closed') return;
+    if (e.queried) this.statements.delete('');
+    const s = e.server;
+    if (s) {
+      s.status = e.status;
+      s.state = 'active';
+      this.pool.active.add(s);
+      this.server = s;
+      s.client = this;
+      this.state = 'active';
+      this.#xactStart = Date.now();
+      if (s.backendKey) this.cancels.route(this.info.cancelPid, { host: s.addr.host, port: s.addr.port, ...s.backendKey });
+      for (let p = 0; p + 5 <= e.parameterStatus.length; ) {
+        const end = p + 1 + e.parameterStatus.readUInt32BE(p + 1);
+        s.applyParameterStatus(e.parameterStatus.subarray(p, end));
+        p = end;
+      }
+    }
+    startReading(this.socket);
+    if (e.reason === TxReason.ServerLost) {
+      this.onServerLost();
+      return;
+    }
+    if (s && e.parametersLost && e.status === STATUS_IDLE) {
+      // Its parameters are no longer known: it serves nobody else.
+      this.server = null;
+      this.pool.discard(s);
+      this.state = 'idle';
+    }
+    if (e.head.length > 0) this.#data(e.head);
+    else if (this.server) this.afterServerChunk();
+  }
+
+  /** The plane ended the client (it left, or its socket failed). */
+  nativeEnded(reason: string): void {
+    this.nativeId = -1;
+    this.#endReason ||= reason;
+    this.#closed();
+  }
+
+  /** Between transactions with nothing JavaScript must watch: the native plane takes it (`transaction_engine: native`). */
+  #lend(): void {
+    const plane = this.pool.plane;
+    if (!plane || this.state !== 'idle' || this.server || this.waiting || this.hazards !== 0 || this.tap !== null || this.#pending !== null ||
+      this.#walker.holding || !this.#walker.atBoundary || this.#unsynced || this.#dropSyncs || this.#internalPending ||
+      this.pool.settings.mode !== 'transaction' || this.pool.settings.server_reset_query_always) return;
+    const id = plane.lendClient(this, this.pool.signature(this.vars, this.pool.defaults));
+    if (id < 0) return;
+    this.nativeId = id;
+    this.cancels.route(this.info.cancelPid, () => this.#nativeCancelTarget());
+  }
+
+  /** Where a CancelRequest goes while the plane carries the client: the server it holds there now. */
+  #nativeCancelTarget(): CancelTarget | null {
+    const plane = this.pool.plane;
+    const row = plane?.info(this.pool).clients.get(this.nativeId);
+    const s = row?.server == null ? null : plane!.server(row.server);
+    return s?.backendKey ? { host: s.addr.host, port: s.addr.port, ...s.backendKey } : null;
   }
 
   // ServerClient
@@ -530,6 +631,7 @@ export class PooledClient implements WalkHandler, ServerClient {
     this.state = 'idle';
     s.socket.resume();
     this.pool.release(s);
+    this.#lend();
   }
 
   /** `flushing`: a FATAL is on its way out; the socket closes once it is written. */

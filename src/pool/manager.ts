@@ -15,6 +15,7 @@ import type { UpstreamSecret, UpstreamTarget } from './server-login.js';
 import { snapshotOf, type PoolSnapshot } from './snapshot.js';
 import { SessionServers, type KeptOwner } from './session-servers.js';
 import type { ServerLogin } from './server-login.js';
+import { NativePlane } from './native-plane.js';
 
 const JANITOR_MS = 250;
 
@@ -26,13 +27,21 @@ export class PoolManager {
   /** Authenticated clients in every mode, for max_client_conn. */
   clientCount = 0;
   #serverSeq = 0;
+  #poolSeq = 0;
+  #plane: NativePlane | null | undefined;
   #janitor: NodeJS.Timeout | null = null;
 
   /**
    * @param isPaused PAUSE [db] from the admin console: a paused database's pools give no server to
    *   a client until RESUME (clients in a transaction keep theirs, as in PgBouncer).
    */
-  constructor(readonly events: GatewayEvents, readonly cancels: CancelRegistry, readonly isPaused: (database: string) => boolean = () => false) {}
+  constructor(
+    readonly events: GatewayEvents,
+    readonly cancels: CancelRegistry,
+    readonly isPaused: (database: string) => boolean = () => false,
+    /** `transaction_engine`, read when a pool is created. */
+    readonly transactionEngine: () => 'auto' | 'node' | 'native' = () => 'node',
+  ) {}
 
   /**
    * A reload: every pool takes its new settings now (pool sizes, timeouts, mode for the next
@@ -92,8 +101,9 @@ export class PoolManager {
     let p = this.pools.get(key);
     if (p) p.update(target, settings, secret);
     else {
-      p = new Pool(this, database, target.user, target, settings);
+      p = new Pool(this, database, target.user, target, settings, ++this.#poolSeq);
       p.update(target, settings, secret);
+      if (this.transactionEngine() !== 'node') p.plane = this.#openPlane();
       this.pools.set(key, p);
     }
     this.#janitor ??= setInterval(() => this.#sweep(), JANITOR_MS).unref();
@@ -118,6 +128,12 @@ export class PoolManager {
   /** A server closed: pools that share its database or user may open one now. */
   kick(pool: Pool): void {
     for (const p of this.pools.values()) if (p === pool || p.database === pool.database || p.user === pool.user) p.dispatch();
+  }
+
+  /** The native transaction plane, opened once (null without the native relay). */
+  #openPlane(): NativePlane | null {
+    if (this.#plane === undefined) this.#plane = NativePlane.open().plane;
+    return this.#plane;
   }
 
   nextServerId(): number {
@@ -157,7 +173,7 @@ export class PoolManager {
   close(): void {
     if (this.#janitor) clearInterval(this.#janitor);
     this.#janitor = null;
-    for (const p of this.pools.values()) for (const s of p.idle.splice(0)) s.close();
+    for (const p of this.pools.values()) p.closeIdle();
     this.sessionServers.close();
   }
 

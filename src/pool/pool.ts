@@ -10,6 +10,7 @@ import { loginUpstream, UpstreamRefused, type UpstreamSecret, type UpstreamTarge
 import { ServerConn, type ServerOwner } from './server.js';
 import type { PooledClient } from './client.js';
 import type { PoolManager } from './manager.js';
+import type { NativePlane } from './native-plane.js';
 import { checkDue, lifetimeOver } from './settings.js';
 
 /** Parameters tracked for every client (PgBouncer's list plus search_path and client_encoding). */
@@ -49,6 +50,14 @@ export class Pool implements ServerOwner {
   readonly counters: PoolCounters = {
     xact_count: 0, query_count: 0, bytes_received: 0, bytes_sent: 0, xact_time: 0, query_time: 0, wait_time: 0, session_state_events: 0,
   };
+  /** The native transaction plane (`transaction_engine: native`, src/pool/native-plane.ts), or null. */
+  plane: NativePlane | null = null;
+  /** Servers lent to the plane (idle there or linked by it), by id. */
+  readonly lent = new Map<number, ServerConn>();
+  /** Clients waiting on the plane asked for servers (TX_EV_NEED) and none is opened yet. */
+  #nativeNeed = 0;
+  #planeSent = '';
+  readonly #signatures = new Map<string, number>();
 
   constructor(
     readonly manager: PoolManager,
@@ -57,6 +66,8 @@ export class Pool implements ServerOwner {
     readonly user: string,
     public target: UpstreamTarget,
     public settings: PoolSettings,
+    /** The plane's number for this pool. */
+    readonly planeId = 0,
   ) {
     for (const p of settings.track_extra_parameters) this.tracked.add(p);
   }
@@ -65,7 +76,7 @@ export class Pool implements ServerOwner {
   update(target: UpstreamTarget, settings: PoolSettings, secret: UpstreamSecret): void {
     if (targetKey(target) !== targetKey(this.target)) {
       this.generation++;
-      for (const s of this.idle.splice(0)) s.close();
+      this.closeIdle();
     }
     this.target = target;
     this.settings = settings;
@@ -74,7 +85,7 @@ export class Pool implements ServerOwner {
   }
 
   get serverCount(): number {
-    return this.idle.length + this.active.size + this.tested.size + this.logins;
+    return this.idle.length + this.active.size + this.tested.size + this.logins + this.lent.size;
   }
 
   get waiting(): number {
@@ -100,16 +111,54 @@ export class Pool implements ServerOwner {
   /** Servers of the current generation stay; the others close now (idle) or when released. */
   reconnect(): void {
     this.generation++;
+    this.closeIdle();
+  }
+
+  /** Closes every idle server, the plane's included (RECONNECT, a new target, shutdown). */
+  closeIdle(): void {
     for (const s of this.idle.splice(0)) s.close();
+    for (let s = this.#takeLent(); s; s = this.#takeLent()) s.close();
+  }
+
+  /**
+   * The interned number for a parameter signature (every tracked parameter's value, as a client
+   * wants them or a server has them): the plane links only equal numbers.
+   */
+  signature(vars: ReadonlyMap<string, string | null>, fallback: ReadonlyMap<string, string | null> | null): number {
+    let key = '';
+    for (const name of this.tracked) key += `${name}\0${vars.get(name) ?? fallback?.get(name) ?? '\u0001'}\0`;
+    let n = this.#signatures.get(key);
+    if (n === undefined) this.#signatures.set(key, (n = this.#signatures.size + 1));
+    return n;
   }
 
   /** Gives free servers to waiting clients, checking stale ones first, and opens new ones if allowed. */
   dispatch(): void {
+    this.#dispatch();
+    if (!this.plane) return;
+    this.#openForPlane();
+    this.#lendIdle();
+    this.#syncPlane();
+  }
+
+  /** The plane's clients wait for servers (txplane.h tx_acquire): open up to `waiting` more if allowed. */
+  nativeNeed(waiting: number): void {
+    this.#nativeNeed = waiting;
+    this.#planeSent = '';
+    this.dispatch();
+  }
+
+  /** A server the plane gave back for JavaScript's waiters. */
+  fromNative(s: ServerConn): void {
+    this.#toIdle(s);
+  }
+
+  #dispatch(): void {
     if (this.manager.isPaused(this.database)) return;
     for (;;) {
       const c = this.#firstWaiter();
       if (!c) return;
-      const s = this.idle.pop();
+      const s = this.idle.pop() ?? this.#takeLent();
       if (s) {
         if (this.#needsCheck(s)) this.#check(s);
         else this.#give(c, s);
@@ -123,6 +172,39 @@ export class Pool implements ServerOwner {
       }
       this.#login();
     }
+  }
+
+  #takeLent(): ServerConn | null {
+    return this.plane && this.lent.size > 0 ? this.plane.takeServer(this) : null;
+  }
+
+  #openForPlane(): void {
+    if (this.#nativeNeed <= 0 || this.manager.isPaused(this.database)) return;
+    while (this.#nativeNeed > this.logins && this.secret && this.#mayOpen(null) && !this.#loginFailingRecently()) this.#login();
+    this.#nativeNeed = 0;
+  }
+
+  /** Idle servers go to the plane when no JavaScript client waits for one (and none must be reset on every release). */
+  #lendIdle(): void {
+    const plane = this.plane;
+    if (!plane || this.settings.mode !== 'transaction' || this.settings.server_reset_query_always || this.#firstWaiter()) return;
+    for (let i = this.idle.length - 1; i >= 0; i--) {
+      const s = this.idle[i]!;
+      if (s.generation !== this.generation || !plane.lendServer(this, s, this.signature(s.vars, null))) continue;
+      this.idle.splice(i, 1);
+      this.lent.set(s.id, s);
+    }
+  }
+
+  /** What the plane must know: PAUSE, JavaScript's waiters (released servers come back to them), room for more servers. */
+  #syncPlane(): void {
+    const paused = this.manager.isPaused(this.database);
+    const jsWaiting = this.waiting;
+    const canGrow = this.serverCount < this.settings.default_pool_size && this.manager.mayOpen(this);
+    const key = `${paused} ${jsWaiting} ${canGrow}`;
+    if (key === this.#planeSent) return;
+    this.#planeSent = key;
+    this.plane!.setPool(this, paused, jsWaiting, canGrow);
   }
 
   /** A client is done with its server. */
@@ -153,6 +235,7 @@ export class Pool implements ServerOwner {
 
   // ServerOwner
   onServerClosed(s: ServerConn, reason: string): void {
+    this.lent.delete(s.id);
     const i = this.idle.indexOf(s);
     if (i >= 0) this.idle.splice(i, 1);
     this.active.delete(s);
@@ -187,7 +270,22 @@ export class Pool implements ServerOwner {
   /** Timeouts, lifetimes and min_pool_size, run by the manager's janitor. */
   janitor(now: number): void {
     const st = this.settings;
-    for (const c of [...this.clients]) c.janitor(now, st);
+    const native = this.plane && (this.lent.size > 0 || this.#hasNativeClients()) ? this.plane.info(this) : null;
+    for (const c of [...this.clients]) c.janitor(now, st, native?.clients.get(c.nativeId));
+    if (native) {
+      for (const [id, row] of native.servers) {
+        const s = this.lent.get(id);
+        if (!s || row.client !== null) continue;
+        const tooIdle = st.server_idle_timeout > 0 && now - row.idleSince > st.server_idle_timeout && this.serverCount > st.min_pool_size;
+        // The plane gives servers out without server_check_query: the janitor checks those idle past server_check_delay (and a second).
+        const check = checkDue(st, row.idleSince, now) && now - row.idleSince > 1000;
+        if (s.generation === this.generation && !lifetimeOver(st, s.connectTime, now) && !tooIdle && !check) continue;
+        const back = this.plane!.takeServer(this, id);
+        if (!back) continue;
+        if (!check || tooIdle || back.generation !== this.generation || lifetimeOver(st, back.connectTime, now)) back.close();
+        else this.#check(back);
+      }
+    }
     for (const s of [...this.idle]) {
       const tooOld = lifetimeOver(st, s.connectTime, now);
       const tooIdle = st.server_idle_timeout > 0 && now - s.idleSince > st.server_idle_timeout && this.serverCount > st.min_pool_size;
@@ -244,11 +342,16 @@ export class Pool implements ServerOwner {
     s.sendInternal(this.settings.server_check_query, (b) => s.socket.write(b));
   }
 
+  #hasNativeClients(): boolean {
+    for (const c of this.clients) if (c.nativeId >= 0) return true;
+    return false;
+  }
+
   /** Room for one more server: pool size (plus the reserve once a client waited long enough) and the database/user caps. */
-  #mayOpen(head: PooledClient): boolean {
+  #mayOpen(head: PooledClient | null): boolean {
     const st = this.settings;
     let size = st.default_pool_size;
-    if (st.reserve_pool_size > 0 && Date.now() - head.waitSince > st.reserve_pool_timeout) size += st.reserve_pool_size;
+    if (head && st.reserve_pool_size > 0 && Date.now() - head.waitSince > st.reserve_pool_timeout) size += st.reserve_pool_size;
     return this.serverCount < size && this.manager.mayOpen(this);
   }
 

@@ -109,6 +109,17 @@ export class ServerConn implements WalkHandler {
     write(internalQuery(sql));
   }
 
+  /** A ParameterStatus the native plane forwarded while it had this server (native-plane.ts). */
+  applyParameterStatus(m: Buffer): void {
+    this.#parameterStatus(m);
+  }
+
+  /** The native plane closed its side (`reason`): Node's socket goes too. */
+  endedNatively(reason: string): void {
+    this.socket.end();
+    this.#closed(reason);
+  }
+
   close(): void {
     if (this.closed) return;
     this.socket.end();

@@ -87,24 +87,44 @@ export interface PoolSnapshot {
 export function snapshotOf(m: PoolManager, now: number): PoolSnapshot {
   const out: PoolSnapshot = { at: new Date(now), clientCount: m.clientCount, pools: [], clients: [], servers: [], stats: [], preparedStatements: m.statements.size };
   for (const p of m.pools.values()) {
-    const maxwait = p.maxWait(now);
+    // Clients and servers the native transaction plane carries: their state is the plane's.
+    const native = p.plane && (p.lent.size > 0 || [...p.clients].some((c) => c.nativeId >= 0)) ? p.plane.info(p) : null;
+    const byNativeId = new Map<number, number>();
+    let maxwait = p.maxWait(now);
     let waiting = 0;
     let active = 0;
     for (const c of p.clients) {
-      const state = c.waiting ? 'waiting' : c.state === 'login' ? 'login' : 'active';
+      const row = c.nativeId >= 0 ? native?.clients.get(c.nativeId) : undefined;
+      if (row) byNativeId.set(c.nativeId, c.info.id);
+      const isWaiting = row ? row.state === 'waiting' : c.waiting;
+      const state = isWaiting ? 'waiting' : c.state === 'login' ? 'login' : 'active';
       if (state === 'waiting') waiting++;
       else if (state === 'active') active++;
-      const wait = c.waiting ? now - c.waitSince : 0;
+      const wait = isWaiting ? now - (row ? row.waitSince : c.waitSince) : 0;
+      if (wait > maxwait) maxwait = wait;
+      const link = row ? (row.server ?? null) : c.server?.id ?? null;
       out.clients.push({
         type: 'C', user: c.info.user, database: c.info.database, state, addr: c.info.address, port: c.info.port ?? 0,
-        connect_time: new Date(c.connectTime), request_time: new Date(c.requestTime),
+        connect_time: new Date(c.connectTime), request_time: new Date(row && row.requestTime > 0 ? row.requestTime : c.requestTime),
         wait: Math.floor(wait / 1000), wait_us: (wait % 1000) * 1000,
-        link: c.server?.id ?? null, application_name: c.vars.get('application_name') ?? '',
+        link, application_name: c.vars.get('application_name') ?? '',
         prepared_statements: c.statements.size, pinned: hazardNames(c.hazards).join(', '), id: c.info.id,
       });
     }
     let used = 0;
     let tested = 0;
+    let nativeActive = 0;
+    for (const s of p.lent.values()) {
+      const row = native?.servers.get(s.id);
+      const client = row?.client ?? null;
+      if (client !== null) nativeActive++;
+      out.servers.push({
+        type: 'S', user: p.user, database: p.database, state: client !== null ? 'active' : 'idle', addr: s.addr.host, port: s.addr.port,
+        connect_time: new Date(s.connectTime), request_time: new Date(s.requestTime), link: client === null ? null : byNativeId.get(client) ?? null,
+        remote_pid: s.backendKey?.pid ?? 0, application_name: s.vars.get('application_name') ?? '',
+        prepared_statements: s.statements.size, id: s.id,
+      });
+    }
     for (const s of [...p.active, ...p.idle, ...p.tested]) {
       const state = s.state === 'login' ? 'login' : s.state;
       if (state === 'used') used++;
@@ -119,10 +139,16 @@ export function snapshotOf(m: PoolManager, now: number): PoolSnapshot {
     }
     out.pools.push({
       database: p.database, user: p.user, cl_active: active, cl_waiting: waiting,
-      sv_active: p.active.size, sv_idle: p.idle.length, sv_used: used, sv_tested: tested, sv_login: p.logins,
+      sv_active: p.active.size + nativeActive, sv_idle: p.idle.length + p.lent.size - nativeActive, sv_used: used, sv_tested: tested, sv_login: p.logins,
       maxwait: Math.floor(maxwait / 1000), maxwait_us: (maxwait % 1000) * 1000, pool_mode: p.settings.mode,
     });
-    out.stats.push({ database: p.database, user: p.user, ...p.counters });
+    const n = native?.counters;
+    const c = p.counters;
+    out.stats.push(n ? {
+      database: p.database, user: p.user, ...c, xact_count: c.xact_count + n[0]!, query_count: c.query_count + n[1]!,
+      bytes_received: c.bytes_received + n[2]!, bytes_sent: c.bytes_sent + n[3]!, xact_time: c.xact_time + n[4]!,
+      query_time: c.query_time + n[5]!, wait_time: c.wait_time + n[6]!,
+    } : { database: p.database, user: p.user, ...c });
   }
   return out;
 }

@@ -17,7 +17,8 @@ export interface CancelTarget {
 
 interface Entry {
   key: Buffer;
-  target: CancelTarget | null;
+  /** A function: asked at cancel time (a client on the native transaction plane, whose server changes without JavaScript). */
+  target: CancelTarget | (() => CancelTarget | null) | null;
 }
 
 export class CancelRegistry {
@@ -34,7 +35,7 @@ export class CancelRegistry {
   }
 
   /** Points a client's key at the server it now holds (null: it holds none). */
-  route(pid: number, target: CancelTarget | null): void {
+  route(pid: number, target: CancelTarget | (() => CancelTarget | null) | null): void {
     const e = this.entries.get(pid);
     if (e) e.target = target;
   }
@@ -47,7 +48,7 @@ export class CancelRegistry {
   resolve(pid: number, key: Buffer): CancelTarget | null {
     const e = this.entries.get(pid);
     if (!e || e.key.length !== key.length || !timingSafeEqual(e.key, key)) return null;
-    return e.target;
+    return typeof e.target === 'function' ? e.target() : e.target;
   }
 
   get size(): number {

@@ -31,7 +31,7 @@ export interface NativeRelayHandle extends RelayHandle {
   readonly keptServerFd: number;
 }
 
-interface Addon {
+export interface Addon {
   init(buckets: Float64Array, onEvent: (kind: number, id: number, text: string, stats?: Float64Array) => void): boolean;
   start(clientFd: number, serverFd: number, clientHead?: Buffer, serverHead?: Buffer, mirror?: boolean, reuse?: boolean): number;
   close(id: number, toClient?: Buffer): boolean;
@@ -43,6 +43,13 @@ interface Addon {
   tlsContext(cert: Buffer, key: Buffer, ca: Buffer | undefined, minVersion: string, ciphers: string): unknown;
   tlsAccept(context: unknown, fd: number, head?: Buffer): [number, number];
   attach(id: number, serverFd: number, doorFd: number, clientHead?: Buffer, serverHead?: Buffer, mirror?: boolean, reuse?: boolean): boolean;
+  txClient(pool: number, fd: number, sig: number, head?: Buffer): number;
+  txServer(pool: number, fd: number, sig: number, serverId: number): boolean;
+  txTakeServer(pool: number, serverId: number): number;
+  txClose(id: number, toClient?: Buffer, why?: string): boolean;
+  txPool(pool: number, paused: boolean, jsWaiting: number, canGrow: boolean): boolean;
+  txInfo(pool: number, out: Float64Array): number;
+  txStats(id: number, out: Float64Array): boolean;
 }
 
 /** A native TLS door (native-tls.ts) until its session relay starts: the handshake's result, or its end. */
@@ -61,6 +68,7 @@ const EV_SQLSTATE = 1;
 const EV_MIRROR = 2;
 const EV_SYNC = 3;
 const EV_TLS = 4;
+const EV_TX_FIRST = 5;
 /** mirrorBarrier() callers, answered in order by EV_SYNC. */
 const barriers: Array<() => void> = [];
 
@@ -83,7 +91,19 @@ let unavailable = '';
  */
 export const nativeRelayTotals = { started: 0, ended: 0, handovers: 0 };
 
-function onEvent(kind: number, id: number, text: string, stats?: Float64Array | Buffer): void {
+/** The transaction plane's events (kinds 5 and up, and a SQLSTATE for one of its clients): src/pool/native-plane.ts. */
+export type TxEventHandler = (kind: number, id: number, text: string, stats: Float64Array | Buffer | undefined, bytes: Buffer | undefined) => boolean;
+let txEvents: TxEventHandler | null = null;
+
+export function onTxEvents(h: TxEventHandler | null): void {
+  txEvents = h;
+}
+
+function onEvent(kind: number, id: number, text: string, stats?: Float64Array | Buffer, bytes?: Buffer): void {
+  if (kind >= EV_TX_FIRST || (kind === EV_SQLSTATE && !running.has(id))) {
+    txEvents?.(kind, id, text, stats, bytes);
+    return;
+  }
   if (kind === EV_MIRROR) return onMirror(stats as Buffer);
   if (kind === EV_SYNC) return barriers.shift()?.();
   if (kind === EV_TLS) return doors.get(id)?.tls(stats as Buffer);

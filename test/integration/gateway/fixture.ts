@@ -71,6 +71,8 @@ export async function startGatehouse(o: GatehouseOptions): Promise<Gatehouse> {
     o.extraYaml ?? '',
     // GATEHOUSE_TEST_TLS_ENGINE=native runs a suite's TLS clients on the native TLS engine.
     process.env.GATEHOUSE_TEST_TLS_ENGINE && !o.extraYaml?.includes('tls_engine') ? `tls_engine: ${process.env.GATEHOUSE_TEST_TLS_ENGINE}` : '',
+    // GATEHOUSE_TEST_TX_ENGINE=native runs a suite's transaction-mode pools on the native transaction plane.
+    process.env.GATEHOUSE_TEST_TX_ENGINE && !o.extraYaml?.includes('transaction_engine') ? `transaction_engine: ${process.env.GATEHOUSE_TEST_TX_ENGINE}` : '',
   ].join('\n');
   const configPath = await write('gatehouse.yaml', yaml);
   const gateway = new Gateway(configPath);

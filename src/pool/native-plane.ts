@@ -1,0 +1,356 @@
+/**
+ * `transaction_engine: native`: the JavaScript side of the native transaction plane
+ * (native/txplane.h). Once a transaction-mode client is between transactions with nothing that
+ * needs JavaScript (no session-state pin, no statement tap, nothing buffered), its descriptor is
+ * lent to the relay thread, and so is every idle server of its pool. The thread then links,
+ * relays and releases on its own for simple-protocol statements, with no JavaScript per
+ * transaction. Anything else comes back here ("escalates") at a point where JavaScript can carry
+ * on as if it had had the client all along: PooledClient.fromNative.
+ *
+ * Node keeps its sockets (not reading them, `stopReading`) so that JavaScript can take a client or
+ * server back without a new socket; the thread works on dup()s and says when it let go.
+ * Parameter signatures: a client is linked natively only to a server whose tracked parameters are
+ * what the client wants (PooledClient#setsFor would send nothing); both are interned as small
+ * numbers per pool.
+ */
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { nativeAddon, onTxEvents, plainFd, takeBuffered, type Addon } from '../session/native-relay.js';
+import { DURATION_BUCKETS, type SessionCounters } from '../session/counters.js';
+import type { PooledClient } from './client.js';
+import type { ServerConn } from './server.js';
+import type { Pool } from './pool.js';
+
+/** Why the thread gave a client back (txplane.h TXR_*). */
+export const TxReason = { Message: 0, ServerLost: 1, Parameters: 2, Signature: 3, TooLong: 4 } as const;
+
+/** What an escalation brings back (txplane.h tx_escalate). */
+export interface Escalation {
+  server: ServerConn | null;
+  /** The server's transaction status ('I', 'T' or 'E'). */
+  status: number;
+  reason: number;
+  /** A simple Query went through natively: the unnamed prepared statement is gone. */
+  queried: boolean;
+  /** ParameterStatus messages the server sent while linked natively. */
+  parameterStatus: Buffer;
+  /** More ParameterStatus bytes came than the thread keeps: the server's parameters are unknown. */
+  parametersLost: boolean;
+  /** What the client sent that the thread did not forward. */
+  head: Buffer;
+}
+
+/** A pooled client's state on the thread (txplane.h tx_info). */
+export interface NativeClientRow {
+  state: 'idle' | 'waiting' | 'active';
+  waitSince: number;
+  requestTime: number;
+  server: number | null;
+  status: number;
+  outstanding: number;
+}
+
+export interface NativePoolInfo {
+  counters: readonly number[];
+  clients: Map<number, NativeClientRow>;
+  /** Lent servers by id: the native client id they serve (null: idle) and when they went idle. */
+  servers: Map<number, { client: number | null; idleSince: number }>;
+}
+
+/** Hand-overs since start, for tests and the admin view: clients and servers lent, clients given back. */
+export const nativePlaneTotals = { clients: 0, servers: 0, escalations: 0, byReason: [0, 0, 0, 0, 0] };
+
+const EV_SQLSTATE = 1;
+const EV_ESCALATE = 5;
+const EV_CLIENT_END = 6;
+const EV_SERVER_END = 7;
+const EV_SERVER_BACK = 8;
+const EV_NEED = 9;
+const NB = DURATION_BUCKETS.length;
+const STATS_LEN = 7 + 2 * (NB + 3) + 1;
+
+interface Handle {
+  _handle?: { reading?: boolean; readStop?: () => number; readStart?: () => number } | null;
+  _read?: (n: number) => void;
+}
+
+const noRead = (): void => undefined;
+
+/**
+ * Stops Node reading `s` (the thread reads a dup of its descriptor from now on). False when it
+ * cannot. Node's own `_read` is shadowed while lent: a resume() already scheduled (a nextTick of
+ * Readable.resume) would otherwise start the handle reading again under the thread.
+ */
+export function stopReading(s: Duplex): boolean {
+  const x = s as unknown as Handle;
+  const h = x._handle;
+  if (!h || typeof h.readStop !== 'function' || typeof h.readStart !== 'function') return false;
+  s.pause();
+  x._read = noRead;
+  if (h.reading) {
+    h.reading = false;
+    h.readStop();
+  }
+  return true;
+}
+
+/** Lets Node read `s` again (whatever the thread left unread comes as Node's next chunks). */
+export function startReading(s: Duplex): void {
+  const x = s as unknown as Handle;
+  delete x._read;
+  const h = x._handle;
+  if (h && !h.reading && h.readStart) {
+    h.reading = true;
+    h.readStart();
+  }
+  s.resume();
+}
+
+/** Counters as they were when the client was lent: the thread's counters start from zero and are added. */
+interface Base {
+  clientBytesIn: number;
+  clientBytesOut: number;
+  session: SessionBase | null;
+}
+
+interface SessionBase {
+  bytesIn: number;
+  bytesOut: number;
+  queries: number;
+  xacts: number;
+  queryTime: number;
+  xactTime: number;
+  q: { counts: number[]; sum: number; count: number };
+  x: { counts: number[]; sum: number; count: number };
+}
+
+interface Lent {
+  client: PooledClient;
+  base: Base;
+}
+
+export class NativePlane {
+  readonly #a: Addon;
+  readonly #clients = new Map<number, Lent>();
+  /** Lent servers by their id, with their pool. */
+  readonly #servers = new Map<number, { pool: Pool; server: ServerConn }>();
+  readonly #pools = new Map<number, Pool>();
+  readonly #stats = new Float64Array(STATS_LEN);
+  #info = new Float64Array(1024);
+
+  private constructor(a: Addon) {
+    this.#a = a;
+    onTxEvents((kind, id, text, stats, bytes) => this.#event(kind, id, text, stats, bytes));
+  }
+
+  /** The plane, or null with why not (no native relay here). */
+  static open(): { plane: NativePlane | null; unavailable: string } {
+    const { addon, unavailable } = nativeAddon();
+    return addon ? { plane: new NativePlane(addon), unavailable: '' } : { plane: null, unavailable };
+  }
+
+  /** Lends a client that is between transactions; false when it cannot be (it stays with JavaScript). */
+  lendClient(c: PooledClient, sig: number): number {
+    const s = c.socket as Socket;
+    const fd = plainFd(s);
+    if (fd < 0 || !stopReading(s)) return -1;
+    const head = takeBuffered(s);
+    let id: number;
+    try {
+      id = this.#a.txClient(c.pool.planeId, fd, sig, head.length ? head : undefined);
+    } catch {
+      if (head.length) s.unshift(head);
+      startReading(s);
+      return -1;
+    }
+    this.#pools.set(c.pool.planeId, c.pool);
+    const lent: Lent = { client: c, base: baseOf(c) };
+    this.#clients.set(id, lent);
+    nativePlaneTotals.clients++;
+    c.counters?.attachSource(() => {
+      if (this.#a.txStats(id, this.#stats)) this.#merge(lent, this.#stats);
+    });
+    return id;
+  }
+
+  /** Lends an idle server; false when it cannot be (it stays in JavaScript's idle list). */
+  lendServer(pool: Pool, s: ServerConn, sig: number): boolean {
+    const fd = plainFd(s.socket);
+    if (fd < 0 || (s.socket as Socket).readableLength > 0 || !stopReading(s.socket)) return false;
+    this.#pools.set(pool.planeId, pool);
+    this.#servers.set(s.id, { pool, server: s });
+    try {
+      this.#a.txServer(pool.planeId, fd, sig, s.id);
+      nativePlaneTotals.servers++;
+    } catch {
+      this.#servers.delete(s.id);
+      startReading(s.socket);
+      return false;
+    }
+    return true;
+  }
+
+  /** Takes an idle lent server back (any one, or `id`): Node reads it again. Null when none is idle. */
+  takeServer(pool: Pool, id = -1): ServerConn | null {
+    const got = this.#a.txTakeServer(pool.planeId, id);
+    return got < 0 ? null : this.#back(got);
+  }
+
+  /** Ends a lent client: `toClient` (a FATAL) goes out first. Its end event follows (and is ignored). */
+  closeClient(id: number, toClient: Buffer, why: string): void {
+    const lent = this.#clients.get(id);
+    this.#clients.delete(id);
+    this.#a.txClose(id, toClient, why);
+    if (lent) this.#detach(lent, undefined);
+  }
+
+  /** PAUSE, JavaScript's own waiters and whether a server may be opened, for the pool's native twin. */
+  setPool(pool: Pool, paused: boolean, jsWaiting: number, canGrow: boolean): void {
+    this.#pools.set(pool.planeId, pool);
+    this.#a.txPool(pool.planeId, paused, jsWaiting, canGrow);
+  }
+
+  /** The pool's native state (the admin console, the janitor). */
+  info(pool: Pool): NativePoolInfo {
+    let n = this.#a.txInfo(pool.planeId, this.#info);
+    if (n < 0) {
+      this.#info = new Float64Array(-n + 1024);
+      n = this.#a.txInfo(pool.planeId, this.#info);
+    }
+    const v = this.#info;
+    const out: NativePoolInfo = { counters: n >= 7 ? Array.from(v.subarray(0, 7)) : [0, 0, 0, 0, 0, 0, 0], clients: new Map(), servers: new Map() };
+    let i = 7;
+    for (; i + 7 <= n && v[i] !== -2; i += 7) {
+      const st = v[i + 1];
+      out.clients.set(v[i]!, {
+        state: st === 1 ? 'waiting' : st === 2 ? 'active' : 'idle', waitSince: v[i + 2]!, requestTime: v[i + 3]!,
+        server: v[i + 4]! >= 0 ? v[i + 4]! : null, status: v[i + 5]!, outstanding: v[i + 6]!,
+      });
+    }
+    for (i++; i + 3 <= n; i += 3) out.servers.set(v[i]!, { client: v[i + 1]! >= 0 ? v[i + 1]! : null, idleSince: v[i + 2]! });
+    return out;
+  }
+
+  /** The lent server with this id (SHOW SERVERS, cancel routing). */
+  server(id: number): ServerConn | null {
+    return this.#servers.get(id)?.server ?? null;
+  }
+
+  #back(id: number): ServerConn | null {
+    const e = this.#servers.get(id);
+    if (!e) return null;
+    this.#servers.delete(id);
+    e.pool.lent.delete(id);
+    startReading(e.server.socket);
+    return e.server;
+  }
+
+  #event(kind: number, id: number, text: string, stats: Float64Array | Buffer | undefined, bytes: Buffer | undefined): boolean {
+    switch (kind) {
+      case EV_SQLSTATE: {
+        const lent = this.#clients.get(id);
+        lent?.client.counters?.serverError(text);
+        return lent !== undefined;
+      }
+      case EV_ESCALATE:
+        return this.#escalated(id, stats as Float64Array | undefined, bytes);
+      case EV_CLIENT_END: {
+        const lent = this.#clients.get(id);
+        if (!lent) return false;
+        this.#clients.delete(id);
+        this.#detach(lent, stats as Float64Array | undefined);
+        lent.client.nativeEnded(text);
+        return true;
+      }
+      case EV_SERVER_END: {
+        const e = this.#servers.get(id);
+        if (!e) return false;
+        this.#servers.delete(id);
+        e.pool.lent.delete(id);
+        e.server.endedNatively(text);
+        return true;
+      }
+      case EV_SERVER_BACK: {
+        const pool = this.#servers.get(id)?.pool;
+        const s = this.#back(id);
+        if (s && pool) pool.fromNative(s);
+        return s !== null;
+      }
+      case EV_NEED: {
+        this.#pools.get(id)?.nativeNeed(Number(text) || 1);
+        return true;
+      }
+      default:
+        return false;
+    }
+  }
+
+  #escalated(id: number, stats: Float64Array | undefined, b: Buffer | undefined): boolean {
+    const lent = this.#clients.get(id);
+    if (!lent || !b || b.length < 16) return false;
+    this.#clients.delete(id);
+    this.#detach(lent, stats);
+    nativePlaneTotals.escalations++;
+    const sid = b.readDoubleLE(0);
+    let server: ServerConn | null = null;
+    if (sid >= 0) {
+      const e = this.#servers.get(sid);
+      if (e) {
+        this.#servers.delete(sid);
+        e.pool.lent.delete(sid);
+        startReading(e.server.socket);
+        server = e.server;
+      }
+    }
+    const headLen = b.readUInt32LE(12);
+    nativePlaneTotals.byReason[b[9]!] = (nativePlaneTotals.byReason[b[9]!] ?? 0) + 1;
+    lent.client.fromNative({
+      server, status: b[8]!, reason: b[9]!, queried: b[10] === 1, parametersLost: b[11] === 1,
+      head: Buffer.from(b.subarray(16, 16 + headLen)), parameterStatus: b.subarray(16 + headLen),
+    });
+    return true;
+  }
+
+  /** The thread's final counters go into the client's, and the source is detached. */
+  #detach(lent: Lent, stats: Float64Array | undefined): void {
+    if (stats) this.#merge(lent, stats);
+    lent.client.counters?.attachSource(null);
+  }
+
+  #merge(lent: Lent, v: Float64Array): void {
+    const c = lent.client;
+    c.bytesIn = lent.base.clientBytesIn + v[0]!;
+    c.bytesOut = lent.base.clientBytesOut + v[1]!;
+    const k = c.counters;
+    const b = lent.base.session;
+    if (!k || !b) return;
+    k.bytesIn = b.bytesIn + v[0]!;
+    k.bytesOut = b.bytesOut + v[1]!;
+    k.queries = b.queries + v[2]!;
+    k.xacts = b.xacts + v[3]!;
+    k.queryTime = b.queryTime + v[4]!;
+    k.xactTime = b.xactTime + v[5]!;
+    if (v[6]! > 0) k.lastRequest = v[6]!;
+    const q = 7;
+    const x = q + NB + 3;
+    k.queryDurations.load(addCounts(b.q.counts, v.subarray(q + 2, q + 2 + NB + 1)), b.q.sum + v[q]!, b.q.count + v[q + 1]!);
+    k.xactDurations.load(addCounts(b.x.counts, v.subarray(x + 2, x + 2 + NB + 1)), b.x.sum + v[x]!, b.x.count + v[x + 1]!);
+  }
+}
+
+function addCounts(a: readonly number[], b: ArrayLike<number>): number[] {
+  return a.map((n, i) => n + (b[i] ?? 0));
+}
+
+function baseOf(c: PooledClient): Base {
+  return { clientBytesIn: c.bytesIn, clientBytesOut: c.bytesOut, session: c.counters ? sessionBase(c.counters) : null };
+}
+
+function sessionBase(k: SessionCounters): SessionBase {
+  k.sync();
+  return {
+    bytesIn: k.bytesIn, bytesOut: k.bytesOut, queries: k.queries, xacts: k.xacts, queryTime: k.queryTime, xactTime: k.xactTime,
+    q: { counts: [...k.queryDurations.counts], sum: k.queryDurations.sum, count: k.queryDurations.count },
+    x: { counts: [...k.xactDurations.counts], sum: k.xactDurations.sum, count: k.xactDurations.count },
+  };
+}

@@ -1,0 +1,212 @@
+/**
+ * The native transaction plane (`transaction_engine: native`, native/txplane.h): simple-protocol
+ * transactions are linked, relayed and released on the relay thread; everything else goes back to
+ * the JavaScript pool at a point where it can carry on. Each test checks what the server and the
+ * client really saw, and that the plane (not the JavaScript pool) carried what it should.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { availableVersions } from '../../harness/pg.js';
+import { nativePlaneTotals } from '../../../src/pool/native-plane.js';
+import { nativeRelayStatus } from '../../../src/session/native-relay.js';
+import { appBackends, cancel, client, errorOf, pgbench, sleep, startPoolSetup, type PoolSetup } from './support.js';
+import { eventually } from '../admin/console-support.js';
+
+const available = nativeRelayStatus().available;
+
+for (const version of await availableVersions()) {
+  describe(`the native transaction plane on PostgreSQL ${version}`, { skip: available ? false : 'the native relay is not built' }, () => {
+    let t: PoolSetup;
+    const pool = () => [...t.gh.gateway.pools.pools.values()][0]!;
+    const snapshot = () => t.gh.gateway.pools.snapshot();
+
+    before(async () => {
+      t = await startPoolSetup(version, '{mode: transaction, default_pool_size: 2, query_wait_timeout: 2s, idle_transaction_timeout: 3s}',
+        'transaction_engine: native\n');
+      await t.cluster.query('create table plane_t(a int)');
+      await t.cluster.query('grant all on plane_t to app');
+    });
+    after(async () => {
+      await t?.stop();
+    });
+
+    test('pgbench -S and the TPC-B-like script run on the plane: 0 failed, every transaction counted, no statement handed back', async () => {
+      const init = await pgbench(t.gh, ['-i', '-s', '1', '-q']);
+      assert.equal(init.code, 0, init.out);
+      const before = { ...nativePlaneTotals, byReason: [...nativePlaneTotals.byReason] };
+      const xactsBefore = pool().plane!.info(pool()).counters[0]!;
+      let processed = 0;
+      for (const args of [['-S'], []]) {
+        const r = await pgbench(t.gh, [...args, '-c', '8', '-j', '2', '-T', '3', '-n']);
+        assert.equal(r.code, 0, r.out);
+        assert.match(r.out, /number of failed transactions: 0 \(0\.000%\)/, r.out);
+        processed += Number(/number of transactions actually processed: (\d+)/.exec(r.out)![1]);
+      }
+      assert.ok(processed > 100);
+      assert.ok(nativePlaneTotals.clients >= before.clients + 16, 'every pgbench client was lent to the plane');
+      // Only to have parameters set: a server still carrying another client's application_name (TXR_SIGNATURE).
+      assert.equal(nativePlaneTotals.byReason[0], before.byReason[0], `no statement went back to JavaScript (by reason: ${before.byReason} -> ${nativePlaneTotals.byReason})`);
+      assert.ok(nativePlaneTotals.escalations - before.escalations < 16, `${nativePlaneTotals.escalations - before.escalations} hand-backs`);
+      // TPC-B's transactions are BEGIN … END on one server: the plane counts one per ReadyForQuery 'I'. JavaScript
+      // carried each client's first transaction (its login) and those handed back.
+      const xacts = pool().plane!.info(pool()).counters[0]! - xactsBefore;
+      const inJs = 16 + nativePlaneTotals.escalations - before.escalations;
+      assert.ok(xacts <= processed && xacts >= processed - inJs, `the plane carried ${xacts} transactions for pgbench's ${processed}`);
+      assert.ok(await appBackends(t.cluster) <= 2, 'never more than default_pool_size servers');
+    });
+
+    test('extended protocol and multi-statement queries go back to JavaScript and come back to the plane', async () => {
+      const c = client(t.gh);
+      await c.connect();
+      await c.query('select 1');
+      const before = { ...nativePlaneTotals };
+      assert.equal((await c.query('select $1::int + 1 as n', [41])).rows[0].n, 42);
+      const multi = await c.query('select 1 as a; select 2 as b') as unknown as Array<{ rows: Array<Record<string, number>> }>;
+      assert.deepEqual(multi.map((r) => r.rows[0]), [{ a: 1 }, { b: 2 }]);
+      assert.equal((await c.query('select 3 as n')).rows[0].n, 3);
+      assert.equal(nativePlaneTotals.escalations, before.escalations + 2, 'each of the two went back to JavaScript');
+      assert.ok(nativePlaneTotals.clients >= before.clients + 2, 'and the client was lent again after each');
+      await c.end();
+    });
+
+    test('SET and a session advisory lock pin the client to its server as before; RESET ALL and unlock free it', async () => {
+      const a = client(t.gh);
+      const b = client(t.gh);
+      await a.connect();
+      await b.connect();
+      await a.query('select 1');
+      await a.query("SET work_mem = '7MB'");
+      const pid = (await a.query('select pg_backend_pid() as p')).rows[0].p as number;
+      for (let i = 0; i < 5; i++) {
+        const [ra, rb] = await Promise.all([
+          a.query("select current_setting('work_mem') as w, pg_backend_pid() as p"),
+          b.query("select current_setting('work_mem') as w"),
+        ]);
+        assert.deepEqual(ra.rows[0], { w: '7MB', p: pid }, 'the pinned client keeps its server and its SET');
+        assert.equal(rb.rows[0].w, '4MB', 'no other client sees it');
+      }
+      assert.equal(snapshot().clients.find((r) => r.link === snapshot().servers.find((s) => s.remote_pid === pid)?.id)?.pinned, 'SET');
+      await a.query('RESET ALL');
+      await a.query('select pg_advisory_lock(4242)');
+      const held = await t.cluster.query<{ n: string }>('select count(*) as n from pg_locks where locktype = \'advisory\' and objid = 4242');
+      assert.equal(Number(held[0]!.n), 1);
+      assert.equal((await a.query('select pg_backend_pid() as p')).rows[0].p, pid, 'the lock pins it to the same backend');
+      await a.query('select pg_advisory_unlock(4242)');
+      await a.end();
+      await b.end();
+    });
+
+    test('set_config() in a SELECT: the client keeps the value on whichever server it lands on next', async () => {
+      const a = client(t.gh, { application_name: 'before' });
+      const b = client(t.gh, { application_name: 'other' });
+      await a.connect();
+      await b.connect();
+      await a.query('select 1');
+      await a.query("select set_config('application_name', 'after', false)");
+      for (let i = 0; i < 10; i++) {
+        const [ra, rb] = await Promise.all([
+          a.query("select current_setting('application_name') as n"),
+          b.query("select current_setting('application_name') as n"),
+        ]);
+        assert.equal(ra.rows[0].n, 'after');
+        assert.equal(rb.rows[0].n, 'other');
+      }
+      await a.end();
+      await b.end();
+    });
+
+    test('a client that leaves mid-transaction: its server is closed, the next client finds nothing open', async () => {
+      const a = client(t.gh);
+      await a.connect();
+      await a.query('select 1');
+      await a.query('begin');
+      await a.query('insert into plane_t values (1)');
+      (a as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
+      await eventually(async () => {
+        const r = await t.cluster.query<{ n: string }>("select count(*) as n from pg_stat_activity where usename = 'app' and state like 'idle in transaction%'");
+        return Number(r[0]!.n) === 0;
+      });
+      const b = client(t.gh);
+      await b.connect();
+      assert.equal((await b.query('select count(*)::int as n from plane_t')).rows[0].n, 0, 'the insert was rolled back');
+      assert.equal((await b.query('select now() = statement_timestamp() as fresh')).rows[0].fresh, true, 'not inside an open transaction');
+      await b.end();
+    });
+
+    test('the server dies mid-transaction: the client gets "server conn crashed?", new transactions succeed', async () => {
+      const a = client(t.gh);
+      await a.connect();
+      await a.query('select 1');
+      await a.query('begin');
+      const pid = (await a.query('select pg_backend_pid() as p')).rows[0].p as number;
+      const seen: Array<{ code?: string; message: string }> = [];
+      a.on('error', (err: Error & { code?: string }) => seen.push({ code: err.code, message: err.message }));
+      await t.cluster.query(`select pg_terminate_backend(${pid})`);
+      // The server's own FATAL reaches the client first (PgBouncer forwards it too), then gatehouse's.
+      await eventually(() => seen.length > 0);
+      assert.equal(seen[0]!.code, '57P01', JSON.stringify(seen));
+      await errorOf(a.query('select 1'));
+      const b = client(t.gh);
+      await b.connect();
+      assert.equal((await b.query('select 5 as n')).rows[0].n, 5);
+      await b.end();
+    });
+
+    test('SHOW POOLS, CLIENTS and SERVERS show the plane\'s links; a waiting client gets query_wait_timeout', async () => {
+      const holders = [client(t.gh), client(t.gh)];
+      const waiter = client(t.gh);
+      for (const c of [...holders, waiter]) {
+        await c.connect();
+        await c.query('select 1');
+      }
+      for (const c of holders) {
+        await c.query('begin');
+        await c.query('select 1');
+      }
+      const p = snapshot().pools[0]!;
+      assert.equal(p.sv_active, 2, 'both servers are linked on the plane');
+      const linked = snapshot().servers.filter((s) => s.link !== null);
+      assert.equal(linked.length, 2);
+      for (const s of linked) assert.equal(snapshot().clients.find((c) => c.id === s.link)?.link, s.id, 'server and client name each other');
+      const waiting = waiter.query('select 2');
+      await eventually(() => snapshot().pools[0]!.cl_waiting === 1);
+      const e = await errorOf(waiting);
+      assert.equal(e.code, '08P01');
+      assert.match(e.message, /query_wait_timeout/);
+      for (const c of holders) {
+        await c.query('commit');
+        await c.end();
+      }
+      await eventually(() => snapshot().pools[0]!.sv_active === 0);
+    });
+
+    test('idle_transaction_timeout closes a client idle in a transaction on the plane', async () => {
+      const a = client(t.gh);
+      await a.connect();
+      await a.query('select 1');
+      await a.query('begin');
+      const seen: Array<{ code?: string; message: string }> = [];
+      a.on('error', (err: Error & { code?: string }) => seen.push({ code: err.code, message: err.message }));
+      await eventually(() => seen.length > 0, 6000);
+      assert.deepEqual(seen[0], { code: '08P01', message: 'idle transaction timeout' });
+      await eventually(async () => {
+        const r = await t.cluster.query<{ n: string }>("select count(*) as n from pg_stat_activity where usename = 'app' and state like 'idle in transaction%'");
+        return Number(r[0]!.n) === 0;
+      });
+    });
+
+    test('a cancel reaches the server a plane client holds', async () => {
+      const a = client(t.gh);
+      await a.connect();
+      await a.query('select 1');
+      const running = errorOf(a.query('select pg_sleep(10)'));
+      await eventually(() => snapshot().pools[0]!.sv_active >= 1);
+      await sleep(100);
+      await cancel(t.gh, a);
+      const e = await running;
+      assert.equal(e.code, '57014');
+      assert.equal((await a.query('select 1 as n')).rows[0].n, 1);
+      await a.end();
+    });
+  });
+}
