@@ -46,6 +46,8 @@ export interface PooledClientInfo {
 }
 
 const STATUS_IDLE = 0x49;
+/** Simple-protocol hand-backs after which a client is no longer lent to the native plane. */
+const MAX_HAND_BACKS = 8;
 const CANONICAL: Record<string, string> = { datestyle: 'DateStyle', timezone: 'TimeZone', intervalstyle: 'IntervalStyle' };
 
 export class PooledClient implements WalkHandler, ServerClient {
@@ -214,6 +216,8 @@ export class PooledClient implements WalkHandler, ServerClient {
     this.nativeRow = null;
     this.cancels.route(this.info.cancelPid, null);
     if (this.state === 'closed') return;
+    // A driver that speaks the extended protocol (or keeps sending what the plane does not carry) would come back every time.
+    if (e.reason === TxReason.Message || e.reason === TxReason.TooLong) this.#handedBack += e.head[0] === F.Query ? 1 : MAX_HAND_BACKS;
     if (e.queried) this.statements.delete('');
     const s = e.server;
     if (s) {
@@ -258,7 +262,7 @@ export class PooledClient implements WalkHandler, ServerClient {
     const plane = this.pool.plane;
     if (!plane || this.state !== 'idle' || this.server || this.waiting || this.hazards !== 0 || this.tap !== null || this.#pending !== null ||
       this.#walker.holding || !this.#walker.atBoundary || this.#unsynced || this.#dropSyncs || this.#internalPending ||
-      this.pool.settings.mode !== 'transaction' || this.pool.settings.server_reset_query_always) return;
+      this.pool.settings.mode !== 'transaction' || this.pool.settings.server_reset_query_always || this.#handedBack >= MAX_HAND_BACKS) return;
     const id = plane.lendClient(this, this.pool.signature(this.vars, this.pool.defaults));
     if (id < 0) return;
     this.nativeId = id;
@@ -507,6 +511,8 @@ export class PooledClient implements WalkHandler, ServerClient {
   }
 
   #rejected = '';
+  /** Statements the plane handed back; at MAX_HAND_BACKS (or at once for the extended protocol) the client stays here. */
+  #handedBack = 0;
 
   /** Checks SQL for session state; true when the statement is to be refused (on_session_state: reject). */
   #sessionState(m: Buffer, start: number, end: number): boolean {
