@@ -4,6 +4,11 @@
  * authenticated with SCRAM and having run one query, so each has been linked to a server once).
  * Reports gatehouse's RSS before and with them held, and the growth per idle client
  * (target ≤ 10 KB). ROUNDS separate gatehouse processes; the median is the figure.
+ * WARM=1 first connects and disconnects the same number of clients once, so that "before" is
+ * taken with the V8 heap and the allocator at their working size: then the growth is what holding
+ * the clients costs, not the heap's first growth (which depends on what the warm-up left: the
+ * JavaScript pool's pgbench warm-up grows the heap, the native plane's does not).
+ * GATEHOUSE_TX_ENGINE sets transaction_engine (default auto).
  *
  *   npx tsx bench/idle-memory.bench.ts            # CLIENTS=1000, ROUNDS=3
  *
@@ -22,6 +27,7 @@ import { availableVersions, clientBin, freePort, startCluster } from '../test/ha
 const CLIENTS = Number(process.env.CLIENTS ?? 1000);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const SETTLE_MS = Number(process.env.SETTLE_MS ?? 3000);
+const WARM = process.env.WARM === '1';
 const PW = 'bench-idle-pw';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -40,7 +46,8 @@ async function round(dir: string, pgPort: number, n: number): Promise<{ before: 
   const config = join(dir, `g${n}.yaml`);
   await writeFile(config, [`listen: {addresses: [127.0.0.1], port: ${port}}`, 'hba: hba.conf', 'auth: {users: users.txt}',
     `databases: {"*": {host: 127.0.0.1, port: ${pgPort}, sslmode: disable}}`,
-    `pool: {mode: transaction, default_pool_size: 20, max_client_conn: ${CLIENTS + 100}}`, 'log: {level: warn}'].join('\n'));
+    `pool: {mode: transaction, default_pool_size: 20, max_client_conn: ${CLIENTS + 100}}`, 'log: {level: warn}',
+    `transaction_engine: ${process.env.GATEHOUSE_TX_ENGINE ?? 'auto'}`].join('\n'));
   const proc = spawn(process.execPath, ['dist/cli.js', 'serve', '--config', config], { stdio: ['ignore', 'ignore', 'inherit'] });
   const clients: pg.Client[] = [];
   try {
@@ -51,15 +58,23 @@ async function round(dir: string, pgPort: number, n: number): Promise<{ before: 
     }
     if ((await pgbench(['-S', '-c', '4', '-T', '2', ...bench])) !== 0) throw new Error('warm-up pgbench failed');
     await sleep(1000);
-    const before = rssKb(proc.pid!);
-    for (let i = 0; i < CLIENTS; i += 50) {
-      await Promise.all(Array.from({ length: Math.min(50, CLIENTS - i) }, async () => {
-        const c = new pg.Client({ host: '127.0.0.1', port, user: 'bench', password: PW, database: 'postgres', ssl: false });
-        await c.connect();
-        clients.push(c);
-        await c.query('SELECT 1');
-      }));
+    const connectAll = async (): Promise<void> => {
+      for (let i = 0; i < CLIENTS; i += 50) {
+        await Promise.all(Array.from({ length: Math.min(50, CLIENTS - i) }, async () => {
+          const c = new pg.Client({ host: '127.0.0.1', port, user: 'bench', password: PW, database: 'postgres', ssl: false });
+          await c.connect();
+          clients.push(c);
+          await c.query('SELECT 1');
+        }));
+      }
+    };
+    if (WARM) {
+      await connectAll();
+      await Promise.all(clients.splice(0).map((c) => c.end()));
+      await sleep(SETTLE_MS);
     }
+    const before = rssKb(proc.pid!);
+    await connectAll();
     await sleep(SETTLE_MS);
     return { before, held: rssKb(proc.pid!) };
   } finally {
@@ -81,7 +96,7 @@ async function main(): Promise<void> {
     await writeFile(join(dir, 'hba.conf'), 'host all all 127.0.0.1/32 scram-sha-256\n');
     await writeFile(join(dir, 'users.txt'), `"bench" "${verifier}"\n`, { mode: 0o600 });
     const per: number[] = [];
-    console.log(`PostgreSQL ${version}, gatehouse in transaction mode, ${CLIENTS} idle pg clients, RSS after ${SETTLE_MS} ms idle\n`);
+    console.log(`PostgreSQL ${version}, gatehouse in transaction mode (transaction_engine: ${process.env.GATEHOUSE_TX_ENGINE ?? 'auto'}), ${CLIENTS} idle pg clients, RSS after ${SETTLE_MS} ms idle${WARM ? ', after one warm round of as many clients' : ''}\n`);
     console.log('| round | RSS before kB | RSS with clients kB | KB per idle client |');
     console.log('|---:|---:|---:|---:|');
     for (let n = 1; n <= ROUNDS; n++) {

@@ -34,6 +34,7 @@
 #define TX_TAG 2u
 #define TX_PS_MAX 4096 /* ParameterStatus bytes kept per link; more is "lost" (JavaScript closes that server) */
 #define TX_SPARE_MAX 64 /* idle 64 KiB buffers kept for reuse */
+#define TX_IN_FIRST 2048 /* a client's first input buffer: most requests fit */
 
 enum { TXW_NONE = 0, TXW_ESCALATE = 1, TXW_LEAVE = 2 };
 enum { TXR_MESSAGE = 0, TXR_SERVER_LOST = 1, TXR_PARAMETERS = 2, TXR_SIGNATURE = 3, TXR_TOO_LONG = 4 };
@@ -70,6 +71,7 @@ struct txcli {
   txpool_t *pool;
   txsrv_t *srv;
   unsigned char *in, *out;
+  size_t in_cap;  /* in's size: it starts small and doubles up to RELAY_BUF_SIZE (an idle client holds none) */
   size_t in_len;  /* bytes read from the client and not yet forwarded */
   size_t in_ok;   /* of which the first in_ok are whole messages the thread carries */
   size_t in_sent; /* of which the first in_sent have gone to the server */
@@ -283,6 +285,25 @@ static void tx_end_client(txcli_t *c, const char *why) {
   tx_forget_client(c);
 }
 
+static void tx_drop_in(txcli_t *c) {
+  free(c->in);
+  c->in = NULL;
+  c->in_cap = 0;
+}
+
+/* Room for more client bytes: the input buffer is made or doubled (up to RELAY_BUF_SIZE). 0 when out of memory. */
+static int tx_room(txcli_t *c, size_t need) {
+  if (c->in_cap >= need) return 1;
+  size_t cap = c->in_cap ? c->in_cap : TX_IN_FIRST;
+  while (cap < need) cap *= 2;
+  if (cap > RELAY_BUF_SIZE) cap = RELAY_BUF_SIZE;
+  unsigned char *n = realloc(c->in, cap);
+  if (!n) return 0;
+  c->in = n;
+  c->in_cap = cap;
+  return 1;
+}
+
 static void tx_unlink(txcli_t *c) {
   txsrv_t *s = c->srv;
   c->srv = NULL;
@@ -290,7 +311,7 @@ static void tx_unlink(txcli_t *c) {
   c->ps_len = 0;
   c->ps_lost = 0;
   tx_unbuffer(&c->out);
-  if (c->in_len == 0) tx_unbuffer(&c->in);
+  if (c->in_len == 0) tx_drop_in(c);
 }
 
 /*
@@ -495,7 +516,7 @@ static void tx_advance(txcli_t *c) {
   if (!quiet) return tx_interest(c);
   if (!s) {
     if (c->want == TXW_LEAVE) return tx_end_client(c, "client close request");
-    if (c->in_len == 0) tx_unbuffer(&c->in);
+    if (c->in_len == 0) tx_drop_in(c);
     return tx_interest(c);
   }
   int idle = c->c.status == 'I';
@@ -552,9 +573,9 @@ static void tx_client_gone(txcli_t *c) {
 
 static void tx_client_read(txcli_t *c) {
   if (c->want != TXW_NONE || c->waiting || c->in_len >= RELAY_BUF_SIZE) return;
-  if (!c->in && !(c->in = tx_buffer())) return tx_end_client(c, "out of memory");
+  if (c->in_len == c->in_cap && !tx_room(c, c->in_len + 1)) return tx_end_client(c, "out of memory");
   ssize_t n;
-  do n = read(c->fd, c->in + c->in_len, RELAY_BUF_SIZE - c->in_len);
+  do n = read(c->fd, c->in + c->in_len, c->in_cap - c->in_len);
   while (n < 0 && errno == EINTR);
   if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
   if (n <= 0) return tx_client_gone(c);
@@ -623,7 +644,7 @@ static void tx_event(struct epoll_event *e) {
 static void tx_free_dead(void) {
   for (size_t i = 0; i < ntxdead; i++) {
     txcli_t *c = txdead[i];
-    tx_unbuffer(&c->in);
+    free(c->in);
     tx_unbuffer(&c->out);
     free(c->ps);
     free(c);
@@ -667,7 +688,7 @@ const char *tx_client(double pool, int fd, double sig, const unsigned char *head
   pthread_mutex_lock(&mu);
   int slot = tx_free_slot();
   c->pool = tx_pool(pool, 1);
-  if (slot < 0 || !c->pool || (head_len && !(c->in = tx_buffer()))) {
+  if (slot < 0 || !c->pool || (head_len && !tx_room(c, head_len))) {
     pthread_mutex_unlock(&mu);
     close(c->fd);
     free(c->in);
