@@ -8,15 +8,19 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import postgres from 'postgres';
 import { availableVersions } from '../../harness/pg.js';
+import { nativeRelayStatus } from '../../../src/session/native-relay.js';
 import { psql } from '../gateway/fixture.js';
 import { PW, appBackends, cancel, client, errorOf, pgbench, sleep, startPoolSetup, type PoolSetup } from './support.js';
 
-for (const version of await availableVersions()) {
-  describe(`transaction pooling on PostgreSQL ${version}`, () => {
+// Both engines: the native transaction plane (the default where it is built) and the JavaScript pool.
+const engines = nativeRelayStatus().available ? ['native', 'node'] as const : ['node'] as const;
+
+for (const version of await availableVersions()) for (const engine of engines) {
+  describe(`transaction pooling on PostgreSQL ${version} (transaction_engine: ${engine})`, () => {
     let t: PoolSetup;
 
     before(async () => {
-      t = await startPoolSetup(version, '{mode: transaction, default_pool_size: 4, server_check_delay: 0}');
+      t = await startPoolSetup(version, '{mode: transaction, default_pool_size: 4, server_check_delay: 0}', `transaction_engine: ${engine}\n`);
     });
     after(async () => {
       await t?.stop();
