@@ -4,7 +4,7 @@
 # verifier the harness copied from pg_authid into $GATEWAY_AUTH_FILE (no plaintext password on disk).
 # GATEHOUSE_RELAY_ENGINE=node|native|auto (default auto) sets relay_engine; GATEHOUSE_RELAY_CPUS (a YAML
 # list such as [1], default []) sets relay_cpus; GATEHOUSE_TLS_ENGINE=node|native (default node) sets
-# tls_engine.
+# tls_engine. GATEHOUSE_EXTRA_YAML is appended to the config (bench/gatehouse-transaction.sh's pool).
 set -euo pipefail
 cli=${GATEHOUSE_CLI:-node dist/cli.js}
 cat >"$BENCH_WORKDIR/hba.conf" <<HBA
@@ -27,5 +27,6 @@ log:
 relay_engine: ${GATEHOUSE_RELAY_ENGINE:-auto}
 relay_cpus: ${GATEHOUSE_RELAY_CPUS:-[]}
 tls_engine: ${GATEHOUSE_TLS_ENGINE:-node}
+${GATEHOUSE_EXTRA_YAML:-}
 YAML
 exec $cli serve --config "$BENCH_WORKDIR/gatehouse.yaml"

@@ -15,7 +15,7 @@
  */
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { nativeAddon, onTxEvents, plainFd, takeBuffered, type Addon } from '../session/native-relay.js';
+import { STATS_LEN, nativeAddon, onTxEvents, plainFd, takeBuffered, type Addon } from '../session/native-relay.js';
 import { DURATION_BUCKETS, type SessionCounters } from '../session/counters.js';
 import type { PooledClient } from './client.js';
 import type { ServerConn } from './server.js';
@@ -67,7 +67,6 @@ const EV_SERVER_END = 7;
 const EV_SERVER_BACK = 8;
 const EV_NEED = 9;
 const NB = DURATION_BUCKETS.length;
-const STATS_LEN = 7 + 2 * (NB + 3) + 1;
 
 interface Handle {
   _handle?: { reading?: boolean; readStop?: () => number; readStart?: () => number } | null;

@@ -62,7 +62,7 @@ export interface DoorWatcher {
 const MAX_HEAD = 65536;
 const NB = DURATION_BUCKETS.length;
 /** The counters (load_ below), then a kept server descriptor or -1. */
-const STATS_LEN = 7 + 2 * (NB + 3) + 1;
+export const STATS_LEN = 7 + 2 * (NB + 3) + 1;
 const EV_END = 0;
 const EV_SQLSTATE = 1;
 const EV_MIRROR = 2;

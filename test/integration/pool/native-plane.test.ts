@@ -19,6 +19,10 @@ for (const version of await availableVersions()) {
     let t: PoolSetup;
     const pool = () => [...t.gh.gateway.pools.pools.values()][0]!;
     const snapshot = () => t.gh.gateway.pools.snapshot();
+    const noneIdleInTransaction = async (): Promise<boolean> => {
+      const r = await t.cluster.query<{ n: string }>("select count(*) as n from pg_stat_activity where usename = 'app' and state like 'idle in transaction%'");
+      return Number(r[0]!.n) === 0;
+    };
 
     before(async () => {
       t = await startPoolSetup(version, '{mode: transaction, default_pool_size: 2, query_wait_timeout: 2s, idle_transaction_timeout: 3s}',
@@ -127,10 +131,7 @@ for (const version of await availableVersions()) {
       await a.query('begin');
       await a.query('insert into plane_t values (1)');
       (a as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
-      await eventually(async () => {
-        const r = await t.cluster.query<{ n: string }>("select count(*) as n from pg_stat_activity where usename = 'app' and state like 'idle in transaction%'");
-        return Number(r[0]!.n) === 0;
-      });
+      await eventually(noneIdleInTransaction);
       const b = client(t.gh);
       await b.connect();
       assert.equal((await b.query('select count(*)::int as n from plane_t')).rows[0].n, 0, 'the insert was rolled back');
@@ -194,10 +195,7 @@ for (const version of await availableVersions()) {
       a.on('error', (err: Error & { code?: string }) => seen.push({ code: err.code, message: err.message }));
       await eventually(() => seen.length > 0, 6000);
       assert.deepEqual(seen[0], { code: '08P01', message: 'idle transaction timeout' });
-      await eventually(async () => {
-        const r = await t.cluster.query<{ n: string }>("select count(*) as n from pg_stat_activity where usename = 'app' and state like 'idle in transaction%'");
-        return Number(r[0]!.n) === 0;
-      });
+      await eventually(noneIdleInTransaction);
     });
 
     test('a cancel reaches the server a plane client holds', async () => {
