@@ -637,7 +637,8 @@ export class PooledClient implements WalkHandler, ServerClient {
     this.state = 'idle';
     s.socket.resume();
     this.pool.release(s);
-    this.#lend();
+    // A TLS server leg cannot be lent, so its clients stay here too (they would wait on the plane for servers it never gets).
+    if (!s.tls) this.#lend();
   }
 
   /** `flushing`: a FATAL is on its way out; the socket closes once it is written. */

@@ -213,4 +213,31 @@ for (const version of await availableVersions()) {
       await a.end();
     });
   });
+
+  describe(`the native transaction plane with TLS to PostgreSQL ${version}`, { skip: available ? false : 'the native relay is not built' }, () => {
+    let t: PoolSetup;
+    before(async () => {
+      t = await startPoolSetup(version, '{mode: transaction, default_pool_size: 1}', 'transaction_engine: native\n', [], 'require');
+    });
+    after(async () => {
+      await t?.stop();
+    });
+
+    test('a TLS server leg is not lent, so neither are its clients: they share the one server in JavaScript', async () => {
+      const before = nativePlaneTotals.clients;
+      const a = client(t.gh);
+      const b = client(t.gh);
+      await a.connect();
+      await b.connect();
+      for (let i = 0; i < 10; i++) {
+        const [ra, rb] = await Promise.all([a.query('select $1::int as n, ssl from pg_stat_ssl where pid = pg_backend_pid()', [i]), b.query('select 2 as n')]);
+        assert.deepEqual(ra.rows[0], { n: i, ssl: true });
+        assert.equal(rb.rows[0].n, 2);
+        assert.equal((await a.query('select 1 as n')).rows[0].n, 1);
+      }
+      assert.equal(nativePlaneTotals.clients, before, 'no client was lent to the plane');
+      await a.end();
+      await b.end();
+    });
+  });
 }

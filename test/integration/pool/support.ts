@@ -19,7 +19,8 @@ export interface PoolSetup {
 }
 
 /** `poolYaml` is the body of the `pool:` mapping, e.g. `{mode: transaction, default_pool_size: 4}`. */
-export async function startPoolSetup(version: PgVersion, poolYaml: string, extraYaml = '', roles: string[] = []): Promise<PoolSetup> {
+export async function startPoolSetup(version: PgVersion, poolYaml: string, extraYaml = '', roles: string[] = [],
+  upstreamSslmode: 'disable' | 'require' = 'disable'): Promise<PoolSetup> {
   const certs = await makeCertSet();
   const cluster = await startCluster({ version, certs, conf: { max_connections: 60 } });
   const users: string[] = [];
@@ -32,6 +33,7 @@ export async function startPoolSetup(version: PgVersion, poolYaml: string, extra
     cluster, certs,
     hba: 'host all all 127.0.0.1/32 scram-sha-256\n',
     users,
+    databasesYaml: `databases:\n  "*": {host: 127.0.0.1, port: ${cluster.port}, sslmode: ${upstreamSslmode}}`,
     extraYaml: `pool: ${poolYaml}\n${extraYaml}`,
   });
   return {
