@@ -9,7 +9,9 @@
  * channel binding, big results and parameters, cert auth, a certificate from another CA, garbage
  * and silence after 'S', ClientHello garbage as direct TLS, clients vanishing mid-handshake and
  * mid-query, pgbench -S; every session is recorded (audit.log: [all]), so it runs on the audit
- * mirror too. After SIGTERM, every ASan report (memory errors, and leaks whose stack
+ * mirror too. Database `txdb` is the same database in transaction mode (not recorded), so its clients
+ * (plaintext on the TLS engine's socketpair) run on the native transaction plane (native/txplane.h):
+ * pgbench -S and TPC-B, statements it hands back, a client vanishing and a server dying mid-transaction. After SIGTERM, every ASan report (memory errors, and leaks whose stack
  * passes through the addon) is printed, and the exit code says whether there was one.
  */
 import { spawn } from 'node:child_process';
@@ -40,8 +42,9 @@ await writeFile(join(dir, 'gatehouse.yaml'), [
   `hba: ${join(dir, 'hba.conf')}`, `auth: {users: ${join(dir, 'users.txt')}}`,
   'authentication_timeout: 3s', 'shutdown_timeout: 2s', 'tls_engine: native', 'log: {level: warn}',
   `databases:\n  "*": {host: 127.0.0.1, port: ${cluster.port}, sslmode: disable}`,
+  `  txdb: {host: 127.0.0.1, port: ${cluster.port}, dbname: appdb, sslmode: disable, pool: {mode: transaction, default_pool_size: 2}}`,
   // Every session recorded: the relay mirrors it (native/mirror.h) and hands the entries over (relay.c mirror_flush, relay_returned).
-  `audit:\n  log: [all]\n  on_sink_failure: drop_and_count\n  sinks:\n    - {type: file, path: ${join(dir, 'audit.jsonl')}, format: json, fsync: never}`,
+  `audit:\n  log: [all]\n  databases: {txdb: {log: [none]}}\n  on_sink_failure: drop_and_count\n  sinks:\n    - {type: file, path: ${join(dir, 'audit.jsonl')}, format: json, fsync: never}`,
 ].join('\n'));
 const gw = spawn(process.execPath, ['dist/cli.js', 'serve', '--config', join(dir, 'gatehouse.yaml')], {
   env: { ...process.env, LD_PRELOAD: libasan, ASAN_OPTIONS: `detect_leaks=1:fast_unwind_on_malloc=0:log_path=${join(dir, 'asan')}:verify_asan_link_order=0` },
@@ -142,6 +145,56 @@ const bench = await new Promise<string>((resolve) => {
   p.on('close', () => resolve(out));
 });
 check('pgbench -S over TLS, 0 failed', init === 0 && /actually processed: 1200\/1200/.test(bench) && /failed transactions: 0 /.test(bench), bench);
+console.log('transaction plane');
+for (const script of [['-S', '-t', '300'], ['-t', '50']]) {
+  const out = await new Promise<string>((resolve) => {
+    let o = '';
+    const p = spawn(clientBin('pgbench'), [...script, '-n', '-c', '4', '-j', '2', '-h', '127.0.0.1', '-p', String(port), '-U', 'app', 'txdb'],
+      { env: { PATH: process.env.PATH, PGPASSWORD: PW, PGSSLMODE: 'require' } });
+    p.stdout.on('data', (d: Buffer) => (o += d));
+    p.on('close', () => resolve(o));
+  });
+  check(`pgbench ${script.join(' ')} -c 4 on the transaction plane, 0 failed`, /failed transactions: 0 /.test(out) && !/aborted/.test(out), out);
+}
+const txClient = async (): Promise<pg.Client> => {
+  const t = new pg.Client({ host: 'localhost', port, user: 'app', password: PW, database: 'txdb', ssl: { ca: await readFile(certs.caCert, 'utf8') } });
+  t.on('error', () => undefined);
+  await t.connect();
+  return t;
+};
+const tx = await txClient();
+let right = 0;
+for (let i = 0; i < 30; i++) {
+  const a = await tx.query<{ n: number }>('select $1::int as n', [i]); // extended: handed back (then it stays in JavaScript)
+  const b = await tx.query("select set_config('application_name', 'r" + i + "', false) as n");
+  const m = await tx.query('select 1 as x; select 2 as y') as unknown as Array<{ rows: unknown[] }>;
+  if (a.rows[0]?.n === i && b.rows.length === 1 && m.length === 2) right++;
+}
+await tx.end();
+const plain = await txClient();
+for (let i = 0; i < 30; i++) {
+  await plain.query('begin');
+  const r = await plain.query("select current_setting('application_name') as n");
+  await plain.query('commit');
+  if (i % 5 === 0) await plain.query('select 1; select 2');
+  if (r.rows.length === 1) right++;
+}
+await plain.end();
+check('hand-backs and returns on the transaction plane', right === 60, String(right));
+const leaver = await txClient();
+await leaver.query('select 1');
+await leaver.query('begin');
+await leaver.query('select 2');
+(leaver as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
+const dying = await txClient();
+await dying.query('select 1');
+await dying.query('begin');
+const pid = (await dying.query<{ p: number }>('select pg_backend_pid() as p')).rows[0]!.p;
+await cluster.query(`select pg_terminate_backend(${pid})`);
+await dying.query('select 1').catch(() => undefined);
+const after = await txClient();
+check('a new transaction after a client and a server died mid-transaction', (await after.query<{ n: number }>('select 7 as n')).rows[0]?.n === 7);
+await after.end();
 await new Promise((r) => setTimeout(r, 1500));
 gw.kill('SIGTERM');
 const code = await exited;
@@ -155,9 +208,9 @@ let found = 0;
 for (const f of reports) {
   const text = await readFile(join(dir, f), 'utf8');
   // Node itself leaks by design at exit; only reports that pass through the addon count.
-  const blocks = text.split(/\n(?=(?:Direct|Indirect) leak|==\d+==ERROR)/).filter((b) => /ERROR: AddressSanitizer|gatehouse_relay\.node|relay\.c|tls\.c|addon\.c/.test(b) && !/LeakSanitizer: detected memory leaks\s*$/.test(b));
+  const blocks = text.split(/\n(?=(?:Direct|Indirect) leak|==\d+==ERROR)/).filter((b) => /ERROR: AddressSanitizer|gatehouse_relay\.node|relay\.c|txplane\.h|tls\.c|addon\.c/.test(b) && !/LeakSanitizer: detected memory leaks\s*$/.test(b));
   for (const b of blocks) {
-    if (/^(Direct|Indirect) leak/.test(b) && !/gatehouse_relay\.node|relay\.c|tls\.c|addon\.c/.test(b)) continue;
+    if (/^(Direct|Indirect) leak/.test(b) && !/gatehouse_relay\.node|relay\.c|txplane\.h|tls\.c|addon\.c/.test(b)) continue;
     found++;
     console.log(b.slice(0, 3000));
   }
