@@ -166,6 +166,7 @@ export class NativePlane {
     const lent: Lent = { client: c, base: baseOf(c) };
     this.#clients.set(id, lent);
     nativePlaneTotals.clients++;
+    c.pool.clientLent();
     c.counters?.attachSource(() => {
       if (this.#a.txStats(id, this.#stats)) this.#merge(lent, this.#stats);
     });
@@ -312,6 +313,7 @@ export class NativePlane {
 
   /** The thread's final counters go into the client's, and the source is detached. */
   #detach(lent: Lent, stats: Float64Array | undefined): void {
+    lent.client.pool.nativeClients--;
     if (stats) this.#merge(lent, stats);
     lent.client.counters?.attachSource(null);
   }

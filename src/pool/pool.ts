@@ -54,6 +54,8 @@ export class Pool implements ServerOwner {
   plane: NativePlane | null = null;
   /** Servers lent to the plane (idle there or linked by it), by id. */
   readonly lent = new Map<number, ServerConn>();
+  /** Clients the plane carries now: idle servers are lent only while there are some. */
+  nativeClients = 0;
   /** Clients waiting on the plane asked for servers (TX_EV_NEED) and none is opened yet. */
   #nativeNeed = 0;
   #planeSent = '';
@@ -148,6 +150,12 @@ export class Pool implements ServerOwner {
     this.dispatch();
   }
 
+  /** A client was lent to the plane: so are the idle servers now. */
+  clientLent(): void {
+    this.nativeClients++;
+    if (this.nativeClients === 1) this.dispatch();
+  }
+
   /** A server the plane gave back for JavaScript's waiters. */
   fromNative(s: ServerConn): void {
     this.#toIdle(s);
@@ -187,7 +195,8 @@ export class Pool implements ServerOwner {
   /** Idle servers go to the plane when no JavaScript client waits for one (and none must be reset on every release). */
   #lendIdle(): void {
     const plane = this.plane;
-    if (!plane || this.settings.mode !== 'transaction' || this.settings.server_reset_query_always || this.#firstWaiter()) return;
+    // Without clients on the plane, lending would only make JavaScript's clients take each server back.
+    if (!plane || this.nativeClients === 0 || this.settings.mode !== 'transaction' || this.settings.server_reset_query_always || this.#firstWaiter()) return;
     for (let i = this.idle.length - 1; i >= 0; i--) {
       const s = this.idle[i]!;
       if (s.generation !== this.generation || !plane.lendServer(this, s, this.signature(s.vars, null))) continue;
