@@ -60,6 +60,42 @@ for (const version of await availableVersions()) {
       assert.ok(await appBackends(t.cluster) <= 2, 'never more than default_pool_size servers');
     });
 
+    test('30 clients in explicit transactions on 2 servers: each keeps its own transaction, an error aborts only its own', async () => {
+      const clients = Array.from({ length: 30 }, () => client(t.gh));
+      await Promise.all(clients.map(async (c) => { await c.connect(); await c.query('select 1'); }));
+      const before = { ...nativePlaneTotals, byReason: [...nativePlaneTotals.byReason] };
+      const seen = new Set<string>();
+      await Promise.all(clients.map(async (c, i) => {
+        for (let round = 0; round < 5; round++) {
+          await c.query('begin');
+          const x = (await c.query('select txid_current()::text as x')).rows[0].x as string;
+          await c.query(`insert into plane_t values (${i})`);
+          await sleep(Math.floor(Math.random() * 3));
+          assert.equal((await c.query('select txid_current()::text as x')).rows[0].x, x, `client ${i} stays in its transaction`);
+          assert.ok(!seen.has(x), 'no two clients share a transaction');
+          seen.add(x);
+          if (round % 2 === 1) {
+            // An error aborts the block (status E): later statements get 25P02 until ROLLBACK, as from PostgreSQL.
+            assert.equal((await errorOf(c.query('select 1/0'))).code, '22012');
+            assert.equal((await errorOf(c.query('select 1'))).code, '25P02');
+            await c.query('rollback');
+          } else {
+            await c.query('commit');
+          }
+          assert.equal((await c.query('select now() = statement_timestamp() as fresh')).rows[0].fresh, true, 'the next statement is in no open transaction');
+        }
+      }));
+      await Promise.all(clients.map((c) => c.end()));
+      assert.equal(seen.size, 150);
+      assert.equal(nativePlaneTotals.byReason[0], before.byReason[0], 'all of it ran on the plane');
+      const counts = await t.cluster.query<{ a: number; n: string }>('select a, count(*) as n from plane_t group by a');
+      // Rounds 0, 2 and 4 committed an insert each; 1 and 3 rolled theirs back.
+      assert.equal(counts.length, 30);
+      for (const r of counts) assert.equal(Number(r.n), 3, `client ${r.a}`);
+      await t.cluster.query('delete from plane_t');
+      assert.ok(await appBackends(t.cluster) <= 2);
+    });
+
     test('a multi-statement Query goes back to JavaScript and the client comes back to the plane; an extended-protocol client stays', async () => {
       const c = client(t.gh);
       await c.connect();
