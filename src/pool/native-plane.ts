@@ -148,7 +148,7 @@ export class NativePlane {
     return addon ? { plane: new NativePlane(addon), unavailable: '' } : { plane: null, unavailable };
   }
 
-  /** Lends a client that is between transactions; false when it cannot be (it stays with JavaScript). */
+  /** Lends a client that is between transactions: its id on the plane, or -1 when it cannot be (it stays with JavaScript). */
   lendClient(c: PooledClient, sig: number): number {
     const s = c.socket as Socket;
     const fd = plainFd(s);
@@ -200,8 +200,10 @@ export class NativePlane {
   closeClient(id: number, toClient: Buffer, why: string): void {
     const lent = this.#clients.get(id);
     this.#clients.delete(id);
+    // Its last counters, before the plane forgets it (the end event that follows is ignored).
+    const counted = lent !== undefined && this.#a.txStats(id, this.#stats);
     this.#a.txClose(id, toClient, why);
-    if (lent) this.#detach(lent, undefined);
+    if (lent) this.#detach(lent, counted ? this.#stats : undefined);
   }
 
   /** PAUSE, JavaScript's own waiters and whether a server may be opened, for the pool's native twin. */

@@ -223,16 +223,27 @@ for (const version of await availableVersions()) {
       await eventually(() => snapshot().pools[0]!.sv_active === 0);
     });
 
-    test('idle_transaction_timeout closes a client idle in a transaction on the plane', async () => {
+    test('idle_transaction_timeout closes a client idle in a transaction on the plane; its session counts what the plane carried', async () => {
+      const ends: Array<{ reason: string; queries: number; bytesIn: number }> = [];
+      const onEnd = (e: { reason: string; bytes_in: number; counters?: { queries: number } }): void =>
+        void ends.push({ reason: e.reason, queries: e.counters?.queries ?? -1, bytesIn: e.bytes_in });
+      t.gh.gateway.events.on('session.end', onEnd);
       const a = client(t.gh);
       await a.connect();
       await a.query('select 1');
+      await a.query('select 2');
       await a.query('begin');
       const seen: Array<{ code?: string; message: string }> = [];
       a.on('error', (err: Error & { code?: string }) => seen.push({ code: err.code, message: err.message }));
       await eventually(() => seen.length > 0, 6000);
       assert.deepEqual(seen[0], { code: '08P01', message: 'idle transaction timeout' });
       await eventually(noneIdleInTransaction);
+      await eventually(() => ends.some((e) => e.reason === 'idle transaction timeout'));
+      t.gh.gateway.events.off('session.end', onEnd);
+      const end = ends.find((e) => e.reason === 'idle transaction timeout')!;
+      // select 1 in JavaScript, then select 2 and begin on the plane: three queries, and their bytes.
+      assert.equal(end.queries, 3, JSON.stringify(end));
+      assert.equal(end.bytesIn, 14 + 14 + 11, 'two 14-byte Queries and an 11-byte one');
     });
 
     test('a cancel reaches the server a plane client holds', async () => {
