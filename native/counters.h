@@ -12,6 +12,7 @@
 #define GATEHOUSE_COUNTERS_H
 
 #include <stdint.h>
+#include "wire.h"
 #include <string.h>
 #include <time.h>
 
@@ -155,7 +156,7 @@ static void counters_server(counters_t *c, const unsigned char *p, size_t n, sql
     if (!s->in_body) {
       s->hdr[s->hdr_off++] = p[i++];
       if (s->hdr_off < 5) continue;
-      uint32_t len = ((uint32_t)s->hdr[1] << 24) | ((uint32_t)s->hdr[2] << 16) | ((uint32_t)s->hdr[3] << 8) | s->hdr[4];
+      uint32_t len = be32(s->hdr + 1);
       /* A stream the scan cannot follow is still relayed; only the counting stops (as in counters.ts). */
       if (len < 4) {
         s->broken = 1;

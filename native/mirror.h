@@ -27,6 +27,7 @@
 #define GATEHOUSE_MIRROR_H
 
 #include <stdint.h>
+#include "wire.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -109,7 +110,7 @@ static int mirror_scan(mirror_t *m, int dir, const unsigned char *p, size_t n, d
     if (!s->in_body) {
       s->hdr[s->hdr_off++] = p[i++];
       if (s->hdr_off < 5) continue;
-      uint32_t len = ((uint32_t)s->hdr[1] << 24) | ((uint32_t)s->hdr[2] << 16) | ((uint32_t)s->hdr[3] << 8) | s->hdr[4];
+      uint32_t len = be32(s->hdr + 1);
       if (len < 4 || len > MIRROR_MAX_MESSAGE) {
         m->broken = 1;
         break;

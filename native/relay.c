@@ -189,19 +189,24 @@ static void idle_buffer(relay_t *r, int dir) {
   r->buf[dir] = NULL;
 }
 
+/* One send() to a non-blocking socket: the bytes written, 0 when it must wait, -1 when it failed. */
+static ssize_t send_some(int fd, const unsigned char *p, size_t n) {
+  for (;;) {
+    ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+    if (w > 0) return w;
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
+    return -1;
+  }
+}
+
 /* One write to `side`: the bytes written, 0 when it must wait, -1 when the side failed. */
 static ssize_t write_side(relay_t *r, int side, const unsigned char *p, size_t n) {
   if (side == CLIENT && r->tls) {
     ssize_t w = tls_write(r->tls, p, n);
     return w > 0 ? w : w == TLS_AGAIN ? 0 : -1;
   }
-  for (;;) {
-    ssize_t w = send(r->fd[side], p, n, MSG_NOSIGNAL);
-    if (w > 0) return w;
-    if (w < 0 && errno == EINTR) continue;
-    if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
-    return -1;
-  }
+  return send_some(r->fd[side], p, n);
 }
 
 /* Writes what is pending in `dir`; returns 0 when all of it went, 1 when some waits, -1 on error. */

@@ -17,6 +17,7 @@
 #define GATEHOUSE_REUSE_H
 #include <stddef.h>
 #include <stdint.h>
+#include "wire.h"
 
 typedef struct {
   int enabled;         /* the session asked for reuse (session mode, not replication) */
@@ -46,7 +47,7 @@ static long reuse_client(reuse_t *u, const unsigned char *p, size_t n) {
     u->hdr[u->hdr_off++] = p[i++];
     if (u->hdr_off < 5) continue;
     u->hdr_off = 0;
-    uint32_t len = ((uint32_t)u->hdr[1] << 24) | ((uint32_t)u->hdr[2] << 16) | ((uint32_t)u->hdr[3] << 8) | u->hdr[4];
+    uint32_t len = be32(u->hdr + 1);
     if (len < 4) {
       u->broken = 1;
       break;

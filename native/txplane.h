@@ -162,8 +162,6 @@ static void tx_interest(txcli_t *c) {
   if (c->srv) tx_watch(c->srv->fd, tx_tag(c->srv, SERVER), &c->srv->mask, (c->out_len == 0 ? EPOLLIN : 0) | (pending_out ? EPOLLOUT : 0));
 }
 
-static uint32_t be32(const unsigned char *p) { return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3]; }
-
 static int word_is(const unsigned char *w, size_t n, const char *k) {
   size_t i = 0;
   for (; i < n && k[i]; i++) {
@@ -375,14 +373,17 @@ static int tx_anyone_waiting(txpool_t *p) {
   return p->wq_n > 0;
 }
 
-/* The next live waiter, or NULL. */
+/* The next live waiter, taken off the queue, or NULL. */
 static txcli_t *tx_next_waiter(txpool_t *p) {
-  while (p->wq_head < p->wq_n) {
-    txcli_t *w = p->wq[p->wq_head++];
-    if (w) return w;
-  }
-  p->wq_head = p->wq_n = 0;
-  return NULL;
+  return tx_anyone_waiting(p) ? p->wq[p->wq_head++] : NULL;
+}
+
+/* Takes the idle server at index i off its pool's idle stack. */
+static txsrv_t *tx_idle_take(txpool_t *p, size_t i) {
+  txsrv_t *s = p->idle[i];
+  memmove(p->idle + i, p->idle + i + 1, (p->nidle - i - 1) * sizeof *p->idle);
+  p->nidle--;
+  return s;
 }
 
 /* A free server: to JavaScript's waiters, to the first waiting client, or onto the idle stack. */
@@ -428,11 +429,8 @@ static void tx_acquire(txcli_t *c) {
   txpool_t *p = c->pool;
   if (!p->paused && !tx_anyone_waiting(p)) {
     for (size_t i = p->nidle; i-- > 0;) {
-      txsrv_t *s = p->idle[i];
-      if (s->sig != c->sig) continue;
-      memmove(p->idle + i, p->idle + i + 1, (p->nidle - i - 1) * sizeof *p->idle);
-      p->nidle--;
-      tx_link(c, s);
+      if (p->idle[i]->sig != c->sig) continue;
+      tx_link(c, tx_idle_take(p, i));
       return;
     }
     if (p->nidle > 0) {
@@ -452,20 +450,18 @@ static void tx_acquire(txcli_t *c) {
   if (p->can_grow && !p->need_sent) tx_need(p);
 }
 
-/* Writes what is pending each way; 0 when the client or server failed (and was dealt with). */
-static int tx_flush(txcli_t *c) {
+/* Writes what is pending each way (relay.c send_some); a failed side sets `want`. */
+static void tx_flush(txcli_t *c) {
   txsrv_t *s = c->srv;
   while (s && c->in_sent < c->in_ok) {
-    ssize_t w = send(s->fd, c->in + c->in_sent, c->in_ok - c->in_sent, MSG_NOSIGNAL);
-    if (w > 0) {
-      c->in_sent += (size_t)w;
-      continue;
+    ssize_t w = send_some(s->fd, c->in + c->in_sent, c->in_ok - c->in_sent);
+    if (w == 0) break;
+    if (w < 0) {
+      c->want = TXW_ESCALATE;
+      c->reason = TXR_SERVER_LOST;
+      return;
     }
-    if (w < 0 && errno == EINTR) continue;
-    if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-    c->want = TXW_ESCALATE;
-    c->reason = TXR_SERVER_LOST;
-    return 1;
+    c->in_sent += (size_t)w;
   }
   if (c->in_sent == c->in_ok && c->in_ok > 0) {
     memmove(c->in, c->in + c->in_ok, c->in_len - c->in_ok);
@@ -473,20 +469,17 @@ static int tx_flush(txcli_t *c) {
     c->in_ok = c->in_sent = 0;
   }
   while (c->out_len > 0) {
-    ssize_t w = send(c->fd, c->out + c->out_off, c->out_len, MSG_NOSIGNAL);
-    if (w > 0) {
-      c->out_off += (size_t)w;
-      c->out_len -= (size_t)w;
-      continue;
+    ssize_t w = send_some(c->fd, c->out + c->out_off, c->out_len);
+    if (w == 0) break;
+    if (w < 0) {
+      c->out_len = 0;
+      c->want = TXW_LEAVE;
+      return;
     }
-    if (w < 0 && errno == EINTR) continue;
-    if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-    c->out_len = 0;
-    c->want = TXW_LEAVE;
-    return 1;
+    c->out_off += (size_t)w;
+    c->out_len -= (size_t)w;
   }
   if (c->out_len == 0) c->out_off = 0;
-  return 1;
 }
 
 /* The server failed under its client: PgBouncer's "server conn crashed?", said by JavaScript. */
@@ -596,8 +589,7 @@ static void tx_server_read(txsrv_t *s) {
     txpool_t *p = s->pool;
     for (size_t i = 0; i < p->nidle; i++)
       if (p->idle[i] == s) {
-        memmove(p->idle + i, p->idle + i + 1, (p->nidle - i - 1) * sizeof *p->idle);
-        p->nidle--;
+        tx_idle_take(p, i);
         break;
       }
     return tx_server_end(s, n > 0 ? "server sent data while idle" : "server closed");
@@ -741,10 +733,8 @@ double tx_take_server(double pool, double server_id) {
   pthread_mutex_lock(&mu);
   txpool_t *p = started ? tx_pool(pool, 0) : NULL;
   for (size_t i = p ? p->nidle : 0; i-- > 0;) {
-    txsrv_t *s = p->idle[i];
-    if (server_id >= 0 && s->id != server_id) continue;
-    memmove(p->idle + i, p->idle + i + 1, (p->nidle - i - 1) * sizeof *p->idle);
-    p->nidle--;
+    if (server_id >= 0 && p->idle[i]->id != server_id) continue;
+    txsrv_t *s = tx_idle_take(p, i);
     out = s->id;
     tx_drop_server(s);
     break;

@@ -294,16 +294,7 @@ export class NativePlane {
     this.#detach(lent, stats);
     nativePlaneTotals.escalations++;
     const sid = b.readDoubleLE(0);
-    let server: ServerConn | null = null;
-    if (sid >= 0) {
-      const e = this.#servers.get(sid);
-      if (e) {
-        this.#servers.delete(sid);
-        e.pool.lent.delete(sid);
-        startReading(e.server.socket);
-        server = e.server;
-      }
-    }
+    const server = sid >= 0 ? this.#back(sid) : null;
     const headLen = b.readUInt32LE(12);
     nativePlaneTotals.byReason[b[9]!] = (nativePlaneTotals.byReason[b[9]!] ?? 0) + 1;
     lent.client.fromNative({
