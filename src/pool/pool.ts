@@ -279,7 +279,7 @@ export class Pool implements ServerOwner {
   /** Timeouts, lifetimes and min_pool_size, run by the manager's janitor. */
   janitor(now: number): void {
     const st = this.settings;
-    const native = this.plane && (this.lent.size > 0 || this.#hasNativeClients()) ? this.plane.info(this) : null;
+    const native = this.plane && (this.lent.size > 0 || this.nativeClients > 0) ? this.plane.info(this) : null;
     for (const c of [...this.clients]) c.janitor(now, st, native?.clients.get(c.nativeId));
     if (native) {
       for (const [id, row] of native.servers) {
@@ -349,11 +349,6 @@ export class Pool implements ServerOwner {
     s.state = 'tested';
     this.tested.add(s);
     s.sendInternal(this.settings.server_check_query, (b) => s.socket.write(b));
-  }
-
-  #hasNativeClients(): boolean {
-    for (const c of this.clients) if (c.nativeId >= 0) return true;
-    return false;
   }
 
   /** Room for one more server: pool size (plus the reserve once a client waited long enough) and the database/user caps. */

@@ -88,7 +88,7 @@ export function snapshotOf(m: PoolManager, now: number): PoolSnapshot {
   const out: PoolSnapshot = { at: new Date(now), clientCount: m.clientCount, pools: [], clients: [], servers: [], stats: [], preparedStatements: m.statements.size };
   for (const p of m.pools.values()) {
     // Clients and servers the native transaction plane carries: their state is the plane's.
-    const native = p.plane && (p.lent.size > 0 || [...p.clients].some((c) => c.nativeId >= 0)) ? p.plane.info(p) : null;
+    const native = p.plane && (p.lent.size > 0 || p.nativeClients > 0) ? p.plane.info(p) : null;
     const byNativeId = new Map<number, number>();
     let maxwait = p.maxWait(now);
     let waiting = 0;
