@@ -17,7 +17,9 @@
  *   attach(id, serverFd, doorFd, clientHead?: Buffer, serverHead?: Buffer, mirror?: boolean, reuse?: boolean) -> true
  *       (the door becomes a session relay; doorFd's unread bytes go to the server)
  * The transaction plane (native/txplane.h; src/pool/native-plane.ts):
- *   txClient(pool, fd, sig, head?: Buffer) -> id      txServer(pool, fd, sig, serverId) -> true
+ *   txClient(pool, fd, sig, head?: Buffer, names?: Buffer) -> id (names: the statement map, txprep.h;
+ *     absent: the extended protocol is not carried)
+ *   txServer(pool, fd, sig, serverId, held?: Buffer of u32 ids) -> true
  *   txTakeServer(pool, serverId) -> id or -1           txClose(id, toClient?: Buffer, why?) -> boolean
  *   txPool(pool, paused, jsWaiting, canGrow) -> true   txInfo(pool, out: Float64Array) -> count (negative: size needed)
  *   txStats(id, out: Float64Array) -> boolean
@@ -393,36 +395,45 @@ static napi_value number(napi_env env, double d) {
 }
 
 static napi_value js_tx_client(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4] = {NULL, NULL, NULL, NULL};
+  size_t argc = 5;
+  napi_value argv[5] = {NULL, NULL, NULL, NULL, NULL};
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   double pool, sig;
   int32_t fd;
-  unsigned char *head;
-  size_t head_len;
+  unsigned char *head, *names;
+  size_t head_len, names_len;
+  napi_valuetype nt = napi_undefined;
   if (argc < 3 || napi_get_value_double(env, argv[0], &pool) != napi_ok || napi_get_value_int32(env, argv[1], &fd) != napi_ok ||
-      napi_get_value_double(env, argv[2], &sig) != napi_ok || get_buffer(env, argv[3], &head, &head_len) < 0) {
-    return throw_error(env, "txClient(pool, fd, sig, head?: Buffer)");
+      napi_get_value_double(env, argv[2], &sig) != napi_ok || get_buffer(env, argv[3], &head, &head_len) < 0 ||
+      get_buffer(env, argv[4], &names, &names_len) < 0 || (argv[4] && napi_typeof(env, argv[4], &nt) != napi_ok)) {
+    return throw_error(env, "txClient(pool, fd, sig, head?: Buffer, names?: Buffer)");
   }
   if (!initialised) return throw_error(env, "the native relay is not initialised");
   double id;
-  const char *err = tx_client(pool, fd, sig, head, head_len, &id);
+  const char *err = tx_client(pool, fd, sig, head, head_len, names, names_len, nt == napi_object, &id);
   if (err) return throw_error(env, err);
   return number(env, id);
 }
 
 static napi_value js_tx_server(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
+  size_t argc = 5;
+  napi_value argv[5] = {NULL, NULL, NULL, NULL, NULL};
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   double pool, sig, sid;
   int32_t fd;
+  unsigned char *held;
+  size_t held_len;
   if (argc < 4 || napi_get_value_double(env, argv[0], &pool) != napi_ok || napi_get_value_int32(env, argv[1], &fd) != napi_ok ||
-      napi_get_value_double(env, argv[2], &sig) != napi_ok || napi_get_value_double(env, argv[3], &sid) != napi_ok) {
-    return throw_error(env, "txServer(pool, fd, sig, serverId)");
+      napi_get_value_double(env, argv[2], &sig) != napi_ok || napi_get_value_double(env, argv[3], &sid) != napi_ok ||
+      get_buffer(env, argv[4], &held, &held_len) < 0 || held_len % 4 != 0) {
+    return throw_error(env, "txServer(pool, fd, sig, serverId, held?: Buffer)");
   }
   if (!initialised) return throw_error(env, "the native relay is not initialised");
-  const char *err = tx_server(pool, fd, sig, sid);
+  uint32_t *ids = NULL;
+  if (held_len && !(ids = malloc(held_len))) return throw_error(env, "out of memory");
+  if (held_len) memcpy(ids, held, held_len);
+  const char *err = tx_server(pool, fd, sig, sid, ids, held_len / 4);
+  free(ids);
   if (err) return throw_error(env, err);
   return boolean(env, 1);
 }

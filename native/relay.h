@@ -6,6 +6,7 @@
 #define GATEHOUSE_RELAY_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* The most head bytes start() takes per direction: one relay buffer. */
 #define RELAY_BUF_SIZE 65536
@@ -78,13 +79,16 @@ int relay_stats(double id, double *out);
 /*
  * The transaction plane (native/txplane.h). tx_client takes a logged-in client between
  * transactions (fd dup()ed; head: bytes it sent that nobody read) into pool `pool` with parameter
- * signature `sig`; tx_server lends an idle server. tx_take_server gives an idle server back (by
+ * signature `sig`, with its statement map (names: native/txprep.h's layout; extended: 0 when the
+ * extended protocol is not carried, as with max_prepared_statements 0); tx_server lends an idle
+ * server with the prepared-statement ids it holds. tx_take_server gives an idle server back (by
  * id, or any with -1): its id, or -1. tx_close_client sends `bytes` (a FATAL), then ends the client;
  * tx_pool_set passes PAUSE, JavaScript's waiters and whether a server may be opened; tx_info and
  * tx_stats read state (txplane.h says the layouts).
  */
-const char *tx_client(double pool, int fd, double sig, const unsigned char *head, size_t head_len, double *id);
-const char *tx_server(double pool, int fd, double sig, double server_id);
+const char *tx_client(double pool, int fd, double sig, const unsigned char *head, size_t head_len, const unsigned char *names,
+                      size_t names_len, int extended, double *id);
+const char *tx_server(double pool, int fd, double sig, double server_id, const uint32_t *held, size_t nheld);
 double tx_take_server(double pool, double server_id);
 int tx_close_client(double id, const unsigned char *bytes, size_t len, const char *why);
 int tx_pool_set(double pool, int paused, int js_waiting, int can_grow);

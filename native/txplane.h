@@ -37,7 +37,9 @@
 #define TX_IN_FIRST 2048 /* a client's first input buffer: most requests fit */
 
 enum { TXW_NONE = 0, TXW_ESCALATE = 1, TXW_LEAVE = 2 };
-enum { TXR_MESSAGE = 0, TXR_SERVER_LOST = 1, TXR_PARAMETERS = 2, TXR_SIGNATURE = 3, TXR_TOO_LONG = 4 };
+enum { TXR_MESSAGE = 0, TXR_SERVER_LOST = 1, TXR_PARAMETERS = 2, TXR_SIGNATURE = 3, TXR_TOO_LONG = 4, TXR_PREPARE = 5 };
+
+#include "txprep.h"
 
 typedef struct txsrv txsrv_t;
 typedef struct txcli txcli_t;
@@ -63,6 +65,8 @@ struct txsrv {
   uint32_t mask;
   double idle_since; /* epoch ms */
   int dropped; /* the thread let go of it; freed after the batch */
+  uint32_t *held; /* the prepared statements (registry ids) it holds, as JavaScript lent it (txprep.h) */
+  uint32_t nheld;
 };
 
 struct txcli {
@@ -74,6 +78,7 @@ struct txcli {
   size_t in_cap;  /* in's size: it starts small and doubles up to RELAY_BUF_SIZE (an idle client holds none) */
   size_t in_len;  /* bytes read from the client and not yet forwarded */
   size_t in_ok;   /* of which the first in_ok are whole messages the thread carries */
+  size_t in_chk;  /* of which the first in_chk are checked against the linked server and renamed (txprep.h) */
   size_t in_sent; /* of which the first in_sent have gone to the server */
   size_t out_off, out_len;
   double requests; /* Queries forwarded; the counters' `queries` counts their ReadyForQuery */
@@ -81,6 +86,9 @@ struct txcli {
   double wait_since, wait_epoch;
   int want, reason;
   int queried; /* a Query went through since the hand-over: the unnamed statement is gone */
+  int extended; /* extended-protocol batches are carried (JavaScript maps statement names) */
+  unsigned char *names; /* the statement map (txprep.h), NULL when empty */
+  size_t names_len;
   unsigned char *ps;
   size_t ps_len;
   int ps_lost;
@@ -102,6 +110,7 @@ static size_t ntxsdead = 0, captxsdead = 0;
 
 static void tx_advance(txcli_t *c);
 static void tx_give(txsrv_t *s);
+static int tx_room(txcli_t *c, size_t need);
 
 static int grow(void **arr, size_t *cap, size_t need, size_t elem) {
   if (need <= *cap) return 1;
@@ -205,6 +214,17 @@ static void tx_classify(txcli_t *c) {
       c->want = TXW_LEAVE;
       break;
     }
+    if (c->extended && tx_is_batch_start(t)) {
+      long end = tx_batch_end(c->in, c->in_len, p);
+      if (end > 0) {
+        p = (size_t)end;
+        continue;
+      }
+      if (end == 0 && (p > 0 || c->in_len < RELAY_BUF_SIZE)) break;
+      c->want = TXW_ESCALATE;
+      c->reason = end == 0 ? TXR_TOO_LONG : TXR_MESSAGE;
+      break;
+    }
     if (len < 4 || t != 'Q') {
       /* JavaScript refuses a bad length in PostgreSQL's words, and carries every other message. */
       c->want = TXW_ESCALATE;
@@ -224,10 +244,42 @@ static void tx_classify(txcli_t *c) {
       break;
     }
     p += 1 + len;
-    c->requests += 1;
-    c->queried = 1;
   }
   c->in_ok = p;
+}
+
+/*
+ * Commits the classified requests to the linked server, in order, before they are sent: counts
+ * them, and renames the statements of each extended-protocol batch to the server-side names. A
+ * batch the server cannot take as it is (txprep.h) ends what is carried: the client goes back to
+ * JavaScript there, once everything before it is answered.
+ */
+static void tx_check(txcli_t *c) {
+  txsrv_t *s = c->srv;
+  while (c->in_chk < c->in_ok) {
+    size_t p = c->in_chk;
+    if (c->in[p] == 'Q') {
+      c->in_chk = p + 1 + be32(c->in + p + 1);
+      c->requests += 1;
+      c->queried = 1;
+      if (c->names) tx_forget_unnamed(c->names, c->names_len);
+      continue;
+    }
+    long grow;
+    int reason = tx_batch_check(c->in, p, c->names, c->names_len, s->held, s->nheld, &grow);
+    if (reason < 0 && grow > 0 && (c->in_len + (size_t)grow > RELAY_BUF_SIZE || !tx_room(c, c->in_len + (size_t)grow))) reason = TXR_TOO_LONG;
+    if (reason >= 0) {
+      c->in_ok = p;
+      c->want = TXW_ESCALATE;
+      c->reason = reason;
+      return;
+    }
+    size_t len = c->in_len;
+    c->in_chk = tx_batch_rename(c->in, &len, p, c->names, c->names_len);
+    c->in_ok += len - c->in_len;
+    c->in_len = len;
+    c->requests += 1;
+  }
 }
 
 static void tx_retire(txcli_t *c) {
@@ -453,6 +505,7 @@ static void tx_acquire(txcli_t *c) {
 /* Writes what is pending each way (relay.c send_some); a failed side sets `want`. */
 static void tx_flush(txcli_t *c) {
   txsrv_t *s = c->srv;
+  if (s) tx_check(c);
   while (s && c->in_sent < c->in_ok) {
     ssize_t w = send_some(s->fd, c->in + c->in_sent, c->in_ok - c->in_sent);
     if (w == 0) break;
@@ -466,7 +519,7 @@ static void tx_flush(txcli_t *c) {
   if (c->in_sent == c->in_ok && c->in_ok > 0) {
     memmove(c->in, c->in + c->in_ok, c->in_len - c->in_ok);
     c->in_len -= c->in_ok;
-    c->in_ok = c->in_sent = 0;
+    c->in_ok = c->in_chk = c->in_sent = 0;
   }
   while (c->out_len > 0) {
     ssize_t w = send_some(c->fd, c->out + c->out_off, c->out_len);
@@ -553,7 +606,7 @@ static void tx_on_ps(void *ctx, const unsigned char *body, size_t len) {
 /* The client hung up (or failed): its server is kept only if nothing was left open on it. */
 static void tx_client_gone(txcli_t *c) {
   if (c->waiting) return tx_end_client(c, "client closed");
-  c->in_len = c->in_ok = c->in_sent;
+  c->in_len = c->in_ok = c->in_chk = c->in_sent;
   c->out_len = 0;
   c->want = TXW_LEAVE;
   if (c->srv && (c->requests != c->c.queries || c->c.status != 'I')) {
@@ -639,10 +692,14 @@ static void tx_free_dead(void) {
     free(c->in);
     tx_unbuffer(&c->out);
     free(c->ps);
+    free(c->names);
     free(c);
   }
   ntxdead = 0;
-  for (size_t i = 0; i < ntxsdead; i++) free(txsdead[i]);
+  for (size_t i = 0; i < ntxsdead; i++) {
+    free(txsdead[i]->held);
+    free(txsdead[i]);
+  }
   ntxsdead = 0;
 }
 
@@ -667,13 +724,18 @@ static int tx_free_slot(void) {
   return i;
 }
 
-const char *tx_client(double pool, int fd, double sig, const unsigned char *head, size_t head_len, double *id) {
+const char *tx_client(double pool, int fd, double sig, const unsigned char *head, size_t head_len, const unsigned char *names,
+                      size_t names_len, int extended, double *id) {
   if (!started) return "not started";
   if (head_len > RELAY_BUF_SIZE) return "head bytes larger than a relay buffer";
   txcli_t *c = calloc(1, sizeof *c);
   if (!c) return "out of memory";
+  c->extended = extended;
+  if (names_len && !(c->names = malloc(names_len))) return free(c), "out of memory";
+  if (names_len) memcpy(c->names, names, names_len);
+  c->names_len = names_len;
   c->fd = take_fd(fd);
-  if (c->fd < 0) return free(c), "could not duplicate the socket";
+  if (c->fd < 0) return free(c->names), free(c), "could not duplicate the socket";
   c->sig = sig;
   c->c.last_request = epoch_ms();
   c->c.on_ps = tx_on_ps;
@@ -684,6 +746,7 @@ const char *tx_client(double pool, int fd, double sig, const unsigned char *head
     pthread_mutex_unlock(&mu);
     close(c->fd);
     free(c->in);
+    free(c->names);
     free(c);
     return "out of memory";
   }
@@ -705,12 +768,15 @@ const char *tx_client(double pool, int fd, double sig, const unsigned char *head
   return NULL;
 }
 
-const char *tx_server(double pool, int fd, double sig, double server_id) {
+const char *tx_server(double pool, int fd, double sig, double server_id, const uint32_t *held, size_t nheld) {
   if (!started) return "not started";
   txsrv_t *s = calloc(1, sizeof *s);
   if (!s) return "out of memory";
+  if (nheld && !(s->held = malloc(nheld * sizeof *held))) return free(s), "out of memory";
+  if (nheld) memcpy(s->held, held, nheld * sizeof *held);
+  s->nheld = (uint32_t)nheld;
   s->fd = take_fd(fd);
-  if (s->fd < 0) return free(s), "could not duplicate the socket";
+  if (s->fd < 0) return free(s->held), free(s), "could not duplicate the socket";
   s->id = server_id;
   s->sig = sig;
   pthread_mutex_lock(&mu);
@@ -718,6 +784,7 @@ const char *tx_server(double pool, int fd, double sig, double server_id) {
   if (!s->pool) {
     pthread_mutex_unlock(&mu);
     close(s->fd);
+    free(s->held);
     free(s);
     return "out of memory";
   }

@@ -22,7 +22,7 @@ import { Verdict, type StatementTap } from '../audit/tap.js';
 import { verdictFor } from '../session/tapped-relay.js';
 import type { ServerClient, ServerConn } from './server.js';
 import type { Pool } from './pool.js';
-import { startReading, TxReason, type Escalation, type NativeClientRow } from './native-plane.js';
+import { startReading, statementMap, TxReason, type Escalation, type NativeClientRow } from './native-plane.js';
 
 /** PgBouncer's client states (SHOW CLIENTS `state`): active (linked or idle between transactions), waiting, login. */
 export type ClientState = 'login' | 'idle' | 'waiting' | 'active' | 'closed';
@@ -48,6 +48,8 @@ export interface PooledClientInfo {
 const STATUS_IDLE = 0x49;
 /** Simple-protocol hand-backs after which a client is no longer lent to the native plane. */
 const MAX_HAND_BACKS = 8;
+/** Messages that start what the plane carries (or nearly: a Parse or Close in a batch); handed back for them, a client is lent again. */
+const PLANE_MESSAGES = new Set<number>([F.Query, F.Parse, F.Bind, F.Describe, F.Execute, F.Sync, F.Close]);
 const CANONICAL: Record<string, string> = { datestyle: 'DateStyle', timezone: 'TimeZone', intervalstyle: 'IntervalStyle' };
 
 export class PooledClient implements WalkHandler, ServerClient {
@@ -216,8 +218,9 @@ export class PooledClient implements WalkHandler, ServerClient {
     this.nativeRow = null;
     this.cancels.route(this.info.cancelPid, null);
     if (this.state === 'closed') return;
-    // A driver that speaks the extended protocol (or keeps sending what the plane does not carry) would come back every time.
-    if (e.reason === TxReason.Message || e.reason === TxReason.TooLong) this.#handedBack += e.head[0] === F.Query ? 1 : MAX_HAND_BACKS;
+    // A driver that keeps sending what the plane does not carry (a Parse per query, COPY) would come back every time.
+    // A statement the server it landed on lacks (TxReason.Prepare) is prepared there once and costs nothing.
+    if (e.reason === TxReason.Message || e.reason === TxReason.TooLong) this.#handedBack += PLANE_MESSAGES.has(e.head[0]!) ? 1 : MAX_HAND_BACKS;
     if (e.queried) this.statements.delete('');
     const s = e.server;
     if (s) {
@@ -263,7 +266,9 @@ export class PooledClient implements WalkHandler, ServerClient {
     if (!plane || this.state !== 'idle' || this.server || this.waiting || this.hazards !== 0 || this.tap !== null || this.#pending !== null ||
       this.#walker.holding || !this.#walker.atBoundary || this.#unsynced || this.#dropSyncs || this.#internalPending ||
       this.pool.settings.mode !== 'transaction' || this.pool.settings.server_reset_query_always || this.#handedBack >= MAX_HAND_BACKS) return;
-    const id = plane.lendClient(this, this.pool.signature(this.vars, this.pool.defaults));
+    // Without name mapping (max_prepared_statements: 0) statement names are the server's own: the plane carries none.
+    const names = this.pool.settings.max_prepared_statements > 0 ? statementMap(this.statements) : null;
+    const id = plane.lendClient(this, this.pool.signature(this.vars, this.pool.defaults), names);
     if (id < 0) return;
     this.nativeId = id;
     this.cancels.route(this.info.cancelPid, () => this.#nativeCancelTarget());
@@ -511,7 +516,7 @@ export class PooledClient implements WalkHandler, ServerClient {
   }
 
   #rejected = '';
-  /** Statements the plane handed back; at MAX_HAND_BACKS (or at once for the extended protocol) the client stays here. */
+  /** Statements the plane handed back; at MAX_HAND_BACKS (or at once for COPY, say) the client stays here. */
   #handedBack = 0;
 
   /** Checks SQL for session state; true when the statement is to be refused (on_session_state: reject). */

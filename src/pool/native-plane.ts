@@ -3,8 +3,8 @@
  * (native/txplane.h). Once a transaction-mode client is between transactions with nothing that
  * needs JavaScript (no session-state pin, no statement tap, nothing buffered), its descriptor is
  * lent to the relay thread, and so is every idle server of its pool. The thread then links,
- * relays and releases on its own for simple-protocol statements, with no JavaScript per
- * transaction. Anything else comes back here ("escalates") at a point where JavaScript can carry
+ * relays and releases on its own for simple-protocol statements and for Bind/Describe/Execute/Sync
+ * batches of statements prepared here before (native/txprep.h), with no JavaScript per transaction. Anything else comes back here ("escalates") at a point where JavaScript can carry
  * on as if it had had the client all along: PooledClient.fromNative.
  *
  * Node keeps its sockets (not reading them, `stopReading`) so that JavaScript can take a client or
@@ -22,7 +22,7 @@ import type { ServerConn } from './server.js';
 import type { Pool } from './pool.js';
 
 /** Why the thread gave a client back (txplane.h TXR_*). */
-export const TxReason = { Message: 0, ServerLost: 1, Parameters: 2, Signature: 3, TooLong: 4 } as const;
+export const TxReason = { Message: 0, ServerLost: 1, Parameters: 2, Signature: 3, TooLong: 4, Prepare: 5 } as const;
 
 /** What an escalation brings back (txplane.h tx_escalate). */
 export interface Escalation {
@@ -58,7 +58,7 @@ export interface NativePoolInfo {
 }
 
 /** Hand-overs since start, for tests and the admin view: clients and servers lent, clients given back. */
-export const nativePlaneTotals = { clients: 0, servers: 0, escalations: 0, byReason: [0, 0, 0, 0, 0] };
+export const nativePlaneTotals = { clients: 0, servers: 0, escalations: 0, byReason: [0, 0, 0, 0, 0, 0] };
 
 const EV_SQLSTATE = 1;
 const EV_ESCALATE = 5;
@@ -148,15 +148,19 @@ export class NativePlane {
     return addon ? { plane: new NativePlane(addon), unavailable: '' } : { plane: null, unavailable };
   }
 
-  /** Lends a client that is between transactions: its id on the plane, or -1 when it cannot be (it stays with JavaScript). */
-  lendClient(c: PooledClient, sig: number): number {
+  /**
+   * Lends a client that is between transactions: its id on the plane, or -1 when it cannot be (it
+   * stays with JavaScript). `names`: its statement map (statementMap), null when the plane is not
+   * to carry the extended protocol.
+   */
+  lendClient(c: PooledClient, sig: number, names: Buffer | null): number {
     const s = c.socket as Socket;
     const fd = plainFd(s);
     if (fd < 0 || !stopReading(s)) return -1;
     const head = takeBuffered(s);
     let id: number;
     try {
-      id = this.#a.txClient(c.pool.planeId, fd, sig, head.length ? head : undefined);
+      id = this.#a.txClient(c.pool.planeId, fd, sig, head.length ? head : undefined, names ?? undefined);
     } catch {
       if (head.length) s.unshift(head);
       startReading(s);
@@ -180,7 +184,7 @@ export class NativePlane {
     this.#pools.set(pool.planeId, pool);
     this.#servers.set(s.id, { pool, server: s });
     try {
-      this.#a.txServer(pool.planeId, fd, sig, s.id);
+      this.#a.txServer(pool.planeId, fd, sig, s.id, s.statements.ids());
       nativePlaneTotals.servers++;
     } catch {
       this.#servers.delete(s.id);
@@ -330,6 +334,21 @@ export class NativePlane {
     k.queryDurations.load(addCounts(b.q.counts, v.subarray(q + 2, q + 2 + NB + 1)), b.q.sum + v[q]!, b.q.count + v[q + 1]!);
     k.xactDurations.load(addCounts(b.x.counts, v.subarray(x + 2, x + 2 + NB + 1)), b.x.sum + v[x]!, b.x.count + v[x + 1]!);
   }
+}
+
+/** A client's statement map as native/txprep.h reads it: per name, u32 registry id, u32 byte length, the name. */
+export function statementMap(statements: ReadonlyMap<string, { id: number }>): Buffer {
+  let n = 0;
+  for (const name of statements.keys()) n += 8 + Buffer.byteLength(name);
+  const b = Buffer.allocUnsafe(n);
+  let o = 0;
+  for (const [name, s] of statements) {
+    b.writeUInt32LE(s.id, o);
+    const len = b.write(name, o + 8, 'utf8');
+    b.writeUInt32LE(len, o + 4);
+    o += 8 + len;
+  }
+  return b;
 }
 
 function addCounts(a: readonly number[], b: ArrayLike<number>): number[] {

@@ -76,6 +76,14 @@ export class ServerStatements {
     return oldest;
   }
 
+  /** The ids held, as u32s (native/txprep.h). */
+  ids(): Buffer {
+    const b = Buffer.allocUnsafe(4 * this.#held.size);
+    let o = 0;
+    for (const id of this.#held.keys()) o = b.writeUInt32LE(id, o);
+    return b;
+  }
+
   forget(id: number): void {
     this.#held.delete(id);
   }

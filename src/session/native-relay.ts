@@ -43,8 +43,8 @@ export interface Addon {
   tlsContext(cert: Buffer, key: Buffer, ca: Buffer | undefined, minVersion: string, ciphers: string): unknown;
   tlsAccept(context: unknown, fd: number, head?: Buffer): [number, number];
   attach(id: number, serverFd: number, doorFd: number, clientHead?: Buffer, serverHead?: Buffer, mirror?: boolean, reuse?: boolean): boolean;
-  txClient(pool: number, fd: number, sig: number, head?: Buffer): number;
-  txServer(pool: number, fd: number, sig: number, serverId: number): boolean;
+  txClient(pool: number, fd: number, sig: number, head?: Buffer, names?: Buffer): number;
+  txServer(pool: number, fd: number, sig: number, serverId: number, held?: Buffer): boolean;
   txTakeServer(pool: number, serverId: number): number;
   txClose(id: number, toClient?: Buffer, why?: string): boolean;
   txPool(pool: number, paused: boolean, jsWaiting: number, canGrow: boolean): boolean;

@@ -7,9 +7,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { availableVersions } from '../../harness/pg.js';
-import { nativePlaneTotals } from '../../../src/pool/native-plane.js';
+import { nativePlaneTotals, TxReason } from '../../../src/pool/native-plane.js';
 import { nativeRelayStatus } from '../../../src/session/native-relay.js';
-import { appBackends, cancel, client, errorOf, pgbench, sleep, startPoolSetup, type PoolSetup } from './support.js';
+import { appBackends, cancel, client, errorField, errorOf, pgbench, rawSession, sleep, startPoolSetup, type PoolSetup } from './support.js';
+import * as fe from '../../../src/protocol/frontend/encode.js';
 import { eventually } from '../admin/console-support.js';
 
 const available = nativeRelayStatus().available;
@@ -96,7 +97,7 @@ for (const version of await availableVersions()) {
       assert.ok(await appBackends(t.cluster) <= 2);
     });
 
-    test('a multi-statement Query goes back to JavaScript and the client comes back to the plane; an extended-protocol client stays', async () => {
+    test('a multi-statement Query goes back to JavaScript and the client comes back to the plane; a Parse per query, eight times, keeps it in JavaScript', async () => {
       const c = client(t.gh);
       await c.connect();
       await c.query('select 1');
@@ -107,12 +108,97 @@ for (const version of await availableVersions()) {
       assert.equal(nativePlaneTotals.clients, before.clients + 1, 'lent again after its transaction');
       assert.equal((await c.query('select 3 as n')).rows[0].n, 3);
       assert.equal(nativePlaneTotals.escalations, before.escalations + 1, 'the next simple query stayed on the plane');
+      // pg sends an unnamed Parse with every parameterised query: each goes back to JavaScript, which prepares it.
       assert.equal((await c.query('select $1::int + 1 as n', [41])).rows[0].n, 42);
       assert.equal(nativePlaneTotals.escalations, before.escalations + 2);
-      for (let i = 0; i < 3; i++) assert.equal((await c.query('select $1::int as n', [i])).rows[0].n, i);
-      assert.equal(nativePlaneTotals.escalations, before.escalations + 2, 'after an extended-protocol message the client is not lent again');
-      assert.equal(nativePlaneTotals.clients, before.clients + 1);
+      assert.equal(nativePlaneTotals.clients, before.clients + 2, 'lent again after its Parse');
+      for (let i = 0; i < 10; i++) assert.equal((await c.query('select $1::int as n', [i])).rows[0].n, i);
+      // The multi-statement Query and seven Parses make eight hand-backs: from then on it stays in JavaScript.
+      assert.equal(nativePlaneTotals.escalations, before.escalations + 8);
+      assert.equal(nativePlaneTotals.clients, before.clients + 7);
       await c.end();
+    });
+
+    test('named statements on the plane: Describe and Bind reach the server under its name; unknown names and Close go through JavaScript', async () => {
+      const r = await rawSession(t.gh);
+      r.send(fe.parse('s1', 'select $1::int + 1 as n', [23]), fe.sync);
+      assert.deepEqual((await r.untilReady()).map((m) => m.type), ['1', 'Z']);
+      const before = [...nativePlaneTotals.byReason];
+      const message = () => nativePlaneTotals.byReason[TxReason.Message]! - before[TxReason.Message]!;
+      r.send(fe.describe('S', 's1'), fe.sync);
+      const d = await r.untilReady();
+      assert.deepEqual(d.map((m) => m.type), ['t', 'T', 'Z']);
+      assert.equal(d[0]!.body.readUInt32BE(2), 23, 'one int4 parameter');
+      for (let i = 0; i < 3; i++) {
+        r.send(fe.bind('', 's1', [Buffer.from(String(i))]), fe.describe('P', ''), fe.execute(), fe.sync);
+        const m = await r.untilReady();
+        assert.deepEqual(m.map((x) => x.type), ['2', 'T', 'D', 'C', 'Z']);
+        assert.equal(m[2]!.body.toString('utf8', 6), String(i + 1));
+      }
+      assert.equal(message(), 0, 'Describe, Bind, Execute and Sync ran on the plane');
+      // A name the client never prepared: the server's own 26000, naming it as the client did.
+      r.send(fe.bind('', 'nope', []), fe.execute(), fe.sync);
+      const e = await r.untilReady();
+      assert.deepEqual(e.map((m) => m.type), ['E', 'Z']);
+      assert.equal(errorField(e[0]!.body, 'C'), '26000');
+      assert.equal(errorField(e[0]!.body, 'M'), 'prepared statement "nope" does not exist');
+      assert.equal(message(), 1);
+      r.send(fe.close('S', 's1'), fe.sync);
+      assert.deepEqual((await r.untilReady()).map((m) => m.type), ['3', 'Z']);
+      assert.equal(message(), 2, 'Close went back');
+      r.send(fe.bind('', 's1', [Buffer.from('1')]), fe.execute(), fe.sync);
+      const gone = await r.untilReady();
+      assert.equal(errorField(gone[0]!.body, 'C'), '26000', 'closed for this client, though the server keeps it for others');
+      await r.end();
+    });
+
+    test('a server that lacks the statement: the client goes back once, JavaScript prepares it there, then the plane carries it', async () => {
+      const r = await rawSession(t.gh);
+      const other = client(t.gh);
+      await other.connect();
+      await other.query('select 1');
+      // r prepares inside a transaction on server S; other then takes S (the newest idle), so r's next Bind lands on T.
+      r.send(fe.query('begin'));
+      await r.untilReady();
+      r.send(fe.parse('s2', 'select $1::int * 2 as n', [23]), fe.sync);
+      await r.untilReady();
+      r.send(fe.query('commit'));
+      await r.untilReady();
+      await other.query('begin');
+      const held = await other.query<{ n: string }>("select count(*) as n from pg_prepared_statements where statement like '%$1::int * 2%'");
+      assert.equal(held.rows[0]!.n, '1', 'other holds the server r prepared on');
+      const before = [...nativePlaneTotals.byReason];
+      r.send(fe.bind('', 's2', [Buffer.from('21')]), fe.execute(), fe.sync);
+      const m = await r.untilReady();
+      assert.deepEqual(m.map((x) => x.type), ['2', 'D', 'C', 'Z']);
+      assert.equal(m[1]!.body.toString('utf8', 6), '42');
+      assert.equal(nativePlaneTotals.byReason[TxReason.Prepare]! - before[TxReason.Prepare]!, 1, 'it went back to be prepared there');
+      const lacked = await other.query<{ n: string }>("select count(*) as n from pg_prepared_statements where statement like '%$1::int * 2%'");
+      assert.equal(lacked.rows[0]!.n, '1', 'still held where it was, not prepared twice');
+      await other.query('commit');
+      const after = [...nativePlaneTotals.byReason];
+      for (let i = 0; i < 6; i++) {
+        if (i % 2 === 0) await other.query('select 1');
+        r.send(fe.bind('', 's2', [Buffer.from(String(i))]), fe.execute(), fe.sync);
+        assert.equal((await r.untilReady())[1]!.body.toString('utf8', 6), String(2 * i));
+      }
+      assert.deepEqual(nativePlaneTotals.byReason, after, 'both servers hold it now: nothing goes back');
+      await other.end();
+      await r.end();
+    });
+
+    test('pgbench -M prepared runs on the plane: 0 failed, one hand-back per client for its Parse', async () => {
+      const before = { ...nativePlaneTotals, byReason: [...nativePlaneTotals.byReason] };
+      const xactsBefore = pool().plane!.info(pool()).counters[0]!;
+      const r = await pgbench(t.gh, ['-S', '-M', 'prepared', '-c', '8', '-j', '2', '-T', '3', '-n']);
+      assert.equal(r.code, 0, r.out);
+      assert.match(r.out, /number of failed transactions: 0 \(0\.000%\)/, r.out);
+      const processed = Number(/number of transactions actually processed: (\d+)/.exec(r.out)![1]);
+      const by = nativePlaneTotals.byReason.map((n, i) => n - before.byReason[i]!);
+      assert.ok(by[TxReason.Message]! <= 8, `hand-backs by reason: ${by}`);
+      assert.ok(by[TxReason.Prepare]! <= 2, `at most once per server: ${by}`);
+      const xacts = pool().plane!.info(pool()).counters[0]! - xactsBefore;
+      assert.ok(xacts >= processed - 8 - (nativePlaneTotals.escalations - before.escalations), `the plane carried ${xacts} of ${processed}`);
     });
 
     test('SET and a session advisory lock pin the client to its server as before; RESET ALL and unlock free it', async () => {

@@ -92,3 +92,60 @@ export async function errorOf(p: Promise<unknown>): Promise<{ code?: string; mes
   }
   throw new Error('expected an error');
 }
+
+export interface RawSession {
+  send(...messages: Buffer[]): void;
+  /** The backend messages up to and including the next ReadyForQuery: type letters and bodies. */
+  untilReady(): Promise<Array<{ type: string; body: Buffer }>>;
+  end(): Promise<void>;
+}
+
+/**
+ * A client that logs in with pg (SCRAM) and runs one simple query, then speaks the protocol
+ * itself on the same socket: for message sequences no driver sends on its own.
+ */
+export async function rawSession(gh: Gatehouse): Promise<RawSession> {
+  const c = client(gh);
+  await c.connect();
+  await c.query('select 1');
+  const sock = (c as unknown as { connection: { stream: import('node:net').Socket } }).connection.stream;
+  sock.removeAllListeners('data');
+  let buf = Buffer.alloc(0);
+  let wake: (() => void) | null = null;
+  sock.on('data', (d: Buffer) => {
+    buf = Buffer.concat([buf, d]);
+    wake?.();
+  });
+  const next = async (): Promise<{ type: string; body: Buffer }> => {
+    while (buf.length < 5 || buf.length < 1 + buf.readUInt32BE(1)) await new Promise<void>((r) => (wake = r));
+    const len = buf.readUInt32BE(1);
+    const m = { type: String.fromCharCode(buf[0]!), body: buf.subarray(5, 1 + len) };
+    buf = buf.subarray(1 + len);
+    return m;
+  };
+  return {
+    send: (...messages) => void sock.write(Buffer.concat(messages)),
+    async untilReady() {
+      const out: Array<{ type: string; body: Buffer }> = [];
+      for (;;) {
+        const m = await next();
+        out.push(m);
+        if (m.type === 'Z') return out;
+      }
+    },
+    async end() {
+      sock.end(fe.terminate);
+      await new Promise((r) => sock.once('close', r));
+    },
+  };
+}
+
+/** An ErrorResponse body's field (`C` the SQLSTATE, `M` the message). */
+export function errorField(body: Buffer, code: string): string | undefined {
+  for (let p = 0; p < body.length && body[p] !== 0; ) {
+    const end = body.indexOf(0, p + 1);
+    if (String.fromCharCode(body[p]!) === code) return body.toString('utf8', p + 1, end);
+    p = end + 1;
+  }
+  return undefined;
+}
