@@ -11,7 +11,7 @@
  * mid-query, pgbench -S; every session is recorded (audit.log: [all]), so it runs on the audit
  * mirror too. Database `txdb` is the same database in transaction mode (not recorded), so its clients
  * (plaintext on the TLS engine's socketpair) run on the native transaction plane (native/txplane.h):
- * pgbench -S and TPC-B, statements it hands back, a client vanishing and a server dying mid-transaction. After SIGTERM, every ASan report (memory errors, and leaks whose stack
+ * pgbench -S, -M prepared and TPC-B, named statements, statements it hands back, a client vanishing and a server dying mid-transaction. After SIGTERM, every ASan report (memory errors, and leaks whose stack
  * passes through the addon) is printed, and the exit code says whether there was one.
  */
 import { spawn } from 'node:child_process';
@@ -146,7 +146,7 @@ const bench = await new Promise<string>((resolve) => {
 });
 check('pgbench -S over TLS, 0 failed', init === 0 && /actually processed: 1200\/1200/.test(bench) && /failed transactions: 0 /.test(bench), bench);
 console.log('transaction plane');
-for (const script of [['-S', '-t', '300'], ['-t', '50']]) {
+for (const script of [['-S', '-t', '300'], ['-t', '50'], ['-S', '-M', 'prepared', '-t', '300']]) {
   const out = await new Promise<string>((resolve) => {
     let o = '';
     const p = spawn(clientBin('pgbench'), [...script, '-n', '-c', '4', '-j', '2', '-h', '127.0.0.1', '-p', String(port), '-U', 'app', 'txdb'],
@@ -165,12 +165,19 @@ const txClient = async (): Promise<pg.Client> => {
 const tx = await txClient();
 let right = 0;
 for (let i = 0; i < 30; i++) {
-  const a = await tx.query<{ n: number }>('select $1::int as n', [i]); // extended: handed back (then it stays in JavaScript)
+  const a = await tx.query<{ n: number }>('select $1::int as n', [i]); // a Parse per query: handed back (then it stays in JavaScript)
   const b = await tx.query("select set_config('application_name', 'r" + i + "', false) as n");
   const m = await tx.query('select 1 as x; select 2 as y') as unknown as Array<{ rows: unknown[] }>;
   if (a.rows[0]?.n === i && b.rows.length === 1 && m.length === 2) right++;
 }
 await tx.end();
+const named = await txClient();
+for (let i = 0; i < 30; i++) {
+  // Named statements: prepared once in JavaScript, then Bind/Describe/Execute/Sync on the plane (native/txprep.h).
+  const r = await named.query<{ n: number }>({ name: `q${i % 3}`, text: `select $1::int + ${i % 3} as n`, values: [i] });
+  if (r.rows[0]?.n === i + (i % 3)) right++;
+}
+await named.end();
 const plain = await txClient();
 for (let i = 0; i < 30; i++) {
   await plain.query('begin');
@@ -180,7 +187,7 @@ for (let i = 0; i < 30; i++) {
   if (r.rows.length === 1) right++;
 }
 await plain.end();
-check('hand-backs and returns on the transaction plane', right === 60, String(right));
+check('hand-backs and returns on the transaction plane', right === 90, String(right));
 const leaver = await txClient();
 await leaver.query('select 1');
 await leaver.query('begin');
@@ -208,9 +215,9 @@ let found = 0;
 for (const f of reports) {
   const text = await readFile(join(dir, f), 'utf8');
   // Node itself leaks by design at exit; only reports that pass through the addon count.
-  const blocks = text.split(/\n(?=(?:Direct|Indirect) leak|==\d+==ERROR)/).filter((b) => /ERROR: AddressSanitizer|gatehouse_relay\.node|relay\.c|txplane\.h|tls\.c|addon\.c/.test(b) && !/LeakSanitizer: detected memory leaks\s*$/.test(b));
+  const blocks = text.split(/\n(?=(?:Direct|Indirect) leak|==\d+==ERROR)/).filter((b) => /ERROR: AddressSanitizer|gatehouse_relay\.node|relay\.c|txplane\.h|txprep\.h|tls\.c|addon\.c/.test(b) && !/LeakSanitizer: detected memory leaks\s*$/.test(b));
   for (const b of blocks) {
-    if (/^(Direct|Indirect) leak/.test(b) && !/gatehouse_relay\.node|relay\.c|txplane\.h|tls\.c|addon\.c/.test(b)) continue;
+    if (/^(Direct|Indirect) leak/.test(b) && !/gatehouse_relay\.node|relay\.c|txplane\.h|txprep\.h|tls\.c|addon\.c/.test(b)) continue;
     found++;
     console.log(b.slice(0, 3000));
   }
