@@ -90,6 +90,14 @@ static void counters_fill(const counters_t *c, double *o) {
   }
 }
 
+/* counters_fill, then the sums start again from zero (the transaction plane hands JavaScript what accrued since it last asked). */
+static void counters_take(counters_t *c, double *o) {
+  counters_fill(c, o);
+  c->bytes_in = c->bytes_out = c->queries = c->xacts = c->query_us = c->xact_us = 0;
+  memset(&c->qh, 0, sizeof c->qh);
+  memset(&c->xh, 0, sizeof c->xh);
+}
+
 /* n bytes the client sent: the first after an idle server starts a query. */
 static void counters_client(counters_t *c, size_t n) {
   c->bytes_in += n;

@@ -84,7 +84,8 @@ int relay_stats(double id, double *out);
  * server with the prepared-statement ids it holds. tx_take_server gives an idle server back (by
  * id, or any with -1): its id, or -1. tx_close_client sends `bytes` (a FATAL), then ends the client;
  * tx_pool_set passes PAUSE, JavaScript's waiters and whether a server may be opened; tx_info and
- * tx_stats read state (txplane.h says the layouts).
+ * tx_stats read state (txplane.h says the layouts); tx_stats (and the escalate and end events) hand
+ * over a client's counters accrued since the last of them, and start them again from zero.
  */
 const char *tx_client(double pool, int fd, double sig, const unsigned char *head, size_t head_len, const unsigned char *names,
                       size_t names_len, int extended, double *id);

@@ -81,7 +81,8 @@ struct txcli {
   size_t in_chk;  /* of which the first in_chk are checked against the linked server and renamed (txprep.h) */
   size_t in_sent; /* of which the first in_sent have gone to the server */
   size_t out_off, out_len;
-  double requests; /* Queries forwarded; the counters' `queries` counts their ReadyForQuery */
+  double requests; /* Queries and Syncs forwarded */
+  double answered; /* ReadyForQuery messages back (the counters' `queries`, which tx_stats takes) */
   int waiting;
   double wait_since, wait_epoch;
   int want, reason;
@@ -329,7 +330,7 @@ static void tx_end_client(txcli_t *c, const char *why) {
     tx_server_end(s, why);
   }
   double stats[COUNTERS_MAX_LEN + 1];
-  counters_fill(&c->c, stats);
+  counters_take(&c->c, stats);
   stats[counters_len()] = -1;
   emit(TX_EV_CLIENT_END, c->id, why, stats, NULL, 0);
   tx_forget_client(c);
@@ -388,7 +389,7 @@ static void tx_escalate(txcli_t *c) {
   if (head) memcpy(b + 16, c->in + c->in_sent, head);
   if (c->ps_len) memcpy(b + 16 + head, c->ps, c->ps_len);
   double stats[COUNTERS_MAX_LEN + 1];
-  counters_fill(&c->c, stats);
+  counters_take(&c->c, stats);
   stats[counters_len()] = -1;
   if (!emit(TX_EV_ESCALATE, c->id, "", stats, b, n)) {
     free(b);
@@ -558,7 +559,7 @@ static void tx_advance(txcli_t *c) {
   /* Not linked: everything it sent goes back with it. */
   if (!s && c->want == TXW_ESCALATE) return tx_escalate(c);
   int quiet = c->in_ok == c->in_sent && c->out_len == 0;
-  if (s) quiet = quiet && c->requests == c->c.queries && c->c.sc.hdr_off == 0 && !c->c.sc.in_body;
+  if (s) quiet = quiet && c->requests == c->answered && c->c.sc.hdr_off == 0 && !c->c.sc.in_body;
   if (!quiet) return tx_interest(c);
   if (!s) {
     if (c->want == TXW_LEAVE) return tx_end_client(c, "client close request");
@@ -609,7 +610,7 @@ static void tx_client_gone(txcli_t *c) {
   c->in_len = c->in_ok = c->in_chk = c->in_sent;
   c->out_len = 0;
   c->want = TXW_LEAVE;
-  if (c->srv && (c->requests != c->c.queries || c->c.status != 'I')) {
+  if (c->srv && (c->requests != c->answered || c->c.status != 'I')) {
     txsrv_t *s = c->srv;
     tx_unlink(c);
     tx_server_end(s, "client disconnected in a transaction");
@@ -660,6 +661,7 @@ static void tx_server_read(txsrv_t *s) {
   counters_server(&c->c, c->out, (size_t)n, tx_on_sqlstate, c);
   p->st[0] += c->c.xacts - before[0];
   p->st[1] += c->c.queries - before[1];
+  c->answered += c->c.queries - before[1];
   p->st[3] += (double)n;
   p->st[4] += c->c.xact_us - before[2];
   p->st[5] += c->c.query_us - before[3];
@@ -816,7 +818,7 @@ int tx_close_client(double id, const unsigned char *bytes, size_t len, const cha
   if (c) {
     if (c->srv) {
       txsrv_t *s = c->srv;
-      int clean = c->in_ok == c->in_sent && c->requests == c->c.queries && c->c.status == 'I' && c->c.sc.hdr_off == 0 &&
+      int clean = c->in_ok == c->in_sent && c->requests == c->answered && c->c.status == 'I' && c->c.sc.hdr_off == 0 &&
                   !c->c.sc.in_body && c->ps_len == 0 && !c->ps_lost;
       tx_unlink(c);
       if (clean) tx_give(s);
@@ -878,7 +880,7 @@ long tx_info(double pool, double *out, size_t cap) {
         o[3] = c->c.last_request;
         o[4] = c->srv ? c->srv->id : -1;
         o[5] = c->c.status;
-        o[6] = c->requests - c->c.queries;
+        o[6] = c->requests - c->answered;
         n += 7;
       }
       out[n++] = -2;
@@ -904,7 +906,7 @@ int tx_stats(double id, double *out) {
   pthread_mutex_lock(&mu);
   txcli_t *c = started ? tx_lookup(id) : NULL;
   if (c) {
-    counters_fill(&c->c, out);
+    counters_take(&c->c, out);
     out[counters_len()] = -1;
   }
   pthread_mutex_unlock(&mu);

@@ -88,7 +88,8 @@ export class PooledClient implements WalkHandler, ServerClient {
   #xactStart = 0;
   #queryStart = 0;
   #endReason = '';
-  readonly #walker = new MessageWalker(frontendMessageCap);
+  /** Made at the first message, dropped while the plane carries the client (an idle client holds none). */
+  #walker: MessageWalker | null = null;
   readonly #staged: Buffer[] = [];
   readonly #done: Promise<string>;
   #resolveDone!: (reason: string) => void;
@@ -264,13 +265,16 @@ export class PooledClient implements WalkHandler, ServerClient {
   #lend(): void {
     const plane = this.pool.plane;
     if (!plane || this.state !== 'idle' || this.server || this.waiting || this.hazards !== 0 || this.tap !== null || this.#pending !== null ||
-      this.#walker.holding || !this.#walker.atBoundary || this.#unsynced || this.#dropSyncs || this.#internalPending ||
+      (this.#walker !== null && (this.#walker.holding || !this.#walker.atBoundary)) || this.#unsynced || this.#dropSyncs || this.#internalPending ||
       this.pool.settings.mode !== 'transaction' || this.pool.settings.server_reset_query_always || this.#handedBack >= MAX_HAND_BACKS) return;
     // Without name mapping (max_prepared_statements: 0) statement names are the server's own: the plane carries none.
     const names = this.pool.settings.max_prepared_statements > 0 ? statementMap(this.statements) : null;
     const id = plane.lendClient(this, this.pool.signature(this.vars, this.pool.defaults), names);
     if (id < 0) return;
     this.nativeId = id;
+    // Neither is needed on the plane; both are made again if the client comes back.
+    this.#walker = null;
+    this.counters?.park();
     this.cancels.route(this.info.cancelPid, () => this.#nativeCancelTarget());
   }
 
@@ -319,7 +323,7 @@ export class PooledClient implements WalkHandler, ServerClient {
       this.fail(wire.poolerError('transaction blocks not allowed in statement pooling mode'));
       return;
     }
-    if (s.clean && !this.#unsynced && !this.#internalPending && this.hazards === 0 && this.state !== 'login' && !this.#walker.holding) this.#release();
+    if (s.clean && !this.#unsynced && !this.#internalPending && this.hazards === 0 && this.state !== 'login' && !this.#walker?.holding) this.#release();
   }
 
   /** The server connection died under us: PgBouncer's "server conn crashed?". */
@@ -375,7 +379,7 @@ export class PooledClient implements WalkHandler, ServerClient {
     if (tap !== null) {
       const v = verdictFor(tap, type, m);
       if (v === Verdict.Hold) {
-        this.#walker.hold();
+        this.#walker!.hold();
         return true;
       }
       // The refusal goes through the same mapping (prepared names, request queue) as the client's message would have.
@@ -580,15 +584,15 @@ export class PooledClient implements WalkHandler, ServerClient {
     }
     s.socket.cork();
     try {
-      if (chunk) this.#walker.walk(chunk, this);
-      else this.#walker.resume(this);
+      if (chunk) (this.#walker ??= new MessageWalker(frontendMessageCap)).walk(chunk, this);
+      else this.#walker?.resume(this);
     } catch (e) {
       s.socket.uncork();
       this.fail(e instanceof ProtocolError ? e.wire : wire.internal());
       return;
     }
     s.socket.uncork();
-    if (this.#walker.holding) this.#waitForTap();
+    if (this.#walker?.holding) this.#waitForTap();
   }
 
   /** A statement is held (worker-thread classification, a blocking audit sink): the client waits, then the walk goes on. */
@@ -600,7 +604,7 @@ export class PooledClient implements WalkHandler, ServerClient {
       this.#waitingForTap = false;
       if (this.state === 'closed' || !this.server) return;
       this.#forward(null);
-      if (!this.#walker.holding && (this.state as ClientState) !== 'closed') {
+      if (!this.#walker?.holding && (this.state as ClientState) !== 'closed') {
         this.socket.resume();
         this.afterServerChunk();
       }
@@ -611,7 +615,7 @@ export class PooledClient implements WalkHandler, ServerClient {
     const p = this.#pending;
     this.#pending = null;
     if (p) this.#forward(p);
-    if (this.state !== 'closed' && !this.#walker.holding) this.socket.resume();
+    if (this.state !== 'closed' && !this.#walker?.holding) this.socket.resume();
     // A chunk that carried only an answered-at-once message (or nothing) leaves the server free.
     this.afterServerChunk();
   }

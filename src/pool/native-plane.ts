@@ -16,7 +16,7 @@
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { STATS_LEN, nativeAddon, onTxEvents, plainFd, takeBuffered, type Addon } from '../session/native-relay.js';
-import { DURATION_BUCKETS, type SessionCounters } from '../session/counters.js';
+import { DURATION_BUCKETS } from '../session/counters.js';
 import type { PooledClient } from './client.js';
 import type { ServerConn } from './server.js';
 import type { Pool } from './pool.js';
@@ -105,27 +105,8 @@ export function startReading(s: Duplex): void {
   s.resume();
 }
 
-/** Counters as they were when the client was lent: the thread's counters start from zero and are added. */
-interface Base {
-  clientBytesIn: number;
-  clientBytesOut: number;
-  session: SessionBase | null;
-}
-
-interface SessionBase {
-  bytesIn: number;
-  bytesOut: number;
-  queries: number;
-  xacts: number;
-  queryTime: number;
-  xactTime: number;
-  q: { counts: number[]; sum: number; count: number };
-  x: { counts: number[]; sum: number; count: number };
-}
-
 interface Lent {
   client: PooledClient;
-  base: Base;
 }
 
 export class NativePlane {
@@ -167,7 +148,7 @@ export class NativePlane {
       return -1;
     }
     this.#pools.set(c.pool.planeId, c.pool);
-    const lent: Lent = { client: c, base: baseOf(c) };
+    const lent: Lent = { client: c };
     this.#clients.set(id, lent);
     nativePlaneTotals.clients++;
     c.pool.clientLent();
@@ -315,24 +296,24 @@ export class NativePlane {
     lent.client.counters?.attachSource(null);
   }
 
+  /** Adds what the thread counted since it was last asked (tx_stats takes: its counters start again from zero). */
   #merge(lent: Lent, v: Float64Array): void {
     const c = lent.client;
-    c.bytesIn = lent.base.clientBytesIn + v[0]!;
-    c.bytesOut = lent.base.clientBytesOut + v[1]!;
+    c.bytesIn += v[0]!;
+    c.bytesOut += v[1]!;
     const k = c.counters;
-    const b = lent.base.session;
-    if (!k || !b) return;
-    k.bytesIn = b.bytesIn + v[0]!;
-    k.bytesOut = b.bytesOut + v[1]!;
-    k.queries = b.queries + v[2]!;
-    k.xacts = b.xacts + v[3]!;
-    k.queryTime = b.queryTime + v[4]!;
-    k.xactTime = b.xactTime + v[5]!;
+    if (!k) return;
+    k.bytesIn += v[0]!;
+    k.bytesOut += v[1]!;
+    k.queries += v[2]!;
+    k.xacts += v[3]!;
+    k.queryTime += v[4]!;
+    k.xactTime += v[5]!;
     if (v[6]! > 0) k.lastRequest = v[6]!;
     const q = 7;
     const x = q + NB + 3;
-    k.queryDurations.load(addCounts(b.q.counts, v.subarray(q + 2, q + 2 + NB + 1)), b.q.sum + v[q]!, b.q.count + v[q + 1]!);
-    k.xactDurations.load(addCounts(b.x.counts, v.subarray(x + 2, x + 2 + NB + 1)), b.x.sum + v[x]!, b.x.count + v[x + 1]!);
+    k.queryDurations.addCounts(v.subarray(q + 2, q + 2 + NB + 1), v[q]!, v[q + 1]!);
+    k.xactDurations.addCounts(v.subarray(x + 2, x + 2 + NB + 1), v[x]!, v[x + 1]!);
   }
 }
 
@@ -349,21 +330,4 @@ export function statementMap(statements: ReadonlyMap<string, { id: number }>): B
     o += 8 + len;
   }
   return b;
-}
-
-function addCounts(a: readonly number[], b: ArrayLike<number>): number[] {
-  return a.map((n, i) => n + (b[i] ?? 0));
-}
-
-function baseOf(c: PooledClient): Base {
-  return { clientBytesIn: c.bytesIn, clientBytesOut: c.bytesOut, session: c.counters ? sessionBase(c.counters) : null };
-}
-
-function sessionBase(k: SessionCounters): SessionBase {
-  k.sync();
-  return {
-    bytesIn: k.bytesIn, bytesOut: k.bytesOut, queries: k.queries, xacts: k.xacts, queryTime: k.queryTime, xactTime: k.xactTime,
-    q: { counts: [...k.queryDurations.counts], sum: k.queryDurations.sum, count: k.queryDurations.count },
-    x: { counts: [...k.xactDurations.counts], sum: k.xactDurations.sum, count: k.xactDurations.count },
-  };
 }

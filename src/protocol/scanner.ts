@@ -35,6 +35,21 @@ function capTable(cap: LengthCap): Int32Array {
   return caps;
 }
 
+const interestTables = new Map<string, Uint8Array>();
+
+/** The 256-entry table of interesting types, shared by every scanner that asks for the same set (one per session would cost 0.5 KB each). */
+function interestTable(types: Iterable<number>): Uint8Array {
+  const list = [...types].map((t) => t & 0xff);
+  const key = list.join(',');
+  let t = interestTables.get(key);
+  if (!t) {
+    t = new Uint8Array(256);
+    for (const type of list) t[type] = 1;
+    interestTables.set(key, t);
+  }
+  return t;
+}
+
 export class StreamScanner {
   readonly #interesting: Uint8Array;
   /** Length caps per type, read once from the cap function; -1 marks a type the cap refuses. */
@@ -57,10 +72,14 @@ export class StreamScanner {
    *   It is read once here, so it must not depend on connection state.
    */
   constructor(interesting: Iterable<number>, cap: LengthCap) {
-    this.#interesting = new Uint8Array(256);
-    for (const type of interesting) this.#interesting[type & 0xff] = 1;
+    this.#interesting = interestTable(interesting);
     this.#cap = cap;
     this.#caps = capTable(cap);
+  }
+
+  /** No message is part-way through: dropping this scanner loses nothing. */
+  get atBoundary(): boolean {
+    return this.#remaining === 0 && this.#headerLength === 0 && !this.#body.active;
   }
 
   /** Messages whose header has been read. */

@@ -56,12 +56,16 @@ export class Histogram {
   }
 
   add(other: Histogram): void {
-    if (other.count === 0) return;
+    this.addCounts(other.counts, other.sum, other.count);
+  }
+
+  /** Adds observations counted elsewhere (the native transaction plane's since it was last asked). */
+  addCounts(theirs: ArrayLike<number>, sum: number, count: number): void {
+    if (count === 0) return;
     const counts = (this.#counts ??= zeros());
-    const theirs = other.counts;
-    for (let i = 0; i < counts.length; i++) counts[i] = (counts[i] as number) + (theirs[i] as number);
-    this.sum += other.sum;
-    this.count += other.count;
+    for (let i = 0; i < counts.length; i++) counts[i] = (counts[i] as number) + (theirs[i] ?? 0);
+    this.sum += sum;
+    this.count += count;
   }
 }
 
@@ -89,7 +93,8 @@ export class SessionCounters {
   /** performance.now() when the server went busy (0: idle) and when the open transaction began. */
   #busySince = 0;
   #xactSince = 0;
-  #scanner: StreamScanner | null = new StreamScanner([Z, E], backendMessageCap);
+  /** Made at the first server chunk (and again after park()); null once the stream could not be followed. */
+  #scanner: StreamScanner | null | undefined = undefined;
   readonly #onMessage = (type: number, body: Buffer): void => this.#message(type, body);
   /** Set while a native relay keeps these counters (src/session/native-relay.ts): refreshes the fields. */
   #source: (() => void) | null = null;
@@ -119,6 +124,11 @@ export class SessionCounters {
     this.#source?.();
   }
 
+  /** Counting moves elsewhere for a while (the native transaction plane): the scanner goes, if it is between messages. */
+  park(): void {
+    if (this.#scanner?.atBoundary) this.#scanner = undefined;
+  }
+
   /** An ErrorResponse seen by a relay that does its own framing (the native relay). */
   serverError(sqlstate: string): void {
     this.onServerError?.(sqlstate);
@@ -139,9 +149,11 @@ export class SessionCounters {
   /** A chunk forwarded from the server to the client. */
   fromServer(chunk: Buffer): void {
     this.bytesOut += chunk.length;
-    if (!this.#scanner) return;
+    let scanner = this.#scanner;
+    if (scanner === null) return;
+    scanner ??= this.#scanner = new StreamScanner([Z, E], backendMessageCap);
     try {
-      this.#scanner.scan(chunk, this.#onMessage);
+      scanner.scan(chunk, this.#onMessage);
     } catch {
       // A stream the scanner cannot follow is still relayed; only the counting stops.
       this.#scanner = null;
