@@ -152,6 +152,34 @@ for (const version of await availableVersions()) {
       await r.end();
     });
 
+    test('a batch a byte at a time, pipelined batches, a Flush: answered as PostgreSQL answers them', async () => {
+      const r = await rawSession(t.gh);
+      r.send(fe.parse('s3', 'select $1::text || \'!\' as s', [25]), fe.sync);
+      await r.untilReady();
+      const before = [...nativePlaneTotals.byReason];
+      const batch = (v: string) => [fe.bind('', 's3', [Buffer.from(v)]), fe.execute(), fe.sync];
+      await r.trickle(Buffer.concat(batch('slow')));
+      const slow = await r.untilReady();
+      assert.deepEqual(slow.map((m) => m.type), ['2', 'D', 'C', 'Z']);
+      assert.equal(slow[1]!.body.toString('utf8', 6), 'slow!');
+      assert.equal(nativePlaneTotals.byReason[TxReason.Message], before[TxReason.Message], 'carried on the plane, split or not');
+      // Three batches in one write; the second names a statement this client never prepared.
+      r.send(...batch('a'), fe.bind('', 'nope', []), fe.execute(), fe.sync, ...batch('c'));
+      const a = await r.untilReady();
+      const e = await r.untilReady();
+      const c = await r.untilReady();
+      assert.equal(a[1]!.body.toString('utf8', 6), 'a!');
+      assert.deepEqual(e.map((m) => m.type), ['E', 'Z']);
+      assert.equal(errorField(e[0]!.body, 'C'), '26000');
+      assert.equal(c[1]!.body.toString('utf8', 6), 'c!');
+      // A Flush asks for the answers so far without a Sync: they come, then the Sync's ReadyForQuery.
+      r.send(fe.bind('', 's3', [Buffer.from('f')]), fe.execute(), fe.flush);
+      assert.deepEqual([(await r.next()).type, (await r.next()).type, (await r.next()).type], ['2', 'D', 'C']);
+      r.send(fe.sync);
+      assert.deepEqual((await r.untilReady()).map((m) => m.type), ['Z']);
+      await r.end();
+    });
+
     test('a server that lacks the statement: the client goes back once, JavaScript prepares it there, then the plane carries it', async () => {
       const r = await rawSession(t.gh);
       const other = client(t.gh);

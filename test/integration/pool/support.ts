@@ -95,6 +95,9 @@ export async function errorOf(p: Promise<unknown>): Promise<{ code?: string; mes
 
 export interface RawSession {
   send(...messages: Buffer[]): void;
+  /** Writes the bytes one at a time, a millisecond apart: gatehouse reads every split. */
+  trickle(bytes: Buffer): Promise<void>;
+  next(): Promise<{ type: string; body: Buffer }>;
   /** The backend messages up to and including the next ReadyForQuery: type letters and bodies. */
   untilReady(): Promise<Array<{ type: string; body: Buffer }>>;
   end(): Promise<void>;
@@ -125,6 +128,13 @@ export async function rawSession(gh: Gatehouse): Promise<RawSession> {
   };
   return {
     send: (...messages) => void sock.write(Buffer.concat(messages)),
+    async trickle(bytes) {
+      for (let i = 0; i < bytes.length; i++) {
+        sock.write(bytes.subarray(i, i + 1));
+        await new Promise((r) => setTimeout(r, 1));
+      }
+    },
+    next,
     async untilReady() {
       const out: Array<{ type: string; body: Buffer }> = [];
       for (;;) {
