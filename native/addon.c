@@ -22,6 +22,7 @@
  *   txServer(pool, fd, sig, serverId, held?: Buffer of u32 ids) -> true
  *   txTakeServer(pool, serverId) -> id or -1           txClose(id, toClient?: Buffer, why?) -> boolean
  *   txPool(pool, paused, jsWaiting, canGrow) -> true   txInfo(pool, out: Float64Array) -> count (negative: size needed)
+ *   txRecall(pool) -> how many clients were asked back
  *   txStats(id, out: Float64Array) -> boolean
  *   events: 5 escalate (id, '', bytes), 6 client end (id, reason, stats), 7 server end (serverId, reason),
  *   8 server back (serverId), 9 need (pool, waiting count as text)
@@ -476,6 +477,15 @@ static napi_value js_tx_pool(napi_env env, napi_callback_info info) {
   return boolean(env, tx_pool_set(pool, flag(env, argv[1]), waiting, flag(env, argv[3])));
 }
 
+static napi_value js_tx_recall(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1] = {NULL};
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  double pool;
+  if (argc < 1 || napi_get_value_double(env, argv[0], &pool) != napi_ok) return throw_error(env, "txRecall(pool)");
+  return number(env, tx_pool_recall(pool));
+}
+
 static napi_value js_tx_info(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2] = {NULL, NULL};
@@ -518,6 +528,7 @@ static napi_value module_init(napi_env env, napi_value exports) {
     {"txTakeServer", NULL, js_tx_take_server, NULL, NULL, NULL, napi_default, NULL},
     {"txClose", NULL, js_tx_close, NULL, NULL, NULL, napi_default, NULL},
     {"txPool", NULL, js_tx_pool, NULL, NULL, NULL, napi_default, NULL},
+    {"txRecall", NULL, js_tx_recall, NULL, NULL, NULL, napi_default, NULL},
     {"txInfo", NULL, js_tx_info, NULL, NULL, NULL, napi_default, NULL},
     {"txStats", NULL, js_tx_stats, NULL, NULL, NULL, napi_default, NULL},
   };

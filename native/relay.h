@@ -83,7 +83,8 @@ int relay_stats(double id, double *out);
  * extended protocol is not carried, as with max_prepared_statements 0); tx_server lends an idle
  * server with the prepared-statement ids it holds. tx_take_server gives an idle server back (by
  * id, or any with -1): its id, or -1. tx_close_client sends `bytes` (a FATAL), then ends the client;
- * tx_pool_set passes PAUSE, JavaScript's waiters and whether a server may be opened; tx_info and
+ * tx_pool_set passes PAUSE, JavaScript's waiters and whether a server may be opened; tx_pool_recall
+ * gives every client of a pool back to JavaScript (idle ones now, linked ones when answered); tx_info and
  * tx_stats read state (txplane.h says the layouts); tx_stats (and the escalate and end events) hand
  * over a client's counters accrued since the last of them, and start them again from zero.
  */
@@ -93,6 +94,7 @@ const char *tx_server(double pool, int fd, double sig, double server_id, const u
 double tx_take_server(double pool, double server_id);
 int tx_close_client(double id, const unsigned char *bytes, size_t len, const char *why);
 int tx_pool_set(double pool, int paused, int js_waiting, int can_grow);
+int tx_pool_recall(double pool);
 long tx_info(double pool, double *out, size_t cap);
 int tx_stats(double id, double *out);
 

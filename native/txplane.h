@@ -37,7 +37,7 @@
 #define TX_IN_FIRST 2048 /* a client's first input buffer: most requests fit */
 
 enum { TXW_NONE = 0, TXW_ESCALATE = 1, TXW_LEAVE = 2 };
-enum { TXR_MESSAGE = 0, TXR_SERVER_LOST = 1, TXR_PARAMETERS = 2, TXR_SIGNATURE = 3, TXR_TOO_LONG = 4, TXR_PREPARE = 5 };
+enum { TXR_MESSAGE = 0, TXR_SERVER_LOST = 1, TXR_PARAMETERS = 2, TXR_SIGNATURE = 3, TXR_TOO_LONG = 4, TXR_PREPARE = 5, TXR_RECALL = 6 };
 
 #include "txprep.h"
 
@@ -848,6 +848,34 @@ int tx_pool_set(double pool, int paused, int js_waiting, int can_grow) {
   }
   pthread_mutex_unlock(&mu);
   return p != NULL;
+}
+
+/*
+ * Every client of the pool goes back to JavaScript (a reload made the plane wrong for it: statement
+ * mode, server_reset_query_always): idle and waiting ones now, linked ones once every request is
+ * answered, with their server. Returns how many clients were asked.
+ */
+int tx_pool_recall(double pool) {
+  int n = 0;
+  pthread_mutex_lock(&mu);
+  txpool_t *p = started ? tx_pool(pool, 0) : NULL;
+  for (uint32_t i = 0; p && i < ntxslots; i++) {
+    txcli_t *c = txslots[i];
+    if (!c || c->pool != p || c->ended || c->want == TXW_LEAVE) continue;
+    n++;
+    if (c->waiting) {
+      c->waiting = 0;
+      for (size_t k = p->wq_head; k < p->wq_n; k++)
+        if (p->wq[k] == c) p->wq[k] = NULL;
+    }
+    if (c->want == TXW_NONE) {
+      c->want = TXW_ESCALATE;
+      c->reason = TXR_RECALL;
+    }
+    tx_advance(c);
+  }
+  pthread_mutex_unlock(&mu);
+  return n;
 }
 
 /*

@@ -266,7 +266,7 @@ export class PooledClient implements WalkHandler, ServerClient {
     const plane = this.pool.plane;
     if (!plane || this.state !== 'idle' || this.server || this.waiting || this.hazards !== 0 || this.tap !== null || this.#pending !== null ||
       (this.#walker !== null && (this.#walker.holding || !this.#walker.atBoundary)) || this.#unsynced || this.#dropSyncs || this.#internalPending ||
-      this.pool.settings.mode !== 'transaction' || this.pool.settings.server_reset_query_always || this.#handedBack >= MAX_HAND_BACKS) return;
+      !this.pool.lendable || this.#handedBack >= MAX_HAND_BACKS) return;
     // Without name mapping (max_prepared_statements: 0) statement names are the server's own: the plane carries none.
     const names = this.pool.settings.max_prepared_statements > 0 ? statementMap(this.statements) : null;
     const id = plane.lendClient(this, this.pool.signature(this.vars, this.pool.defaults), names);

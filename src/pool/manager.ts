@@ -50,6 +50,7 @@ export class PoolManager {
   reconfigure(config: Config): void {
     for (const p of this.pools.values()) {
       p.settings = effectivePoolSettings(config, p.database, p.user);
+      p.recallFromPlane();
       p.dispatch();
     }
   }

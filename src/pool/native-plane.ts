@@ -22,7 +22,7 @@ import type { ServerConn } from './server.js';
 import type { Pool } from './pool.js';
 
 /** Why the thread gave a client back (txplane.h TXR_*). */
-export const TxReason = { Message: 0, ServerLost: 1, Parameters: 2, Signature: 3, TooLong: 4, Prepare: 5 } as const;
+export const TxReason = { Message: 0, ServerLost: 1, Parameters: 2, Signature: 3, TooLong: 4, Prepare: 5, Recall: 6 } as const;
 
 /** What an escalation brings back (txplane.h tx_escalate). */
 export interface Escalation {
@@ -58,7 +58,7 @@ export interface NativePoolInfo {
 }
 
 /** Hand-overs since start, for tests and the admin view: clients and servers lent, clients given back. */
-export const nativePlaneTotals = { clients: 0, servers: 0, escalations: 0, byReason: [0, 0, 0, 0, 0, 0] };
+export const nativePlaneTotals = { clients: 0, servers: 0, escalations: 0, byReason: [0, 0, 0, 0, 0, 0, 0] };
 
 const EV_SQLSTATE = 1;
 const EV_ESCALATE = 5;
@@ -195,6 +195,11 @@ export class NativePlane {
   setPool(pool: Pool, paused: boolean, jsWaiting: number, canGrow: boolean): void {
     this.#pools.set(pool.planeId, pool);
     this.#a.txPool(pool.planeId, paused, jsWaiting, canGrow);
+  }
+
+  /** Every client of the pool comes back to JavaScript (idle ones now, linked ones once answered). */
+  recall(pool: Pool): void {
+    this.#a.txRecall(pool.planeId);
   }
 
   /** The pool's native state (the admin console, the janitor). */

@@ -116,6 +116,22 @@ export class Pool implements ServerOwner {
     this.closeIdle();
   }
 
+  /** Whether the native plane may carry this pool's clients: transaction mode, nothing reset on every release. */
+  get lendable(): boolean {
+    return this.settings.mode === 'transaction' && !this.settings.server_reset_query_always;
+  }
+
+  /**
+   * After a reload: if the plane may no longer carry this pool (statement mode,
+   * server_reset_query_always), its clients come back (idle ones now, linked ones once answered,
+   * with their servers) and so do its idle servers.
+   */
+  recallFromPlane(): void {
+    if (!this.plane || this.lendable) return;
+    if (this.nativeClients > 0) this.plane.recall(this);
+    for (let s = this.#takeLent(); s; s = this.#takeLent()) this.#toIdle(s);
+  }
+
   /** Closes every idle server, the plane's included (RECONNECT, a new target, shutdown). */
   closeIdle(): void {
     for (const s of this.idle.splice(0)) s.close();
@@ -196,7 +212,7 @@ export class Pool implements ServerOwner {
   #lendIdle(): void {
     const plane = this.plane;
     // Without clients on the plane, lending would only make JavaScript's clients take each server back.
-    if (!plane || this.nativeClients === 0 || this.settings.mode !== 'transaction' || this.settings.server_reset_query_always || this.#firstWaiter()) return;
+    if (!plane || this.nativeClients === 0 || !this.lendable || this.#firstWaiter()) return;
     for (let i = this.idle.length - 1; i >= 0; i--) {
       const s = this.idle[i]!;
       if (s.generation !== this.generation || !plane.lendServer(this, s, this.signature(s.vars, null))) continue;

@@ -45,6 +45,7 @@ export interface Addon {
   attach(id: number, serverFd: number, doorFd: number, clientHead?: Buffer, serverHead?: Buffer, mirror?: boolean, reuse?: boolean): boolean;
   txClient(pool: number, fd: number, sig: number, head?: Buffer, names?: Buffer): number;
   txServer(pool: number, fd: number, sig: number, serverId: number, held?: Buffer): boolean;
+  txRecall(pool: number): number;
   txTakeServer(pool: number, serverId: number): number;
   txClose(id: number, toClient?: Buffer, why?: string): boolean;
   txPool(pool: number, paused: boolean, jsWaiting: number, canGrow: boolean): boolean;

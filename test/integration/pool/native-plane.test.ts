@@ -6,6 +6,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
 import { availableVersions } from '../../harness/pg.js';
 import { nativePlaneTotals, TxReason } from '../../../src/pool/native-plane.js';
 import { nativeRelayStatus } from '../../../src/session/native-relay.js';
@@ -372,6 +373,31 @@ for (const version of await availableVersions()) {
       assert.equal(e.code, '57014');
       assert.equal((await a.query('select 1 as n')).rows[0].n, 1);
       await a.end();
+    });
+
+    // Last in this suite: it leaves the pool in statement mode.
+    test('a reload to statement mode takes the plane\'s clients and servers back: a BEGIN then gets PgBouncer\'s FATAL', async () => {
+      const idle = client(t.gh);
+      const busy = client(t.gh);
+      for (const c of [idle, busy]) {
+        await c.connect();
+        await c.query('select 1');
+      }
+      await busy.query('begin');
+      await busy.query('select 1');
+      await eventually(() => pool().nativeClients >= 2);
+      const before = nativePlaneTotals.byReason[TxReason.Recall]!;
+      const yaml = await readFile(t.gh.configPath, 'utf8');
+      await writeFile(t.gh.configPath, yaml.replace('mode: transaction', 'mode: statement'));
+      assert.equal(t.gh.gateway.reload().ok, true);
+      await eventually(() => pool().nativeClients === 0 && pool().lent.size === 0);
+      assert.ok(nativePlaneTotals.byReason[TxReason.Recall]! - before >= 2, 'both came back as recalled');
+      assert.equal((await idle.query('select 2 as n')).rows[0].n, 2);
+      assert.equal(pool().nativeClients, 0, 'and are not lent again');
+      assert.match((await errorOf(idle.query('begin'))).message, /transaction blocks not allowed in statement pooling mode/);
+      // busy was in a transaction on the plane: it goes on in JavaScript, where statement mode ends it.
+      assert.match((await errorOf(busy.query('select 3'))).message, /transaction blocks not allowed in statement pooling mode/);
+      await eventually(noneIdleInTransaction);
     });
   });
 
