@@ -201,7 +201,20 @@ await cluster.query(`select pg_terminate_backend(${pid})`);
 await dying.query('select 1').catch(() => undefined);
 const after = await txClient();
 check('a new transaction after a client and a server died mid-transaction', (await after.query<{ n: number }>('select 7 as n')).rows[0]?.n === 7);
-await after.end();
+// A reload to statement mode takes the plane's clients back (tx_pool_recall): one idle, one mid-transaction.
+const busy = await txClient();
+await busy.query('begin');
+await busy.query('select 1');
+const config = join(dir, 'gatehouse.yaml');
+await writeFile(config, (await readFile(config, 'utf8')).replace('pool: {mode: transaction', 'pool: {mode: statement'));
+gw.kill('SIGHUP');
+await new Promise((r) => setTimeout(r, 1000));
+const stillOk = (await after.query<{ n: number }>('select 8 as n')).rows[0]?.n === 8;
+const refused = await after.query('begin').then(() => '', (e: Error) => e.message);
+const ended = await busy.query('select 1').then(() => '', (e: Error) => e.message);
+check('a reload to statement mode takes clients back from the plane', stillOk && /statement pooling mode/.test(refused) && /statement pooling mode/.test(ended),
+  `${stillOk} ${refused} | ${ended}`);
+await after.end().catch(() => undefined);
 await new Promise((r) => setTimeout(r, 1500));
 gw.kill('SIGTERM');
 const code = await exited;
