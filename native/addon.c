@@ -20,7 +20,8 @@
  *   txClient(pool, fd, sig, head?: Buffer, names?: Buffer) -> id (names: the statement map, txprep.h;
  *     absent: the extended protocol is not carried)
  *   txServer(pool, fd, sig, serverId, held?: Buffer of u32 ids) -> true
- *   txTakeServer(pool, serverId) -> id or -1           txClose(id, toClient?: Buffer, why?) -> boolean
+ *   txTakeServer(pool, serverId, held?: Buffer) -> id or -1 (held: u32 count, then the server's statement ids in order of use)
+ *   txClose(id, toClient?: Buffer, why?) -> boolean
  *   txPool(pool, paused, jsWaiting, canGrow) -> true   txInfo(pool, out: Float64Array) -> count (negative: size needed)
  *   txRecall(pool) -> how many clients were asked back
  *   txStats(id, out: Float64Array) -> boolean
@@ -440,14 +441,26 @@ static napi_value js_tx_server(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_tx_take_server(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
+  size_t argc = 3;
+  napi_value argv[3] = {NULL, NULL, NULL};
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   double pool, sid;
-  if (argc < 2 || napi_get_value_double(env, argv[0], &pool) != napi_ok || napi_get_value_double(env, argv[1], &sid) != napi_ok) {
-    return throw_error(env, "txTakeServer(pool, serverId)");
+  unsigned char *out;
+  size_t out_len;
+  if (argc < 2 || napi_get_value_double(env, argv[0], &pool) != napi_ok || napi_get_value_double(env, argv[1], &sid) != napi_ok ||
+      get_buffer(env, argv[2], &out, &out_len) < 0) {
+    return throw_error(env, "txTakeServer(pool, serverId, held?: Buffer)");
   }
-  return number(env, tx_take_server(pool, sid));
+  size_t cap = out_len >= 4 ? (out_len - 4) / 4 : 0, n = 0;
+  uint32_t *ids = cap ? malloc(cap * sizeof *ids) : NULL;
+  double id = tx_take_server(pool, sid, ids, ids ? cap : 0, &n);
+  if (out_len >= 4) {
+    uint32_t count = (uint32_t)n;
+    memcpy(out, &count, 4);
+    if (n) memcpy(out + 4, ids, n * sizeof *ids);
+  }
+  free(ids);
+  return number(env, id);
 }
 
 static napi_value js_tx_close(napi_env env, napi_callback_info info) {

@@ -82,7 +82,7 @@ int relay_stats(double id, double *out);
  * signature `sig`, with its statement map (names: native/txprep.h's layout; extended: 0 when the
  * extended protocol is not carried, as with max_prepared_statements 0); tx_server lends an idle
  * server with the prepared-statement ids it holds. tx_take_server gives an idle server back (by
- * id, or any with -1): its id, or -1. tx_close_client sends `bytes` (a FATAL), then ends the client;
+ * id, or any with -1): its id, or -1, and its statement ids in order of use (none when over cap). tx_close_client sends `bytes` (a FATAL), then ends the client;
  * tx_pool_set passes PAUSE, JavaScript's waiters and whether a server may be opened; tx_pool_recall
  * gives every client of a pool back to JavaScript (idle ones now, linked ones when answered); tx_info and
  * tx_stats read state (txplane.h says the layouts); tx_stats (and the escalate and end events) hand
@@ -91,7 +91,7 @@ int relay_stats(double id, double *out);
 const char *tx_client(double pool, int fd, double sig, const unsigned char *head, size_t head_len, const unsigned char *names,
                       size_t names_len, int extended, double *id);
 const char *tx_server(double pool, int fd, double sig, double server_id, const uint32_t *held, size_t nheld);
-double tx_take_server(double pool, double server_id);
+double tx_take_server(double pool, double server_id, uint32_t *held, size_t cap, size_t *nheld);
 int tx_close_client(double id, const unsigned char *bytes, size_t len, const char *why);
 int tx_pool_set(double pool, int paused, int js_waiting, int can_grow);
 int tx_pool_recall(double pool);

@@ -276,7 +276,7 @@ static void tx_check(txcli_t *c) {
       return;
     }
     size_t len = c->in_len;
-    c->in_chk = tx_batch_rename(c->in, &len, p, c->names, c->names_len);
+    c->in_chk = tx_batch_rename(c->in, &len, p, c->names, c->names_len, s->held, s->nheld);
     c->in_ok += len - c->in_len;
     c->in_len = len;
     c->requests += 1;
@@ -368,11 +368,13 @@ static void tx_unlink(txcli_t *c) {
 /*
  * Hands the client (and its server, if linked) back to JavaScript. Layout of the event's bytes:
  * f64 server id (-1: none), u8 server status, u8 reason, u8 queried, u8 ps_lost, u32 head length,
- * the head (unforwarded client bytes), then the ParameterStatus messages seen while linked.
+ * u32 ParameterStatus length, the head (unforwarded client bytes), the ParameterStatus messages
+ * seen while linked, then the server's prepared-statement ids in order of use (u32 each).
  */
 static void tx_escalate(txcli_t *c) {
   size_t head = c->in_len - c->in_sent;
-  size_t n = 16 + head + c->ps_len;
+  size_t held = c->srv ? c->srv->nheld * sizeof(uint32_t) : 0;
+  size_t n = 20 + head + c->ps_len + held;
   unsigned char *b = malloc(n);
   if (!b) {
     tx_end_client(c, "out of memory");
@@ -384,10 +386,12 @@ static void tx_escalate(txcli_t *c) {
   b[9] = (unsigned char)c->reason;
   b[10] = (unsigned char)c->queried;
   b[11] = (unsigned char)c->ps_lost;
-  uint32_t hl = (uint32_t)head;
+  uint32_t hl = (uint32_t)head, pl = (uint32_t)c->ps_len;
   memcpy(b + 12, &hl, 4);
-  if (head) memcpy(b + 16, c->in + c->in_sent, head);
-  if (c->ps_len) memcpy(b + 16 + head, c->ps, c->ps_len);
+  memcpy(b + 16, &pl, 4);
+  if (head) memcpy(b + 20, c->in + c->in_sent, head);
+  if (c->ps_len) memcpy(b + 20 + head, c->ps, c->ps_len);
+  if (held) memcpy(b + 20 + head + c->ps_len, c->srv->held, held);
   double stats[COUNTERS_MAX_LEN + 1];
   counters_take(&c->c, stats);
   stats[counters_len()] = -1;
@@ -439,12 +443,20 @@ static txsrv_t *tx_idle_take(txpool_t *p, size_t i) {
   return s;
 }
 
+/* A server goes back to JavaScript with its statements in order of use (the bytes are the event's to free). */
+static void tx_emit_held(int kind, txsrv_t *s) {
+  size_t n = s->nheld * sizeof *s->held;
+  unsigned char *b = n ? malloc(n) : NULL;
+  if (b) memcpy(b, s->held, n);
+  if (!emit(kind, s->id, "", NULL, b, b ? n : 0)) free(b);
+}
+
 /* A free server: to JavaScript's waiters, to the first waiting client, or onto the idle stack. */
 static void tx_give(txsrv_t *s) {
   txpool_t *p = s->pool;
   if (p->js_waiting > 0) {
     p->js_waiting--;
-    emit(TX_EV_SERVER_BACK, s->id, "", NULL, NULL, 0);
+    tx_emit_held(TX_EV_SERVER_BACK, s);
     tx_drop_server(s);
     return;
   }
@@ -797,14 +809,19 @@ const char *tx_server(double pool, int fd, double sig, double server_id, const u
   return NULL;
 }
 
-double tx_take_server(double pool, double server_id) {
+double tx_take_server(double pool, double server_id, uint32_t *held, size_t cap, size_t *nheld) {
   double out = -1;
+  *nheld = 0;
   pthread_mutex_lock(&mu);
   txpool_t *p = started ? tx_pool(pool, 0) : NULL;
   for (size_t i = p ? p->nidle : 0; i-- > 0;) {
     if (server_id >= 0 && p->idle[i]->id != server_id) continue;
     txsrv_t *s = tx_idle_take(p, i);
     out = s->id;
+    if (s->nheld <= cap) {
+      memcpy(held, s->held, s->nheld * sizeof *held);
+      *nheld = s->nheld;
+    }
     tx_drop_server(s);
     break;
   }

@@ -7,7 +7,8 @@
  * batch (Bind, Describe, Execute, through Sync) when every statement it names is in the client's
  * map and held by the server it is linked to: it renames them to the server-side names and
  * forwards the batch. It never prepares, closes or evicts anything itself, so JavaScript's copies
- * stay right without being told. Anything else goes back to JavaScript untouched, before the
+ * stay right without being told; only the order of use changes, and a server's list goes back to
+ * JavaScript with the server (most recently used last) so that its LRU evicts what is really old. Anything else goes back to JavaScript untouched, before the
  * batch: Parse, Close, Flush, a statement the map lacks (TXR_MESSAGE) or the server lacks
  * (TXR_PREPARE; JavaScript prepares it there and lends the client again).
  *
@@ -47,6 +48,16 @@ static int tx_holds(const uint32_t *held, uint32_t n, uint32_t id) {
   for (uint32_t i = 0; i < n; i++)
     if (held[i] == id) return 1;
   return 0;
+}
+
+/* Marks `id` most recently used: the held list is in JavaScript's LRU order, oldest first, and goes back to it in that order. */
+static void tx_touch(uint32_t *held, uint32_t n, uint32_t id) {
+  for (uint32_t i = 0; i + 1 < n; i++)
+    if (held[i] == id) {
+      memmove(held + i, held + i + 1, (n - i - 1) * sizeof *held);
+      held[n - 1] = id;
+      return;
+    }
 }
 
 /*
@@ -138,15 +149,17 @@ static int tx_batch_check(const unsigned char *buf, size_t p, const unsigned cha
 
 /*
  * Renames the statements of the checked batch at p in place (the buffer has room for what
- * tx_batch_check said); returns the batch's new end and adds the growth to *len.
+ * tx_batch_check said) and marks them used; returns the batch's new end and adds the growth to *len.
  */
-static size_t tx_batch_rename(unsigned char *buf, size_t *len, size_t p, const unsigned char *names, size_t names_len) {
+static size_t tx_batch_rename(unsigned char *buf, size_t *len, size_t p, const unsigned char *names, size_t names_len, uint32_t *held,
+                              uint32_t nheld) {
   for (;;) {
     uint32_t l = be32(buf + p + 1);
     size_t off, n;
     if (tx_statement_ref(buf + p, l, &off, &n)) {
       char nm[16];
       uint32_t id = tx_name_id(names, names_len, buf + p + off, n);
+      tx_touch(held, nheld, id);
       size_t k = (size_t)snprintf(nm, sizeof nm, "gh_%u", id);
       unsigned char *at = buf + p + off;
       memmove(at + k, at + n, *len - (p + off + n));

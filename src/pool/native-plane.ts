@@ -117,6 +117,8 @@ export class NativePlane {
   readonly #pools = new Map<number, Pool>();
   readonly #stats = new Float64Array(STATS_LEN);
   #info = new Float64Array(1024);
+  /** txTakeServer's answer: a count, then statement ids. */
+  #held = Buffer.alloc(4 + 4 * 256);
 
   private constructor(a: Addon) {
     this.#a = a;
@@ -177,8 +179,10 @@ export class NativePlane {
 
   /** Takes an idle lent server back (any one, or `id`): Node reads it again. Null when none is idle. */
   takeServer(pool: Pool, id = -1): ServerConn | null {
-    const got = this.#a.txTakeServer(pool.planeId, id);
-    return got < 0 ? null : this.#back(got);
+    const need = 4 + 4 * pool.settings.max_prepared_statements;
+    if (this.#held.length < need) this.#held = Buffer.alloc(need);
+    const got = this.#a.txTakeServer(pool.planeId, id, this.#held);
+    return got < 0 ? null : this.#back(got, this.#held.subarray(4, 4 + 4 * this.#held.readUInt32LE(0)));
   }
 
   /** Ends a lent client: `toClient` (a FATAL) goes out first. Its end event follows (and is ignored). */
@@ -228,11 +232,13 @@ export class NativePlane {
     return this.#servers.get(id)?.server ?? null;
   }
 
-  #back(id: number): ServerConn | null {
+  /** A lent server is JavaScript's again; `held`: its statement ids in the order the thread used them. */
+  #back(id: number, held?: Buffer): ServerConn | null {
     const e = this.#servers.get(id);
     if (!e) return null;
     this.#servers.delete(id);
     e.pool.lent.delete(id);
+    if (held && held.length >= 4) e.server.statements.reorder(held);
     startReading(e.server.socket);
     return e.server;
   }
@@ -264,7 +270,8 @@ export class NativePlane {
       }
       case EV_SERVER_BACK: {
         const pool = this.#servers.get(id)?.pool;
-        const s = this.#back(id);
+        // No counters: the statement ids come where they would be.
+        const s = this.#back(id, stats as Buffer | undefined);
         if (s && pool) pool.fromNative(s);
         return s !== null;
       }
@@ -279,17 +286,18 @@ export class NativePlane {
 
   #escalated(id: number, stats: Float64Array | undefined, b: Buffer | undefined): boolean {
     const lent = this.#clients.get(id);
-    if (!lent || !b || b.length < 16) return false;
+    if (!lent || !b || b.length < 20) return false;
     this.#clients.delete(id);
     this.#detach(lent, stats);
     nativePlaneTotals.escalations++;
     const sid = b.readDoubleLE(0);
-    const server = sid >= 0 ? this.#back(sid) : null;
     const headLen = b.readUInt32LE(12);
+    const psEnd = 20 + headLen + b.readUInt32LE(16);
+    const server = sid >= 0 ? this.#back(sid, b.subarray(psEnd)) : null;
     nativePlaneTotals.byReason[b[9]!] = (nativePlaneTotals.byReason[b[9]!] ?? 0) + 1;
     lent.client.fromNative({
       server, status: b[8]!, reason: b[9]!, queried: b[10] === 1, parametersLost: b[11] === 1,
-      head: Buffer.from(b.subarray(16, 16 + headLen)), parameterStatus: b.subarray(16 + headLen),
+      head: Buffer.from(b.subarray(20, 20 + headLen)), parameterStatus: b.subarray(20 + headLen, psEnd),
     });
     return true;
   }

@@ -84,6 +84,20 @@ export class ServerStatements {
     return b;
   }
 
+  /**
+   * Puts the statements in the order the native plane used them (u32 ids, least recently used
+   * first, from `offset`); ids it does not hold are skipped.
+   */
+  reorder(ids: Buffer, offset = 0, count = (ids.length - offset) >>> 2): void {
+    for (let i = 0; i < count; i++) {
+      const id = ids.readUInt32LE(offset + 4 * i);
+      const s = this.#held.get(id);
+      if (!s) continue;
+      this.#held.delete(id);
+      this.#held.set(id, s);
+    }
+  }
+
   forget(id: number): void {
     this.#held.delete(id);
   }

@@ -46,7 +46,7 @@ export interface Addon {
   txClient(pool: number, fd: number, sig: number, head?: Buffer, names?: Buffer): number;
   txServer(pool: number, fd: number, sig: number, serverId: number, held?: Buffer): boolean;
   txRecall(pool: number): number;
-  txTakeServer(pool: number, serverId: number): number;
+  txTakeServer(pool: number, serverId: number, held?: Buffer): number;
   txClose(id: number, toClient?: Buffer, why?: string): boolean;
   txPool(pool: number, paused: boolean, jsWaiting: number, canGrow: boolean): boolean;
   txInfo(pool: number, out: Float64Array): number;

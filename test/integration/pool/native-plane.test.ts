@@ -401,6 +401,36 @@ for (const version of await availableVersions()) {
     });
   });
 
+  describe(`prepared statements in order of use on the plane, PostgreSQL ${version}`, { skip: available ? false : 'the native relay is not built' }, () => {
+    let t: PoolSetup;
+    before(async () => {
+      t = await startPoolSetup(version, '{mode: transaction, default_pool_size: 1, max_prepared_statements: 2}', 'transaction_engine: native\n');
+    });
+    after(async () => {
+      await t?.stop();
+    });
+
+    test('the LRU evicts what nobody used, not what the plane used', async () => {
+      const r = await rawSession(t.gh);
+      r.send(fe.parse('a', 'select 1 as a'), fe.parse('b', 'select 2 as b'), fe.sync);
+      await r.untilReady();
+      const before = nativePlaneTotals.byReason[TxReason.Message]!;
+      for (let i = 0; i < 3; i++) {
+        r.send(fe.bind('', 'a', []), fe.execute(), fe.sync);
+        assert.deepEqual((await r.untilReady()).map((m) => m.type), ['2', 'D', 'C', 'Z']);
+      }
+      assert.equal(nativePlaneTotals.byReason[TxReason.Message], before, '"a" ran on the plane');
+      // A third statement on the one server (max_prepared_statements: 2) evicts the least recently used.
+      r.send(fe.parse('c', 'select 3 as c'), fe.sync);
+      await r.untilReady();
+      r.send(fe.query("select string_agg(statement, ' | ' order by statement) as s from pg_prepared_statements"));
+      const rows = await r.untilReady();
+      const d = rows.find((m) => m.type === 'D')!;
+      assert.equal(d.body.toString('utf8', 6), 'select 1 as a | select 3 as c');
+      await r.end();
+    });
+  });
+
   describe(`the native transaction plane with TLS to PostgreSQL ${version}`, { skip: available ? false : 'the native relay is not built' }, () => {
     let t: PoolSetup;
     before(async () => {
