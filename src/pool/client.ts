@@ -46,7 +46,7 @@ export interface PooledClientInfo {
 }
 
 const STATUS_IDLE = 0x49;
-/** Simple-protocol hand-backs after which a client is no longer lent to the native plane. */
+/** Hand-backs for a message (PLANE_MESSAGES) after which a client is no longer lent to the native plane. */
 const MAX_HAND_BACKS = 8;
 /** Messages that start what the plane carries (or nearly: a Parse or Close in a batch); handed back for them, a client is lent again. */
 const PLANE_MESSAGES = new Set<number>([F.Query, F.Parse, F.Bind, F.Describe, F.Execute, F.Sync, F.Close]);

@@ -3,9 +3,10 @@
  * (native/txplane.h). Once a transaction-mode client is between transactions with nothing that
  * needs JavaScript (no session-state pin, no statement tap, nothing buffered), its descriptor is
  * lent to the relay thread, and so is every idle server of its pool. The thread then links,
- * relays and releases on its own for simple-protocol statements and for Bind/Describe/Execute/Sync
- * batches of statements prepared here before (native/txprep.h), with no JavaScript per transaction. Anything else comes back here ("escalates") at a point where JavaScript can carry
- * on as if it had had the client all along: PooledClient.fromNative.
+ * relays and releases on its own, with no JavaScript per transaction, for simple-protocol
+ * statements and for Bind/Describe/Execute/Sync batches of statements prepared here before
+ * (native/txprep.h). Anything else comes back here ("escalates") at a point where JavaScript can
+ * carry on as if it had had the client all along: PooledClient.fromNative.
  *
  * Node keeps its sockets (not reading them, `stopReading`) so that JavaScript can take a client or
  * server back without a new socket; the thread works on dup()s and says when it let go.
@@ -270,7 +271,7 @@ export class NativePlane {
       }
       case EV_SERVER_BACK: {
         const pool = this.#servers.get(id)?.pool;
-        // No counters: the statement ids come where they would be.
+        // An event without counters carries its bytes in their place: here, the server's statement ids.
         const s = this.#back(id, stats as Buffer | undefined);
         if (s && pool) pool.fromNative(s);
         return s !== null;
