@@ -288,14 +288,18 @@ static void tx_retire(txcli_t *c) {
   txdead[ntxdead++] = c;
 }
 
+/* Takes a waiting client off its pool's queue (its slot there is left empty). */
+static void tx_unwait(txcli_t *c) {
+  if (!c->waiting) return;
+  c->waiting = 0;
+  txpool_t *p = c->pool;
+  for (size_t i = p->wq_head; i < p->wq_n; i++)
+    if (p->wq[i] == c) p->wq[i] = NULL;
+}
+
 static void tx_forget_client(txcli_t *c) {
   c->ended = 1;
-  if (c->waiting) {
-    c->waiting = 0;
-    txpool_t *p = c->pool;
-    for (size_t i = p->wq_head; i < p->wq_n; i++)
-      if (p->wq[i] == c) p->wq[i] = NULL;
-  }
+  tx_unwait(c);
   epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
   close(c->fd);
   c->fd = -1;
@@ -880,11 +884,7 @@ int tx_pool_recall(double pool) {
     txcli_t *c = txslots[i];
     if (!c || c->pool != p || c->ended || c->want == TXW_LEAVE) continue;
     n++;
-    if (c->waiting) {
-      c->waiting = 0;
-      for (size_t k = p->wq_head; k < p->wq_n; k++)
-        if (p->wq[k] == c) p->wq[k] = NULL;
-    }
+    tx_unwait(c);
     if (c->want == TXW_NONE) {
       c->want = TXW_ESCALATE;
       c->reason = TXR_RECALL;
