@@ -10,8 +10,8 @@
  *
  * What the thread carries itself: simple Query messages that are one statement beginning with
  * SELECT, INSERT, UPDATE, DELETE, VALUES, TABLE, SHOW or a transaction-control keyword, with no
- * advisory-lock call (the one session-state hazard such a statement can create, src/pool/hazards.ts)
- * and no comment before the keyword; and Terminate. Anything else escalates: the client goes back
+ * advisory-lock call and no SELECT … INTO (the session-state hazards such a statement can create,
+ * src/pool/hazards.ts) and no comment before the keyword; and Terminate. Anything else escalates: the client goes back
  * to JavaScript with the bytes it sent from that message on and, mid-transaction, with its server,
  * once every request before it is answered. JavaScript then carries on as if it had had the client
  * all along.
@@ -183,8 +183,8 @@ static int word_is(const unsigned char *w, size_t n, const char *k) {
 
 /*
  * A Query text (without its terminating zero) the thread may carry: one statement whose first
- * keyword is in the list, no ';' but trailing ones, no advisory-lock call anywhere (any spelling of
- * the word sends it to JavaScript, which looks closer).
+ * keyword is in the list, no ';' but trailing ones, no advisory-lock call anywhere and no INTO in a
+ * SELECT (any spelling of the words sends it to JavaScript, which looks closer).
  */
 static int tx_safe_query(const unsigned char *q, size_t n) {
   static const char *first[] = {"select", "insert", "update", "delete", "values", "table", "show", "begin", "start", "commit",
@@ -196,11 +196,14 @@ static int tx_safe_query(const unsigned char *q, size_t n) {
   int ok = 0;
   for (int k = 0; first[k] && !ok; k++) ok = word_is(q + w, i - w, first[k]);
   if (!ok || (i < n && (q[i] == '_' || (q[i] >= '0' && q[i] <= '9') || q[i] >= 0x80))) return 0;
+  /* SELECT … INTO TEMP creates a temporary table: a SELECT with "into" anywhere goes to JavaScript. */
+  int select = word_is(q + w, i - w, "select");
   size_t end = n;
   while (end > i && (q[end - 1] == ';' || q[end - 1] <= ' ')) end--;
   for (size_t j = i; j < end; j++) {
     if (q[j] == ';') return 0;
     if ((q[j] | 0x20) == 'a' && j + 8 <= end && word_is(q + j, 8, "advisory")) return 0;
+    if (select && (q[j] | 0x20) == 'i' && j + 4 <= end && word_is(q + j, 4, "into")) return 0;
   }
   return 1;
 }

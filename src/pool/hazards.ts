@@ -115,12 +115,27 @@ function word(): string {
 
 const ADVISORY = new Set(['pg_advisory_lock', 'pg_advisory_lock_shared', 'pg_try_advisory_lock', 'pg_try_advisory_lock_shared']);
 
-/** Checks the rest of a statement for advisory-lock calls; returns the token that ended it. */
+/**
+ * Set by statement() when the statement began with SELECT or WITH: its `INTO TEMP t` creates a
+ * temporary table (SELECT INTO has no ON COMMIT clause, so the table outlives the transaction). A
+ * WITH … INSERT INTO a table named "temp" counts too: pinning is the safe side.
+ */
+let selectLike = false;
+
+/** Checks the rest of a statement for advisory-lock calls and SELECT … INTO TEMP; returns the token that ended it. */
 function restOfStatement(state: { set: number; clear: number }): number {
+  let afterInto = false;
   for (;;) {
     const t = next();
     if (t === T_EOF || t === T_SEMI) return t;
-    if (t !== T_WORD) continue;
+    if (t !== T_WORD) {
+      afterInto = false;
+      continue;
+    }
+    if (selectLike) {
+      if (afterInto && (is('temp') || is('temporary'))) state.set |= Hazard.TempTable;
+      afterInto = is('into') || (afterInto && (is('local') || is('global')));
+    }
     const n = tokEnd - tokStart;
     if (n >= 16 && n <= 27 && lower(text[tokStart] as number) === 0x70 && lower(text[tokStart + 1] as number) === 0x67) {
       const w = word();
@@ -146,6 +161,7 @@ export function detectHazards(buf: Buffer, start: number, stop: number, tracked:
     let t = next();
     if (t === T_EOF) break;
     if (t === T_SEMI) continue;
+    selectLike = t === T_WORD && (is('select') || is('with'));
     if (t === T_WORD) t = statement(tracked);
     if (t === T_EOF) break;
     if (t !== T_SEMI && restOfStatement(result) === T_EOF) break;

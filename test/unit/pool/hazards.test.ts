@@ -38,6 +38,12 @@ const cases: [string, string[], string[]][] = [
   ['LOAD \'auto_explain\'', ['LOAD'], []],
   ['DISCARD ALL', [], ['SET', 'advisory lock', 'PREPARE', 'LISTEN', 'temporary table', 'WITH HOLD cursor', 'LOAD']],
   ['DISCARD TEMP', [], ['temporary table']],
+  ['SELECT 1 AS a INTO TEMP t', ['temporary table'], []],
+  ['select * into temporary table t from pg_class', ['temporary table'], []],
+  ['WITH x AS (select 1) SELECT * INTO LOCAL TEMP t FROM x', ['temporary table'], []],
+  ['SELECT * INTO t FROM pg_class', [], []],
+  ['INSERT INTO temp VALUES (1)', [], []],
+  ["select 'into temp t'", [], []],
   // Quotes, dollar quotes and comments hide keywords; a later statement in the same Query counts.
   ['select \'LISTEN x\', "set", $$ listen y $$, $f$ SET z $f$ -- listen\n', [], []],
   ['/* LISTEN /* nested */ x */ select 1', [], []],
