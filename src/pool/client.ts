@@ -470,7 +470,7 @@ export class PooledClient implements WalkHandler, ServerClient {
     if (portalEnd < 0 || nameEnd < 0) throw new ProtocolError(wire.protocolViolation('invalid string in message'));
     const stmt = this.statements.get(m.toString('utf8', portalEnd + 1, nameEnd));
     // Unknown to us: the server answers 26000 "prepared statement … does not exist" itself.
-    if (!stmt) return true;
+    if (!stmt) return this.#unknown(m, nameEnd === portalEnd + 1);
     this.#ensurePrepared(stmt);
     const head = portalEnd + 1;
     const out = Buffer.allocUnsafe(head + stmt.name.length + (m.length - nameEnd));
@@ -485,10 +485,24 @@ export class PooledClient implements WalkHandler, ServerClient {
   #describe(m: Buffer): boolean {
     if (m[5] !== 0x53 /* S */) return true;
     const stmt = this.statements.get(m.toString('utf8', 6, m.length - 1));
-    if (!stmt) return true;
+    if (!stmt) return this.#unknown(m, m.length === 7);
     // Re-prepare before a standalone Describe too (Supavisor #1174 forgot this one).
     this.#ensurePrepared(stmt);
     this.#staged.push(describeStatement(stmt.name));
+    return false;
+  }
+
+  /**
+   * A Bind or Describe of a statement this client has not prepared goes to the server as it is.
+   * For the unnamed statement the server's is the noop Parse's (every client Parse is renamed), so
+   * a Close of it goes first: the client gets PostgreSQL's own `26000 unnamed prepared statement
+   * does not exist`. With max_prepared_statements 0 nothing is renamed and the server's unnamed
+   * statement is the client's own.
+   */
+  #unknown(m: Buffer, unnamed: boolean): boolean {
+    if (!unnamed || this.pool.settings.max_prepared_statements === 0) return true;
+    this.#staged.push(noopClose, m);
+    this.server!.queue.push(Req.CloseInjected);
     return false;
   }
 

@@ -153,6 +153,39 @@ for (const version of await availableVersions()) {
       await r.end();
     });
 
+    test('a Bind or Describe of the unnamed statement after a simple Query gets PostgreSQL\'s 26000, not the noop Parse\'s empty statement', async () => {
+      const r = await rawSession(t.gh);
+      // In one transaction (one server): the second Parse of the same text is answered by a noop
+      // `Parse "" ""`, which leaves the server an empty unnamed statement.
+      r.send(fe.query('begin'));
+      await r.untilReady();
+      r.send(fe.parse('u1', 'select 3 as n'), fe.sync);
+      await r.untilReady();
+      r.send(fe.parse('u2', 'select 3 as n'), fe.sync);
+      await r.untilReady();
+      for (const m of [[fe.bind('', '', []), fe.execute(), fe.sync], [fe.describe('S', ''), fe.sync]]) {
+        r.send(...m);
+        const e = await r.untilReady();
+        assert.deepEqual(e.map((x) => x.type), ['E', 'Z'], 'not BindComplete and EmptyQueryResponse');
+        assert.equal(errorField(e[0]!.body, 'C'), '26000');
+        assert.equal(errorField(e[0]!.body, 'M'), 'unnamed prepared statement does not exist');
+        assert.equal(e[1]!.body.toString('latin1'), 'E', 'the transaction failed, as on a direct connection');
+        r.send(fe.query('rollback'), fe.query('begin'));
+        await r.untilReady();
+        await r.untilReady();
+        r.send(fe.parse('u3', 'select 3 as n'), fe.sync);
+        await r.untilReady();
+      }
+      // The client's own unnamed statement still works.
+      r.send(fe.parse('', 'select 4 as n'), fe.bind('', '', []), fe.execute(), fe.sync);
+      const ok = await r.untilReady();
+      assert.deepEqual(ok.map((x) => x.type), ['1', '2', 'D', 'C', 'Z']);
+      assert.equal(ok[2]!.body.toString('utf8', 6), '4');
+      r.send(fe.query('commit'));
+      await r.untilReady();
+      await r.end();
+    });
+
     test('a batch a byte at a time, pipelined batches, a Flush: answered as PostgreSQL answers them', async () => {
       const r = await rawSession(t.gh);
       r.send(fe.parse('s3', 'select $1::text || \'!\' as s', [25]), fe.sync);
