@@ -17,8 +17,8 @@
  *   attach(id, serverFd, doorFd, clientHead?: Buffer, serverHead?: Buffer, mirror?: boolean, reuse?: boolean) -> true
  *       (the door becomes a session relay; doorFd's unread bytes go to the server)
  * The transaction plane (native/txplane.h; src/pool/native-plane.ts):
- *   txClient(pool, fd, sig, head?: Buffer, names?: Buffer) -> id (names: the statement map, txprep.h;
- *     absent: the extended protocol is not carried)
+ *   txClient(pool, fd, sig, head?: Buffer, names?: Buffer, mirror?: boolean) -> id (names: the statement map,
+ *     txprep.h; absent: the extended protocol is not carried; mirror: a recorded client, mirrored as relays are)
  *   txServer(pool, fd, sig, serverId, held?: Buffer of u32 ids) -> true
  *   txTakeServer(pool, serverId, held?: Buffer) -> id or -1 (held: u32 count, then the server's statement ids in order of use)
  *   txClose(id, toClient?: Buffer, why?) -> boolean
@@ -397,8 +397,8 @@ static napi_value number(napi_env env, double d) {
 }
 
 static napi_value js_tx_client(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5] = {NULL, NULL, NULL, NULL, NULL};
+  size_t argc = 6;
+  napi_value argv[6] = {NULL, NULL, NULL, NULL, NULL, NULL};
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   double pool, sig;
   int32_t fd;
@@ -408,11 +408,11 @@ static napi_value js_tx_client(napi_env env, napi_callback_info info) {
   if (argc < 3 || napi_get_value_double(env, argv[0], &pool) != napi_ok || napi_get_value_int32(env, argv[1], &fd) != napi_ok ||
       napi_get_value_double(env, argv[2], &sig) != napi_ok || get_buffer(env, argv[3], &head, &head_len) < 0 ||
       get_buffer(env, argv[4], &names, &names_len) < 0 || (argv[4] && napi_typeof(env, argv[4], &nt) != napi_ok)) {
-    return throw_error(env, "txClient(pool, fd, sig, head?: Buffer, names?: Buffer)");
+    return throw_error(env, "txClient(pool, fd, sig, head?: Buffer, names?: Buffer, mirror?: boolean)");
   }
   if (!initialised) return throw_error(env, "the native relay is not initialised");
   double id;
-  const char *err = tx_client(pool, fd, sig, head, head_len, names, names_len, nt == napi_object, &id);
+  const char *err = tx_client(pool, fd, sig, head, head_len, names, names_len, nt == napi_object, flag(env, argv[5]), &id);
   if (err) return throw_error(env, err);
   return number(env, id);
 }

@@ -124,6 +124,7 @@ const char *relay_attach(double id, int sfd, int door_fd, const unsigned char *c
   r->len[S2C] = dlen;
   r->phase = PHASE_RELAY;
   r->mir = mir;
+  if (mir) mir->id = r->id;
   r->c.last_request = epoch_ms();
   if (ulen) counters_client(&r->c, ulen); /* as relay_start: the first query is timed from its first byte, not from the attach */
   r->ru.enabled = reuse;
@@ -134,7 +135,7 @@ const char *relay_attach(double id, int sfd, int door_fd, const unsigned char *c
     mirror_scan(mir, C2S, up, ulen, now);
     mirror_scan(mir, S2C, sh, shl, now);
     if (mir->broken) set_reason(r, "protocol violation"), begin_closing(r);
-    else if (mir->out.len > 0 && !mark_dirty(r)) set_reason(r, "out of memory"), begin_closing(r);
+    else if (mir->out.len > 0 && !mark_dirty(mir)) set_reason(r, "out of memory"), begin_closing(r);
   }
   /* The thread sets the interest (and reads what OpenSSL holds) in its next batch. */
   int queued = command(id, CMD_INTEREST);

@@ -21,6 +21,9 @@
  * PQ_LARGE_MESSAGE_LIMIT) marks the stream broken: the relay then ends the session, as the
  * JavaScript relay does on a protocol violation, rather than forward what it can no longer record.
  *
+ * A transaction-mode client on the native plane (txplane.h) is mirrored the same way: what it
+ * carries, as it carries it, under the client's id.
+ *
  * Header-only: included by relay.c alone, which calls these with its mutex held.
  */
 #ifndef GATEHOUSE_MIRROR_H
@@ -52,6 +55,7 @@ typedef struct {
 } mscan_t;
 
 typedef struct {
+  double id;       /* the relay's or the plane client's id: the hand-over names it */
   bytes_t out;     /* whole entries, in the order their messages completed */
   size_t inflight; /* handed to JavaScript, not yet consumed */
   mscan_t sc[2];

@@ -93,7 +93,7 @@ static size_t ncommands = 0, capcommands = 0;
 static int syncs = 0; /* relay_sync() requests answered after this batch's mirror flush */
 static double mirror_since = 0; /* monotonic ms of the oldest entry not yet handed over; 0: none */
 static size_t mirror_bytes = 0; /* entry bytes not yet handed over */
-static relay_t **mdirty = NULL; /* relays whose mirror has entries to hand over after this batch */
+static mirror_t **mdirty = NULL; /* mirrors (of relays and plane clients) with entries to hand over after this batch */
 static size_t nmdirty = 0, capmdirty = 0;
 static int mirror_events = 0; /* RELAY_EV_MIRROR blobs handed over and not yet returned (relay_returned) */
 static int nclosing = 0;
@@ -101,6 +101,8 @@ static relay_t **dead = NULL; /* ended in this batch, freed after it */
 static size_t ndead = 0, capdead = 0;
 static void take_returned(void); /* below, with relay_returned() */
 static void tx_event(struct epoll_event *e); /* the transaction plane (txplane.h, included at the end) */
+static void tx_consumed(double id, size_t n);
+static int tx_hold(double id, int on);
 static void tx_free_dead(void);
 
 static void on_sqlstate(void *ctx, const char *sqlstate) {
@@ -242,14 +244,14 @@ static void mirror_flush(void) {
   mirror_since = 0;
   mirror_bytes = 0;
   size_t total = 0;
-  for (size_t i = 0; i < nmdirty; i++) total += 12 + mdirty[i]->mir->out.len;
+  for (size_t i = 0; i < nmdirty; i++) total += 12 + mdirty[i]->out.len;
   unsigned char *blob = malloc(total);
   if (!blob) return; /* out of memory: the entries stay and go with a later flush */
   size_t at = 0;
   for (size_t i = 0; i < nmdirty; i++) {
-    mirror_t *m = mdirty[i]->mir;
+    mirror_t *m = mdirty[i];
     uint32_t len = (uint32_t)m->out.len;
-    memcpy(blob + at, &mdirty[i]->id, 8);
+    memcpy(blob + at, &m->id, 8);
     memcpy(blob + at + 8, &len, 4);
     memcpy(blob + at + 12, m->out.buf, m->out.len);
     at += 12 + m->out.len;
@@ -261,7 +263,7 @@ static void mirror_flush(void) {
   }
   mirror_events += 1;
   for (size_t i = 0; i < nmdirty; i++) {
-    mirror_t *m = mdirty[i]->mir;
+    mirror_t *m = mdirty[i];
     m->inflight += m->out.len;
     bytes_emptied(&m->out);
     m->dirty = 0;
@@ -270,37 +272,48 @@ static void mirror_flush(void) {
 }
 
 /* Lists a mirror for the next hand-over; 0 when out of memory. */
-static int mark_dirty(relay_t *r) {
-  if (r->mir->dirty) return 1;
+static int mark_dirty(mirror_t *m) {
+  if (m->dirty) return 1;
   if (nmdirty == capmdirty) {
     size_t c = capmdirty ? capmdirty * 2 : 64;
-    relay_t **d = realloc(mdirty, c * sizeof *d);
+    mirror_t **d = realloc(mdirty, c * sizeof *d);
     if (!d) return 0;
     mdirty = d;
     capmdirty = c;
   }
-  mdirty[nmdirty++] = r;
-  r->mir->dirty = 1;
+  mdirty[nmdirty++] = m;
+  m->dirty = 1;
   return 1;
 }
 
-/* Copies what the tap reads out of n bytes just read in `dir`; 0 when the stream broke (the caller ends the relay). */
-static int mirror_read(relay_t *r, int dir, const unsigned char *p, size_t n) {
-  if (!r->mir) return 1;
-  size_t had = r->mir->out.len;
+/* Takes a mirror that is going away off the hand-over list (listed only if its last flush could not be queued). */
+static void mirror_unlist(mirror_t *m) {
+  for (size_t i = 0; m && m->dirty && i < nmdirty; i++) {
+    if (mdirty[i] == m) mdirty[i] = mdirty[--nmdirty];
+  }
+}
+
+/* Copies what the tap reads out of n bytes read (or carried) in `dir`; 0 when the stream broke. */
+static int mirror_take(mirror_t *m, int dir, const unsigned char *p, size_t n) {
+  size_t had = m->out.len;
   double now = mono_ms();
-  int grew = mirror_scan(r->mir, dir, p, n, now);
-  if (grew && !mark_dirty(r)) r->mir->broken = 1; /* out of memory: better no session than one not recorded */
-  if (r->mir->broken) {
+  int grew = mirror_scan(m, dir, p, n, now);
+  if (grew && !mark_dirty(m)) m->broken = 1; /* out of memory: better no session than one not recorded */
+  if (m->broken) {
     /* None of this read is forwarded, so none of it is recorded either. */
-    r->mir->out.len = had;
+    m->out.len = had;
     return 0;
   }
   if (grew) {
-    mirror_bytes += r->mir->out.len - had;
+    mirror_bytes += m->out.len - had;
     if (mirror_since == 0) mirror_since = now;
   }
   return 1;
+}
+
+/* mirror_take for a relay's read; 0 when the stream broke (the caller ends the relay). */
+static int mirror_read(relay_t *r, int dir, const unsigned char *p, size_t n) {
+  return !r->mir || mirror_take(r->mir, dir, p, n);
 }
 
 /*
@@ -427,9 +440,7 @@ static void free_relay(relay_t *r) {
   uint32_t slot = (uint32_t)((uint64_t)r->id & (MAX_SLOTS - 1));
   if (slot < nslots && slots[slot] == r) slots[slot] = NULL;
   /* Still listed only if its last flush could not be queued (out of memory): those entries are lost with it. */
-  for (size_t i = 0; r->mir && r->mir->dirty && i < nmdirty; i++) {
-    if (mdirty[i] == r) mdirty[i] = mdirty[--nmdirty];
-  }
+  mirror_unlist(r->mir);
   free(r->buf[0]);
   free(r->buf[1]);
   free(r->tail);
@@ -700,7 +711,8 @@ const char *relay_start(int cfd, int sfd, const unsigned char *ch, size_t chl, c
   generation += 1;
   r->id = generation * MAX_SLOTS + slot;
   slots[slot] = r;
-  if (r->mir && r->mir->out.len > 0 && !mark_dirty(r)) {
+  if (r->mir) r->mir->id = r->id;
+  if (r->mir && r->mir->out.len > 0 && !mark_dirty(r->mir)) {
     slots[slot] = NULL;
     pthread_mutex_unlock(&mu);
     return discard(r), "out of memory";
@@ -761,9 +773,10 @@ int relay_hold(double id, int on) {
     r->held = on;
     ok = command(id, CMD_INTEREST);
   }
+  int found = r != NULL || (started && tx_hold(id, on));
   pthread_mutex_unlock(&mu);
   if (ok) wake();
-  return r != NULL;
+  return found;
 }
 
 int relay_sync(void) {
@@ -792,6 +805,7 @@ static void consumed(unsigned char *blob, size_t len) {
     memcpy(&n, blob + at + 8, 4);
     at += 12 + (size_t)n;
     relay_t *r = lookup(id);
+    if (!r) tx_consumed(id, n);
     if (!r || !r->mir || r->ended) continue;
     int was_full = mirror_full(r);
     r->mir->inflight -= n < r->mir->inflight ? n : r->mir->inflight;

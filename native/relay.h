@@ -80,7 +80,8 @@ int relay_stats(double id, double *out);
  * The transaction plane (native/txplane.h). tx_client takes a logged-in client between
  * transactions (fd dup()ed; head: bytes it sent that nobody read) into pool `pool` with parameter
  * signature `sig`, with its statement map (names: native/txprep.h's layout; extended: 0 when the
- * extended protocol is not carried, as with max_prepared_statements 0); tx_server lends an idle
+ * extended protocol is not carried, as with max_prepared_statements 0); mirror: 1 for a recorded
+ * client, whose carried messages are mirrored under its id (mirror.h; relay_hold holds it too); tx_server lends an idle
  * server with the prepared-statement ids it holds. tx_take_server gives an idle server back (by
  * id, or any with -1): its id, or -1, and its statement ids in order of use (none when over cap). tx_close_client sends `bytes` (a FATAL), then ends the client;
  * tx_pool_set passes PAUSE, JavaScript's waiters and whether a server may be opened; tx_pool_recall
@@ -89,7 +90,7 @@ int relay_stats(double id, double *out);
  * over a client's counters accrued since the last of them, and start them again from zero.
  */
 const char *tx_client(double pool, int fd, double sig, const unsigned char *head, size_t head_len, const unsigned char *names,
-                      size_t names_len, int extended, double *id);
+                      size_t names_len, int extended, int mirror, double *id);
 const char *tx_server(double pool, int fd, double sig, double server_id, const uint32_t *held, size_t nheld);
 double tx_take_server(double pool, double server_id, uint32_t *held, size_t cap, size_t *nheld);
 int tx_close_client(double id, const unsigned char *bytes, size_t len, const char *why);

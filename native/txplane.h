@@ -96,6 +96,8 @@ struct txcli {
   counters_t c;
   uint32_t mask;
   int ended;
+  mirror_t *mir; /* the audit mirror (mirror.h) of a recorded client: what it carries, as it carries it; NULL: none */
+  int held;      /* JavaScript asked that the client not be read (relay_hold: its records wait) */
 };
 
 static txpool_t **txpools = NULL;
@@ -162,11 +164,16 @@ static void tx_watch(int fd, uint64_t tag, uint32_t *mask, uint32_t m) {
 }
 
 /* The epoll interest a client and its server need now. */
+/* Not to be read now: JavaScript holds it, or its mirror has more than MIRROR_LIMIT bytes not yet recorded. */
+static int tx_paused(const txcli_t *c) {
+  return c->held || (c->mir && c->mir->out.len + c->mir->inflight > MIRROR_LIMIT);
+}
+
 static void tx_interest(txcli_t *c) {
   if (c->ended) return;
   uint32_t m = 0;
   int pending_out = c->srv && c->in_sent < c->in_ok;
-  if (c->want == TXW_NONE && !c->waiting && !pending_out && c->in_len < RELAY_BUF_SIZE) m |= EPOLLIN;
+  if (c->want == TXW_NONE && !c->waiting && !pending_out && c->in_len < RELAY_BUF_SIZE && !tx_paused(c)) m |= EPOLLIN;
   if (c->out_len > 0) m |= EPOLLOUT;
   tx_watch(c->fd, tx_tag(c, CLIENT), &c->mask, m);
   if (c->srv) tx_watch(c->srv->fd, tx_tag(c->srv, SERVER), &c->srv->mask, (c->out_len == 0 ? EPOLLIN : 0) | (pending_out ? EPOLLOUT : 0));
@@ -258,11 +265,20 @@ static void tx_classify(txcli_t *c) {
  * batch the server cannot take as it is (txprep.h) ends what is carried: the client goes back to
  * JavaScript there, once everything before it is answered.
  */
+/* Out of memory for the mirror: the request at p and what follows go back to JavaScript, which records them itself. */
+static void tx_unmirrored(txcli_t *c, size_t p) {
+  c->mir->broken = 0;
+  c->in_ok = p;
+  c->want = TXW_ESCALATE;
+  c->reason = TXR_MESSAGE;
+}
+
 static void tx_check(txcli_t *c) {
   txsrv_t *s = c->srv;
   while (c->in_chk < c->in_ok) {
     size_t p = c->in_chk;
     if (c->in[p] == 'Q') {
+      if (c->mir && !mirror_take(c->mir, 0, c->in + p, 1 + be32(c->in + p + 1))) return tx_unmirrored(c, p);
       c->in_chk = p + 1 + be32(c->in + p + 1);
       c->requests += 1;
       c->queried = 1;
@@ -278,6 +294,8 @@ static void tx_check(txcli_t *c) {
       c->reason = reason;
       return;
     }
+    /* Mirrored as the client sent it, before the renaming: the records name the client's statements. */
+    if (c->mir && !mirror_take(c->mir, 0, c->in + p, (size_t)tx_batch_end(c->in, c->in_ok, p) - p)) return tx_unmirrored(c, p);
     size_t len = c->in_len;
     c->in_chk = tx_batch_rename(c->in, &len, p, c->names, c->names_len, s->held, s->nheld);
     c->in_ok += len - c->in_len;
@@ -302,6 +320,7 @@ static void tx_unwait(txcli_t *c) {
 
 static void tx_forget_client(txcli_t *c) {
   c->ended = 1;
+  mirror_unlist(c->mir);
   tx_unwait(c);
   epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
   close(c->fd);
@@ -339,6 +358,8 @@ static void tx_end_client(txcli_t *c, const char *why) {
   double stats[COUNTERS_MAX_LEN + 1];
   counters_take(&c->c, stats);
   stats[counters_len()] = -1;
+  /* Its last statements reach JavaScript before its end does. */
+  if (c->mir && c->mir->dirty) mirror_flush();
   emit(TX_EV_CLIENT_END, c->id, why, stats, NULL, 0);
   tx_forget_client(c);
 }
@@ -402,6 +423,8 @@ static void tx_escalate(txcli_t *c) {
   double stats[COUNTERS_MAX_LEN + 1];
   counters_take(&c->c, stats);
   stats[counters_len()] = -1;
+  /* What it carried is recorded before JavaScript takes it on. */
+  if (c->mir && c->mir->dirty) mirror_flush();
   if (!emit(TX_EV_ESCALATE, c->id, "", stats, b, n)) {
     free(b);
     tx_end_client(c, "out of memory");
@@ -638,7 +661,7 @@ static void tx_client_gone(txcli_t *c) {
 }
 
 static void tx_client_read(txcli_t *c) {
-  if (c->want != TXW_NONE || c->waiting || c->in_len >= RELAY_BUF_SIZE) return;
+  if (c->want != TXW_NONE || c->waiting || c->in_len >= RELAY_BUF_SIZE || tx_paused(c)) return;
   if (c->in_len == c->in_cap && !tx_room(c, c->in_len + 1)) return tx_end_client(c, "out of memory");
   ssize_t n;
   do n = read(c->fd, c->in + c->in_len, c->in_cap - c->in_len);
@@ -673,6 +696,8 @@ static void tx_server_read(txsrv_t *s) {
   while (n < 0 && errno == EINTR);
   if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
   if (n <= 0) return tx_server_lost(c, n < 0 ? "server error" : "server conn crashed?");
+  /* What PostgreSQL would never send cannot be recorded: the client goes back, as when the server is lost. */
+  if (c->mir && !mirror_take(c->mir, 1, c->out, (size_t)n)) return tx_server_lost(c, "server protocol violation");
   c->out_off = 0;
   c->out_len = (size_t)n;
   txpool_t *p = c->pool;
@@ -714,6 +739,7 @@ static void tx_free_dead(void) {
     tx_unbuffer(&c->out);
     free(c->ps);
     free(c->names);
+    mirror_free(c->mir);
     free(c);
   }
   ntxdead = 0;
@@ -746,17 +772,18 @@ static int tx_free_slot(void) {
 }
 
 const char *tx_client(double pool, int fd, double sig, const unsigned char *head, size_t head_len, const unsigned char *names,
-                      size_t names_len, int extended, double *id) {
+                      size_t names_len, int extended, int mirror, double *id) {
   if (!started) return "not started";
   if (head_len > RELAY_BUF_SIZE) return "head bytes larger than a relay buffer";
   txcli_t *c = calloc(1, sizeof *c);
   if (!c) return "out of memory";
+  if (mirror && !(c->mir = calloc(1, sizeof *c->mir))) return free(c), "out of memory";
   c->extended = extended;
-  if (names_len && !(c->names = malloc(names_len))) return free(c), "out of memory";
+  if (names_len && !(c->names = malloc(names_len))) return mirror_free(c->mir), free(c), "out of memory";
   if (names_len) memcpy(c->names, names, names_len);
   c->names_len = names_len;
   c->fd = take_fd(fd);
-  if (c->fd < 0) return free(c->names), free(c), "could not duplicate the socket";
+  if (c->fd < 0) return mirror_free(c->mir), free(c->names), free(c), "could not duplicate the socket";
   c->sig = sig;
   c->c.last_request = epoch_ms();
   c->c.on_ps = tx_on_ps;
@@ -768,11 +795,13 @@ const char *tx_client(double pool, int fd, double sig, const unsigned char *head
     close(c->fd);
     free(c->in);
     free(c->names);
+    mirror_free(c->mir);
     free(c);
     return "out of memory";
   }
   generation += 1;
   c->id = generation * MAX_SLOTS + slot;
+  if (c->mir) c->mir->id = c->id;
   txslots[slot] = c;
   struct epoll_event ev = {.events = 0, .data.u64 = tx_tag(c, CLIENT)};
   epoll_ctl(epfd, EPOLL_CTL_ADD, c->fd, &ev);
@@ -948,6 +977,26 @@ long tx_info(double pool, double *out, size_t cap) {
   }
   pthread_mutex_unlock(&mu);
   return n;
+}
+
+/* A hand-over with n of the client's mirrored bytes came back (relay.c consumed; the lock is held). */
+static void tx_consumed(double id, size_t n) {
+  txcli_t *c = tx_lookup(id);
+  if (!c || !c->mir) return;
+  int was = tx_paused(c);
+  c->mir->inflight -= n < c->mir->inflight ? n : c->mir->inflight;
+  if (was && !tx_paused(c)) tx_interest(c);
+}
+
+/* relay_hold for a client on the plane (the lock is held): 0 when there is no such client. */
+static int tx_hold(double id, int on) {
+  txcli_t *c = tx_lookup(id);
+  if (!c) return 0;
+  if (c->held != on) {
+    c->held = on;
+    tx_interest(c);
+  }
+  return 1;
 }
 
 int tx_stats(double id, double *out) {

@@ -11,7 +11,8 @@
  * mid-query, pgbench -S; every session is recorded (audit.log: [all]), so it runs on the audit
  * mirror too. Database `txdb` is the same database in transaction mode (not recorded), so its clients
  * (plaintext on the TLS engine's socketpair) run on the native transaction plane (native/txplane.h):
- * pgbench -S, -M prepared and TPC-B, named statements, statements it hands back, a client vanishing and a server dying mid-transaction. After SIGTERM, every ASan report (memory errors, and leaks whose stack
+ * pgbench -S, -M prepared and TPC-B, named statements, statements it hands back, a client vanishing and a server dying mid-transaction;
+ * database `txrec`, the same recorded, runs pgbench there through the plane's mirror. After SIGTERM, every ASan report (memory errors, and leaks whose stack
  * passes through the addon) is printed, and the exit code says whether there was one.
  */
 import { spawn } from 'node:child_process';
@@ -43,6 +44,8 @@ await writeFile(join(dir, 'gatehouse.yaml'), [
   'authentication_timeout: 3s', 'shutdown_timeout: 2s', 'tls_engine: native', 'log: {level: warn}',
   `databases:\n  "*": {host: 127.0.0.1, port: ${cluster.port}, sslmode: disable}`,
   `  txdb: {host: 127.0.0.1, port: ${cluster.port}, dbname: appdb, sslmode: disable, pool: {mode: transaction, default_pool_size: 2}}`,
+  // The same in transaction mode, recorded: the plane mirrors its clients (txplane.h with mirror.h).
+  `  txrec: {host: 127.0.0.1, port: ${cluster.port}, dbname: appdb, sslmode: disable, pool: {mode: transaction, default_pool_size: 2}}`,
   // Every session recorded: the relay mirrors it (native/mirror.h) and hands the entries over (relay.c mirror_flush, relay_returned).
   `audit:\n  log: [all]\n  databases: {txdb: {log: [none]}}\n  on_sink_failure: drop_and_count\n  sinks:\n    - {type: file, path: ${join(dir, 'audit.jsonl')}, format: json, fsync: never}`,
 ].join('\n'));
@@ -188,6 +191,16 @@ for (let i = 0; i < 30; i++) {
 }
 await plain.end();
 check('hand-backs and returns on the transaction plane', right === 90, String(right));
+for (const script of [['-S', '-t', '300'], ['-t', '50'], ['-S', '-M', 'prepared', '-t', '100']]) {
+  const out = await new Promise<string>((resolve) => {
+    let o = '';
+    const p = spawn(clientBin('pgbench'), [...script, '-n', '-c', '4', '-j', '2', '-h', '127.0.0.1', '-p', String(port), '-U', 'app', 'txrec'],
+      { env: { PATH: process.env.PATH, PGPASSWORD: PW, PGSSLMODE: 'require' } });
+    p.stdout.on('data', (d: Buffer) => (o += d));
+    p.on('close', () => resolve(o));
+  });
+  check(`pgbench ${script.join(' ')} -c 4 recorded on the transaction plane (its mirror), 0 failed`, /failed transactions: 0 /.test(out) && !/aborted/.test(out), out);
+}
 const leaver = await txClient();
 await leaver.query('select 1');
 await leaver.query('begin');
@@ -221,7 +234,8 @@ const code = await exited;
 // 1: LeakSanitizer found Node's own leaks at exit (under ASan a leak report exits 1); a crash is a signal.
 check('gatehouse exited (no crash)', code === 0 || code === 1, `exit ${code}`);
 const recorded = (await readFile(join(dir, 'audit.jsonl'), 'utf8').catch(() => '')).split('\n').filter((l) => l.includes('"kind":"statement"')).length;
-check(`the sessions were recorded through the mirror (${recorded} statement records)`, recorded >= 1200, String(recorded));
+// 1,200 session-mode -S; on the plane 1,200 -S, 200 TPC-B transactions of 7 statements, 400 -M prepared.
+check(`the sessions were recorded through the mirrors (${recorded} statement records)`, recorded >= 1200 + 1200 + 1400 + 400, String(recorded));
 await cluster.stop();
 const reports = (await readdir(dir)).filter((f) => f.startsWith('asan'));
 let found = 0;

@@ -20,9 +20,11 @@ import { noopClose, noopParse, type PreparedStatement } from './prepared.js';
 import { detectHazards, hazardNames } from './hazards.js';
 import { Verdict, type StatementTap } from '../audit/tap.js';
 import { verdictFor } from '../session/tapped-relay.js';
+import { TapMirror } from '../session/tap-mirror.js';
+import { mirrorBarrier } from '../session/native-relay.js';
 import type { ServerClient, ServerConn } from './server.js';
 import type { Pool } from './pool.js';
-import { startReading, statementMap, TxReason, type Escalation, type NativeClientRow } from './native-plane.js';
+import { nativePlaneTotals, startReading, statementMap, TxReason, type Escalation, type NativeClientRow } from './native-plane.js';
 
 /** PgBouncer's client states (SHOW CLIENTS `state`): active (linked or idle between transactions), waiting, login. */
 export type ClientState = 'login' | 'idle' | 'waiting' | 'active' | 'closed';
@@ -218,6 +220,9 @@ export class PooledClient implements WalkHandler, ServerClient {
     this.nativeId = -1;
     this.nativeRow = null;
     this.cancels.route(this.info.cancelPid, null);
+    const mirror = this.#mirror;
+    this.#mirror = null;
+    const recorded = mirror?.ended();
     if (this.state === 'closed') return;
     // A driver that keeps sending what the plane does not carry (a Parse per query, COPY) would come back every time.
     // A statement the server it landed on lacks (TxReason.Prepare) is prepared there once and costs nothing.
@@ -239,6 +244,16 @@ export class PooledClient implements WalkHandler, ServerClient {
         p = end;
       }
     }
+    // What the plane carried is recorded before anything the client sent after it.
+    if (!mirror?.pending) return this.#resumeFromNative(e);
+    nativePlaneTotals.waitedForRecords++;
+    void recorded!.then(() => this.#resumeFromNative(e));
+  }
+
+  /** fromNative, once the plane's mirrored messages are recorded: reads the client again and takes what it sent. */
+  #resumeFromNative(e: Escalation): void {
+    if (this.state === 'closed') return;
+    const s = e.server !== null && this.server === e.server ? e.server : null;
     startReading(this.socket);
     if (e.reason === TxReason.ServerLost) {
       this.onServerLost();
@@ -264,14 +279,20 @@ export class PooledClient implements WalkHandler, ServerClient {
   /** Between transactions with nothing JavaScript must watch: the native plane takes it (`transaction_engine: native`). */
   #lend(): void {
     const plane = this.pool.plane;
-    if (!plane || this.state !== 'idle' || this.server || this.waiting || this.hazards !== 0 || this.tap !== null || this.#pending !== null ||
+    // A recorded client goes too, mirrored (its records follow what the plane carries); one under a policy rule does not.
+    if (!plane || this.state !== 'idle' || this.server || this.waiting || this.hazards !== 0 || (this.tap !== null && !this.tap.mirrorable) || this.#pending !== null ||
       (this.#walker !== null && (this.#walker.holding || !this.#walker.atBoundary)) || this.#unsynced || this.#dropSyncs || this.#internalPending ||
       !this.pool.lendable || this.#handedBack >= MAX_HAND_BACKS) return;
     // Without name mapping (max_prepared_statements: 0) statement names are the server's own: the plane carries none.
     const names = this.pool.settings.max_prepared_statements > 0 ? statementMap(this.statements) : null;
-    const id = plane.lendClient(this, this.pool.signature(this.vars, this.pool.defaults), names);
-    if (id < 0) return;
+    const mirror = this.tap !== null ? new TapMirror(this.tap) : null;
+    const id = plane.lendClient(this, this.pool.signature(this.vars, this.pool.defaults), names, mirror);
+    if (id < 0) {
+      void mirror?.ended();
+      return;
+    }
     this.nativeId = id;
+    this.#mirror = mirror;
     // Neither is needed on the plane; both are made again if the client comes back.
     this.#walker = null;
     this.counters?.park();
@@ -534,6 +555,8 @@ export class PooledClient implements WalkHandler, ServerClient {
   }
 
   #rejected = '';
+  /** While a recorded client is on the plane: the mirror that feeds its tap (native/mirror.h). */
+  #mirror: TapMirror | null = null;
   /** Statements the plane handed back; at MAX_HAND_BACKS (or at once for COPY, say) the client stays here. */
   #handedBack = 0;
 
@@ -679,7 +702,12 @@ export class PooledClient implements WalkHandler, ServerClient {
       else this.pool.discard(s);
     }
     this.pool.clients.delete(this);
-    this.#resolveDone(this.#endReason || 'client closed');
+    const mirror = this.#mirror;
+    this.#mirror = null;
+    const reason = this.#endReason || 'client closed';
+    // A client that ended on the plane: its last statements are recorded before its disconnection.
+    if (mirror) void mirrorBarrier().then(() => mirror.ended()).then(() => this.#resolveDone(reason));
+    else this.#resolveDone(reason);
   }
 
   /** Every tracked parameter: the client's startup value, else the pool's default. */

@@ -16,7 +16,10 @@
  */
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { STATS_LEN, nativeAddon, onTxEvents, plainFd, takeBuffered, type Addon } from '../session/native-relay.js';
+import { STATS_LEN, nativeAddon, onTxEvents, plainFd, takeBuffered, watchPlaneMirror, type Addon } from '../session/native-relay.js';
+import type { TapMirror } from '../session/tap-mirror.js';
+import { errorResponse } from '../protocol/backend/encode.js';
+import { wire } from '../errors.js';
 import { DURATION_BUCKETS } from '../session/counters.js';
 import type { PooledClient } from './client.js';
 import type { ServerConn } from './server.js';
@@ -59,7 +62,7 @@ export interface NativePoolInfo {
 }
 
 /** Hand-overs since start, for tests and the admin view: clients and servers lent, clients given back. */
-export const nativePlaneTotals = { clients: 0, servers: 0, escalations: 0, byReason: [0, 0, 0, 0, 0, 0, 0] };
+export const nativePlaneTotals = { clients: 0, servers: 0, escalations: 0, byReason: [0, 0, 0, 0, 0, 0, 0], waitedForRecords: 0 };
 
 const EV_SQLSTATE = 1;
 const EV_ESCALATE = 5;
@@ -108,6 +111,8 @@ export function startReading(s: Duplex): void {
 
 interface Lent {
   client: PooledClient;
+  /** A recorded client's mirror: what the plane carries for it reaches its statement tap through this. */
+  mirror: TapMirror | null;
 }
 
 export class NativePlane {
@@ -135,24 +140,30 @@ export class NativePlane {
   /**
    * Lends a client that is between transactions: its id on the plane, or -1 when it cannot be (it
    * stays with JavaScript). `names`: its statement map (statementMap), null when the plane is not
-   * to carry the extended protocol.
+   * to carry the extended protocol. `mirror`: a recorded client's (native/mirror.h), or null.
    */
-  lendClient(c: PooledClient, sig: number, names: Buffer | null): number {
+  lendClient(c: PooledClient, sig: number, names: Buffer | null, mirror: TapMirror | null = null): number {
     const s = c.socket as Socket;
     const fd = plainFd(s);
     if (fd < 0 || !stopReading(s)) return -1;
     const head = takeBuffered(s);
     let id: number;
     try {
-      id = this.#a.txClient(c.pool.planeId, fd, sig, head.length ? head : undefined, names ?? undefined);
+      id = this.#a.txClient(c.pool.planeId, fd, sig, head.length ? head : undefined, names ?? undefined, mirror !== null);
     } catch {
       if (head.length) s.unshift(head);
       startReading(s);
       return -1;
     }
     this.#pools.set(c.pool.planeId, c.pool);
-    const lent: Lent = { client: c };
+    const lent: Lent = { client: c, mirror };
     this.#clients.set(id, lent);
+    if (mirror) {
+      // Better no client than an unrecorded one: PostgreSQL's own words for an internal failure, as on the relay.
+      const fail = (): void => void this.#a.txClose(id, errorResponse(wire.internal()), 'its statements could not be recorded');
+      mirror.attach({ hold: (on) => void this.#a.hold(id, on), fail });
+      watchPlaneMirror(id, mirror, fail);
+    }
     nativePlaneTotals.clients++;
     c.pool.clientLent();
     c.counters?.attachSource(() => {
@@ -254,6 +265,8 @@ export class NativePlane {
       case EV_ESCALATE:
         return this.#escalated(id, stats as Float64Array | undefined, bytes);
       case EV_CLIENT_END: {
+        // Its last entries came before this event (txplane.h tx_end_client), also after closeClient().
+        watchPlaneMirror(id, null);
         const lent = this.#clients.get(id);
         if (!lent) return false;
         this.#clients.delete(id);
@@ -289,6 +302,7 @@ export class NativePlane {
     const lent = this.#clients.get(id);
     if (!lent || !b || b.length < 20) return false;
     this.#clients.delete(id);
+    watchPlaneMirror(id, null);
     this.#detach(lent, stats);
     nativePlaneTotals.escalations++;
     const sid = b.readDoubleLE(0);

@@ -43,7 +43,7 @@ export interface Addon {
   tlsContext(cert: Buffer, key: Buffer, ca: Buffer | undefined, minVersion: string, ciphers: string): unknown;
   tlsAccept(context: unknown, fd: number, head?: Buffer): [number, number];
   attach(id: number, serverFd: number, doorFd: number, clientHead?: Buffer, serverHead?: Buffer, mirror?: boolean, reuse?: boolean): boolean;
-  txClient(pool: number, fd: number, sig: number, head?: Buffer, names?: Buffer): number;
+  txClient(pool: number, fd: number, sig: number, head?: Buffer, names?: Buffer, mirror?: boolean): number;
   txServer(pool: number, fd: number, sig: number, serverId: number, held?: Buffer): boolean;
   txRecall(pool: number): number;
   txTakeServer(pool: number, serverId: number, held?: Buffer): number;
@@ -82,6 +82,14 @@ interface Running {
 }
 
 const running = new Map<number, Running>();
+/** Recorded clients on the transaction plane (src/pool/native-plane.ts): their mirrors, by their ids there. */
+const planeMirrors = new Map<number, Pick<Running, 'mirror' | 'fail'>>();
+
+/** Routes the mirrored entries of plane client `id` to `mirror` (`fail`: it cannot be recorded); null stops. */
+export function watchPlaneMirror(id: number, mirror: MirrorConsumer | null, fail?: () => void): void {
+  if (mirror && fail) planeMirrors.set(id, { mirror, fail });
+  else planeMirrors.delete(id);
+}
 const doors = new Map<number, DoorWatcher>();
 let addon: Addon | null | undefined;
 let unavailable = '';
@@ -123,22 +131,30 @@ function onEvent(kind: number, id: number, text: string, stats?: Float64Array | 
 }
 
 /**
- * Mirrored entries (native/relay.c mirror_flush): per relay f64 id and u32 length (little-endian),
+ * Mirrored entries (native/relay.c mirror_flush): per relay (or plane client) f64 id and u32 length (little-endian),
  * then entries of u8 direction, f64 read time (ms) and the whole message (native/mirror.h).
  */
+/**
+ * The relay's read times are CLOCK_MONOTONIC ms (native/counters.h mono_ms), libuv's clock too;
+ * performance.now() counts from the process's start on that clock. Entries are given to the tap on
+ * performance.now()'s scale, so a plane client's statements (mirrored, then back in JavaScript)
+ * are all timed on one clock.
+ */
+const MONO_TO_PERF = performance.now() - Number(process.hrtime.bigint()) / 1e6;
+
 function onMirror(blob: Buffer): void {
   nativeRelayTotals.handovers++;
   let at = 0;
   while (at + 12 <= blob.length) {
     const id = blob.readDoubleLE(at);
     const end = at + 12 + blob.readUInt32LE(at + 8);
-    const r = running.get(id);
+    const r = running.get(id) ?? planeMirrors.get(id);
     if (r?.mirror) {
       try {
         for (let p = at + 12; p < end; ) {
           const next = p + 10 + blob.readUInt32BE(p + 10);
           if (next > end) throw new Error('a mirrored entry runs past its session');
-          r.mirror.entry(blob[p]!, blob[p + 9]!, blob.subarray(p + 9, next), blob.readDoubleLE(p + 1));
+          r.mirror.entry(blob[p]!, blob[p + 9]!, blob.subarray(p + 9, next), blob.readDoubleLE(p + 1) + MONO_TO_PERF);
           p = next;
         }
       } catch {

@@ -74,6 +74,11 @@ export class TapMirror implements MirrorConsumer {
     this.#wait(this.#tap.held);
   }
 
+  /** Entries not yet taken by the tap (they wait for it). */
+  get pending(): boolean {
+    return this.#waiting || this.#queue.length > 0;
+  }
+
   ended(): Promise<void> {
     this.#ended = true;
     this.#unsubscribe();

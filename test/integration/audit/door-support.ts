@@ -83,7 +83,7 @@ function completeLines(text: string): string[] {
 export type AuditRec = Record<string, unknown>;
 
 /** The JSON records written to `file` so far (none when it does not exist yet). */
-async function auditRecords(file: string): Promise<AuditRec[]> {
+export async function auditRecords(file: string): Promise<AuditRec[]> {
   return completeLines(await readFile(file, 'utf8').catch(() => '')).map((l) => JSON.parse(l) as AuditRec);
 }
 
