@@ -19,6 +19,14 @@ export interface ServeHandle {
   stopped: Promise<void>;
 }
 
+/** The TLS engine the loaded state uses (`auto` resolved), for the start-up log. */
+function tlsEngineInUse(state: Gateway['state']): string {
+  const set = state.config.tls_engine;
+  if (!state.tls) return `${set} (no tls section)`;
+  const used = state.tls.native ? 'native' : 'node';
+  return set === 'auto' ? `auto: ${used}` : used;
+}
+
 /** Starts the gateway and installs signal handlers. Rejects when the config does not load. */
 export async function startServe(configPath: string, opts: { signals?: boolean } = {}): Promise<ServeHandle> {
   const gateway = new Gateway(configPath);
@@ -49,7 +57,7 @@ export async function startServe(configPath: string, opts: { signals?: boolean }
   const metrics = await startMetrics(gateway);
   log.info({ listen: addresses.map((a) => a.where), metrics: gateway.state.config.metrics.listen,
     hba: gateway.state.config.hba, rules: gateway.state.hba.rules.length,
-    relay_engine: engine === 'node' ? 'node (JavaScript relay)' : native.detail, tls_engine: gateway.state.config.tls_engine,
+    relay_engine: engine === 'node' ? 'node (JavaScript relay)' : native.detail, tls_engine: tlsEngineInUse(gateway.state),
     transaction_engine: gateway.state.config.transaction_engine }, 'gatehouse is ready');
   // Whoever stops the gateway (a signal or the console's SHUTDOWN), the process ends after it.
   const stopped = gateway.stopped.then(async () => {

@@ -10,6 +10,7 @@ import { loadUserlist, type Userlist } from '../auth/userlist.js';
 import { loadTls, type TlsState } from '../net/tls.js';
 import { AuthQuery } from '../auth/auth-query.js';
 import { nativeTlsContext } from '../session/native-tls.js';
+import { nativeRelayStatus } from '../session/native-relay.js';
 
 export interface RuntimeState {
   readonly configPath: string;
@@ -28,9 +29,26 @@ export function loadRuntimeState(configPath: string, previous?: RuntimeState): R
   const hba = loadHbaFile(config.hba);
   const ident = config.ident ? loadIdentFile(config.ident) : null;
   const users = config.auth.users ? loadUserlist(config.auth.users) : null;
-  const tls = loadTls(config.tls, config.tls_engine === 'native' ? nativeTlsContext : null);
+  const tls = loadClientTls(config);
   const authQuery = config.auth.query ? reuseAuthQuery(config, previous) : null;
   return Object.freeze({ configPath, config, hba, ident, users, tls, authQuery, loadedAt: new Date() });
+}
+
+/**
+ * The client-side TLS state for `tls_engine`: `native` builds the native engine's context too (and
+ * fails when it cannot), `node` does not, `auto` tries where the native relay is built and falls
+ * back to Node's TLS when the native engine cannot load what Node can.
+ */
+function loadClientTls(config: Config): TlsState | null {
+  const engine = config.tls_engine;
+  if (engine === 'native') return loadTls(config.tls, nativeTlsContext);
+  if (engine === 'node' || !config.tls || !nativeRelayStatus().available) return loadTls(config.tls, null);
+  try {
+    return loadTls(config.tls, nativeTlsContext);
+  } catch {
+    // What Node's TLS cannot load either fails here with Node's own error.
+    return loadTls(config.tls, null);
+  }
 }
 
 function reuseAuthQuery(config: Config, previous?: RuntimeState): AuthQuery {

@@ -21,6 +21,7 @@ import { nativeRelayStatus, nativeRelayTotals } from '../../../src/session/nativ
 import postgres from 'postgres';
 import * as fe from '../../../src/protocol/frontend/encode.js';
 import { PW, client, sessionStatementRecords, startDoor, type DoorSetup } from './door-support.js';
+import { nativeTlsInTests } from '../gateway/fixture.js';
 
 const AUDIT = `audit:
   log: [all]
@@ -91,8 +92,8 @@ describe(`the native relay mirrors recorded sessions (PostgreSQL ${version})`, {
     for (const x of recs) assert.ok(typeof x.duration_ms === 'number' && x.duration_ms >= 0 && x.duration_ms < 60_000, `duration ${String(x.duration_ms)}`);
   });
 
-  test('a recorded TLS session: mirrored from the native TLS engine (GATEHOUSE_TEST_TLS_ENGINE=native), else tapped in JavaScript', async () => {
-    const nativeTls = process.env.GATEHOUSE_TEST_TLS_ENGINE === 'native';
+  test('a recorded TLS session: mirrored from the native TLS engine (tls_engine: auto), else tapped in JavaScript (GATEHOUSE_TEST_TLS_ENGINE=node)', async () => {
+    const nativeTls = nativeTlsInTests();
     const started = nativeRelayTotals.started;
     const c = client(t.gh, 'mir_s', { ssl: { rejectUnauthorized: false } });
     await c.connect();

@@ -13,6 +13,16 @@ import { Gateway } from '../../../src/gateway/gateway.js';
 import { createLogger, logEvents } from '../../../src/log.js';
 import type { Cluster } from '../../harness/pg.js';
 import { LIBPQ18_DIR, clientBin, freePort } from '../../harness/pg.js';
+import { nativeRelayStatus } from '../../../src/session/native-relay.js';
+
+/**
+ * Whether a fixture's TLS clients are on the native TLS engine: `tls_engine` defaults to `auto`
+ * (native where the relay is built); GATEHOUSE_TEST_TLS_ENGINE=node or =native sets it for a whole run.
+ */
+export function nativeTlsInTests(): boolean {
+  const engine = process.env.GATEHOUSE_TEST_TLS_ENGINE ?? 'auto';
+  return engine === 'native' || (engine === 'auto' && nativeRelayStatus().available);
+}
 import type { CertSet } from '../../harness/certs.js';
 
 export interface GatehouseOptions {
@@ -69,7 +79,7 @@ export async function startGatehouse(o: GatehouseOptions): Promise<Gatehouse> {
     o.databasesYaml ?? `databases:\n  "*": {host: 127.0.0.1, port: ${o.upstreamPort ?? o.cluster.port}, sslmode: disable}`,
     'log: {level: debug}',
     o.extraYaml ?? '',
-    // GATEHOUSE_TEST_TLS_ENGINE=native runs a suite's TLS clients on the native TLS engine.
+    // GATEHOUSE_TEST_TLS_ENGINE=node (or native) runs a suite's TLS clients on that engine (default: auto).
     process.env.GATEHOUSE_TEST_TLS_ENGINE && !o.extraYaml?.includes('tls_engine') ? `tls_engine: ${process.env.GATEHOUSE_TEST_TLS_ENGINE}` : '',
     // GATEHOUSE_TEST_TX_ENGINE=native runs a suite's transaction-mode pools on the native transaction plane.
     process.env.GATEHOUSE_TEST_TX_ENGINE && !o.extraYaml?.includes('transaction_engine') ? `transaction_engine: ${process.env.GATEHOUSE_TEST_TX_ENGINE}` : '',

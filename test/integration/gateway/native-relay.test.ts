@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { availableVersions, clientBin, startCluster, type Cluster } from '../../harness/pg.js';
 import { runClient } from '../../harness/pg-process.js';
 import { makeCertSet, type CertSet } from '../../harness/certs.js';
-import { psql, startGatehouse, verifierOf, type Gatehouse } from './fixture.js';
+import { nativeTlsInTests, psql, startGatehouse, verifierOf, type Gatehouse } from './fixture.js';
 import { byName, eventually, psqlBackground, psqlTable } from '../admin/console-support.js';
 import { nativeRelayStatus, nativeRelayTotals } from '../../../src/session/native-relay.js';
 import type { SessionEndEvent } from '../../../src/events.js';
@@ -97,7 +97,7 @@ for (const version of versions) {
       assert.equal(nativeRelayTotals.started, before + 2);
       const tls = await psql(tcp('postgres', 'require'), 'select 3', { password: PW });
       assert.equal(tls.stdout, '3', tls.stderr);
-      if (process.env.GATEHOUSE_TEST_TLS_ENGINE === 'native') assert.equal(nativeRelayTotals.started, before + 3, 'tls_engine: native relays TLS natively too');
+      if (nativeTlsInTests()) assert.equal(nativeRelayTotals.started, before + 3, 'tls_engine: native relays TLS natively too');
       else assert.equal(nativeRelayTotals.started, before + 2, 'the TLS session stays with the JavaScript relay');
       await eventually(() => nativeRelayTotals.ended === nativeRelayTotals.started);
     });
