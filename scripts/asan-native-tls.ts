@@ -140,23 +140,19 @@ check('no connection left hanging', hung === 0);
 console.log('pgbench');
 const init = await new Promise<number>((resolve) => spawn(clientBin('pgbench'), ['-i', '-s', '1', '-q', '-h', cluster.socketDir, '-p', String(cluster.port), '-U', 'app', 'appdb'],
   { stdio: 'ignore' }).on('close', (code) => resolve(code ?? -1)));
-const bench = await new Promise<string>((resolve) => {
+/** pgbench through gatehouse over TLS, 4 clients: its report. */
+const pgbench = (args: string[], db: string): Promise<string> => new Promise<string>((resolve) => {
   let out = '';
-  const p = spawn(clientBin('pgbench'), ['-S', '-n', '-c', '4', '-j', '2', '-t', '300', '-h', '127.0.0.1', '-p', String(port), '-U', 'app', 'appdb'],
+  const p = spawn(clientBin('pgbench'), [...args, '-n', '-c', '4', '-j', '2', '-h', '127.0.0.1', '-p', String(port), '-U', 'app', db],
     { env: { PATH: process.env.PATH, PGPASSWORD: PW, PGSSLMODE: 'require' } });
   p.stdout.on('data', (d: Buffer) => (out += d));
   p.on('close', () => resolve(out));
 });
+const bench = await pgbench(['-S', '-t', '300'], 'appdb');
 check('pgbench -S over TLS, 0 failed', init === 0 && /actually processed: 1200\/1200/.test(bench) && /failed transactions: 0 /.test(bench), bench);
 console.log('transaction plane');
 for (const script of [['-S', '-t', '300'], ['-t', '50'], ['-S', '-M', 'prepared', '-t', '300']]) {
-  const out = await new Promise<string>((resolve) => {
-    let o = '';
-    const p = spawn(clientBin('pgbench'), [...script, '-n', '-c', '4', '-j', '2', '-h', '127.0.0.1', '-p', String(port), '-U', 'app', 'txdb'],
-      { env: { PATH: process.env.PATH, PGPASSWORD: PW, PGSSLMODE: 'require' } });
-    p.stdout.on('data', (d: Buffer) => (o += d));
-    p.on('close', () => resolve(o));
-  });
+  const out = await pgbench(script, 'txdb');
   check(`pgbench ${script.join(' ')} -c 4 on the transaction plane, 0 failed`, /failed transactions: 0 /.test(out) && !/aborted/.test(out), out);
 }
 const txClient = async (): Promise<pg.Client> => {
@@ -192,13 +188,7 @@ for (let i = 0; i < 30; i++) {
 await plain.end();
 check('hand-backs and returns on the transaction plane', right === 90, String(right));
 for (const script of [['-S', '-t', '300'], ['-t', '50'], ['-S', '-M', 'prepared', '-t', '100']]) {
-  const out = await new Promise<string>((resolve) => {
-    let o = '';
-    const p = spawn(clientBin('pgbench'), [...script, '-n', '-c', '4', '-j', '2', '-h', '127.0.0.1', '-p', String(port), '-U', 'app', 'txrec'],
-      { env: { PATH: process.env.PATH, PGPASSWORD: PW, PGSSLMODE: 'require' } });
-    p.stdout.on('data', (d: Buffer) => (o += d));
-    p.on('close', () => resolve(o));
-  });
+  const out = await pgbench(script, 'txrec');
   check(`pgbench ${script.join(' ')} -c 4 recorded on the transaction plane (its mirror), 0 failed`, /failed transactions: 0 /.test(out) && !/aborted/.test(out), out);
 }
 const leaver = await txClient();
