@@ -163,12 +163,12 @@ static void tx_watch(int fd, uint64_t tag, uint32_t *mask, uint32_t m) {
   *mask = m;
 }
 
-/* The epoll interest a client and its server need now. */
 /* Not to be read now: JavaScript holds it, or its mirror has more than MIRROR_LIMIT bytes not yet recorded. */
 static int tx_paused(const txcli_t *c) {
   return c->held || (c->mir && c->mir->out.len + c->mir->inflight > MIRROR_LIMIT);
 }
 
+/* The epoll interest a client and its server need now. */
 static void tx_interest(txcli_t *c) {
   if (c->ended) return;
   uint32_t m = 0;
@@ -259,20 +259,20 @@ static void tx_classify(txcli_t *c) {
   c->in_ok = p;
 }
 
+/* The mirror could not take the request at p (out of memory): it and what follows go back to JavaScript, which records them itself. */
+static void tx_unmirrored(txcli_t *c, size_t p) {
+  c->mir->broken = 0; /* the answers to what went before are still mirrored until the hand-back */
+  c->in_ok = p;
+  c->want = TXW_ESCALATE;
+  c->reason = TXR_MESSAGE;
+}
+
 /*
  * Commits the classified requests to the linked server, in order, before they are sent: counts
  * them, and renames the statements of each extended-protocol batch to the server-side names. A
  * batch the server cannot take as it is (txprep.h) ends what is carried: the client goes back to
  * JavaScript there, once everything before it is answered.
  */
-/* Out of memory for the mirror: the request at p and what follows go back to JavaScript, which records them itself. */
-static void tx_unmirrored(txcli_t *c, size_t p) {
-  c->mir->broken = 0;
-  c->in_ok = p;
-  c->want = TXW_ESCALATE;
-  c->reason = TXR_MESSAGE;
-}
-
 static void tx_check(txcli_t *c) {
   txsrv_t *s = c->srv;
   while (c->in_chk < c->in_ok) {
@@ -295,7 +295,8 @@ static void tx_check(txcli_t *c) {
       return;
     }
     /* Mirrored as the client sent it, before the renaming: the records name the client's statements. */
-    if (c->mir && !mirror_take(c->mir, 0, c->in + p, (size_t)tx_batch_end(c->in, c->in_ok, p) - p)) return tx_unmirrored(c, p);
+    long end = c->mir ? tx_batch_end(c->in, c->in_ok, p) : 0;
+    if (c->mir && (end <= (long)p || !mirror_take(c->mir, 0, c->in + p, (size_t)end - p))) return tx_unmirrored(c, p);
     size_t len = c->in_len;
     c->in_chk = tx_batch_rename(c->in, &len, p, c->names, c->names_len, s->held, s->nheld);
     c->in_ok += len - c->in_len;
