@@ -116,7 +116,7 @@ function word(): string {
 const ADVISORY = new Set(['pg_advisory_lock', 'pg_advisory_lock_shared', 'pg_try_advisory_lock', 'pg_try_advisory_lock_shared']);
 
 /**
- * Set by statement() when the statement began with SELECT or WITH: its `INTO TEMP t` creates a
+ * Set by detectHazards() when a statement begins with SELECT or WITH: its `INTO TEMP t` creates a
  * temporary table (SELECT INTO has no ON COMMIT clause, so the table outlives the transaction). A
  * WITH … INSERT INTO a table named "temp" counts too: pinning is the safe side.
  */

@@ -191,12 +191,16 @@ for (const version of await availableVersions()) {
       await eventually(() => nativeRelayTotals.ended === nativeRelayTotals.started);
     });
 
-    test('a transaction-mode TLS client is served over the native engine\'s socketpair', async () => {
+    test('a transaction-mode TLS client is served over the native engine\'s socketpair, which the transaction plane carries', async () => {
       const started = nativeRelayTotals.started;
+      const planeXacts = (): number => [...pooled.gateway.pools.pools.values()].reduce((n, p) => n + (p.plane?.info(p).counters[0] ?? 0), 0);
       const c = new pg.Client({ host: 'localhost', port: pooled.port, user: 'app', password: PW, database: 'postgres',
         ssl: { ca: await readFile(certs.caCert, 'utf8') }, enableChannelBinding: true });
       await c.connect();
       try {
+        const before = planeXacts();
+        for (let i = 0; i < 5; i++) assert.equal((await c.query<{ n: number }>(`select ${i} as n`)).rows[0]?.n, i);
+        assert.ok(planeXacts() - before >= 4, `the plane carried ${planeXacts() - before} of 5`);
         for (let i = 0; i < 20; i++) assert.equal((await c.query<{ i: number }>('select $1::int as i', [i])).rows[0]?.i, i);
         const big = await c.query<{ s: string }>("select repeat('z', 1000000) as s");
         assert.equal(big.rows[0]?.s.length, 1_000_000);
