@@ -158,6 +158,16 @@ static int mirror_scan(mirror_t *m, int dir, const unsigned char *p, size_t n, d
   return grew;
 }
 
+/* More than MIRROR_LIMIT bytes copied and not yet consumed: its client is not read (NULL: not mirrored). */
+static int mirror_over(const mirror_t *m) {
+  return m && m->out.len + m->inflight > MIRROR_LIMIT;
+}
+
+/* JavaScript consumed n handed-over bytes. */
+static void mirror_consumed(mirror_t *m, size_t n) {
+  m->inflight -= n < m->inflight ? n : m->inflight;
+}
+
 static void mirror_free(mirror_t *m) {
   if (!m) return;
   free(m->out.buf);

@@ -123,7 +123,7 @@ static void set_reason(relay_t *r, const char *why) {
 
 /* Mirrored bytes JavaScript has not consumed exceed the limit: the client waits. */
 static int mirror_full(const relay_t *r) {
-  return r->mir && r->mir->out.len + r->mir->inflight > MIRROR_LIMIT;
+  return mirror_over(r->mir);
 }
 
 /* The epoll interest each fd needs now. */
@@ -808,7 +808,7 @@ static void consumed(unsigned char *blob, size_t len) {
     if (!r) tx_consumed(id, n);
     if (!r || !r->mir || r->ended) continue;
     int was_full = mirror_full(r);
-    r->mir->inflight -= n < r->mir->inflight ? n : r->mir->inflight;
+    mirror_consumed(r->mir, n);
     if (was_full && !mirror_full(r)) update_interest(r);
   }
   free(blob);

@@ -165,7 +165,7 @@ static void tx_watch(int fd, uint64_t tag, uint32_t *mask, uint32_t m) {
 
 /* Not to be read now: JavaScript holds it, or its mirror has more than MIRROR_LIMIT bytes not yet recorded. */
 static int tx_paused(const txcli_t *c) {
-  return c->held || (c->mir && c->mir->out.len + c->mir->inflight > MIRROR_LIMIT);
+  return c->held || mirror_over(c->mir);
 }
 
 /* The epoll interest a client and its server need now. */
@@ -985,7 +985,7 @@ static void tx_consumed(double id, size_t n) {
   txcli_t *c = tx_lookup(id);
   if (!c || !c->mir) return;
   int was = tx_paused(c);
-  c->mir->inflight -= n < c->mir->inflight ? n : c->mir->inflight;
+  mirror_consumed(c->mir, n);
   if (was && !tx_paused(c)) tx_interest(c);
 }
 
