@@ -4,9 +4,11 @@
  * server itself would run anything they send: only the door stands in the way), and gatehouse in
  * front with transaction pooling by default and session pooling for the `*_s` roles.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import pg from 'pg';
-import { startCluster, type Cluster, type PgVersion } from '../../harness/pg.js';
+import { clientBin, startCluster, type Cluster, type PgVersion } from '../../harness/pg.js';
 import { makeCertSet } from '../../harness/certs.js';
 import { startGatehouse, verifierOf, type Gatehouse } from '../gateway/fixture.js';
 
@@ -61,6 +63,26 @@ export function client(gh: Gatehouse, user: string, o: Partial<pg.ClientConfig> 
   const c = new pg.Client({ host: '127.0.0.1', port: gh.port, user, password: PW, database: 'postgres', ssl: false, ...o });
   c.on('error', () => undefined);
   return c;
+}
+
+/** The gateway's id of `user`'s newest live session. */
+export function newestSession(gh: Gatehouse, user: string): number {
+  return Math.max(...[...gh.gateway.live].filter((l) => l.user === user).map((l) => l.id));
+}
+
+/**
+ * psql runs `lines` as `user` from a file in gatehouse's folder (plaintext, stop on the first
+ * error, results discarded); resolves once it is started, with its exit code to come and its stderr.
+ */
+export async function psqlScript(gh: Gatehouse, user: string, name: string, lines: string[]): Promise<{ exited: Promise<number>; stderr: () => string }> {
+  const file = join(gh.dir, name);
+  await writeFile(file, lines.map((l) => `${l}\n`).join(''));
+  const child = spawn(clientBin('psql'), [`host=127.0.0.1 port=${gh.port} dbname=postgres user=${user} sslmode=disable`, '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-o', '/dev/null', '-f', file],
+    { env: { PATH: process.env.PATH, LC_ALL: 'C', PGPASSWORD: PW }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d));
+  const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
+  return { exited, stderr: () => stderr };
 }
 
 /** The SQLSTATE and message of a rejected promise. */

@@ -11,16 +11,14 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';
-import { spawn } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { availableVersions, clientBin } from '../../harness/pg.js';
+import { availableVersions } from '../../harness/pg.js';
 import { createLogger } from '../../../src/log.js';
 import { nativeRelayStatus, nativeRelayTotals } from '../../../src/session/native-relay.js';
 import postgres from 'postgres';
 import * as fe from '../../../src/protocol/frontend/encode.js';
-import { PW, client, sessionStatementRecords, startDoor, type DoorSetup } from './door-support.js';
+import { PW, client, newestSession as newestSessionOf, psqlScript as psqlFile, sessionStatementRecords, startDoor, type DoorSetup } from './door-support.js';
 import { nativeTlsInTests } from '../gateway/fixture.js';
 
 const AUDIT = `audit:
@@ -41,19 +39,13 @@ const skip = nativeRelayStatus().available ? false : nativeRelayStatus().detail;
 describe(`the native relay mirrors recorded sessions (PostgreSQL ${version})`, { skip }, () => {
   let t: DoorSetup;
   const sessionRecords = (session: number, n: number): Promise<Rec[]> => sessionStatementRecords(join(t.gh.dir, 'audit.jsonl'), session, n);
-  const newestSession = (user: string): number => Math.max(...[...t.gh.gateway.live].filter((l) => l.user === user).map((l) => l.id));
+  const newestSession = (user: string): number => newestSessionOf(t.gh, user);
   /** psql runs `lines` as mir_s from a file; resolves once its session is on the native relay (with that session's id). */
   const psqlScript = async (name: string, lines: string[]): Promise<{ id: number; exited: Promise<number>; stderr: () => string }> => {
-    const file = join(t.gh.dir, name);
-    await writeFile(file, lines.map((l) => `${l}\n`).join(''));
     const started = nativeRelayTotals.started;
-    const child = spawn(clientBin('psql'), [`host=127.0.0.1 port=${t.gh.port} dbname=postgres user=mir_s sslmode=disable`, '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-o', '/dev/null', '-f', file],
-      { env: { PATH: process.env.PATH, LC_ALL: 'C', PGPASSWORD: PW }, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
+    const run = await psqlFile(t.gh, 'mir_s', name, lines);
     while (nativeRelayTotals.started === started) await new Promise((r) => setTimeout(r, 1));
-    return { id: newestSession('mir_s'), exited, stderr: () => stderr };
+    return { id: newestSession('mir_s'), ...run };
   };
 
   before(async () => {

@@ -8,16 +8,14 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { availableVersions, clientBin } from '../../harness/pg.js';
+import { availableVersions } from '../../harness/pg.js';
 import { createLogger } from '../../../src/log.js';
 import { nativeRelayStatus } from '../../../src/session/native-relay.js';
 import { TxReason, nativePlaneTotals } from '../../../src/pool/native-plane.js';
 import * as fe from '../../../src/protocol/frontend/encode.js';
-import { PW, auditRecords, client, sessionStatementRecords, startDoor, type DoorSetup } from './door-support.js';
+import { auditRecords, client, newestSession as newestSessionOf, psqlScript, sessionStatementRecords, startDoor, type DoorSetup } from './door-support.js';
 import type { Socket } from 'node:net';
 
 const AUDIT = `audit:
@@ -39,7 +37,7 @@ describe(`recorded transaction-mode clients on the native plane (PostgreSQL ${ve
   let t: DoorSetup;
   const file = (): string => join(t.gh.dir, 'audit.jsonl');
   const records = (session: number, n: number): Promise<Rec[]> => sessionStatementRecords(file(), session, n);
-  const newestSession = (user: string): number => Math.max(...[...t.gh.gateway.live].filter((l) => l.user === user).map((l) => l.id));
+  const newestSession = (user: string): number => newestSessionOf(t.gh, user);
   const planeXacts = (): number => {
     let n = 0;
     for (const p of t.gh.gateway.pools.pools.values()) if (p.plane) n += p.plane.info(p).counters[0]!;
@@ -133,20 +131,14 @@ describe(`recorded transaction-mode clients on the native plane (PostgreSQL ${ve
   });
 
   test('JavaScript 4 MiB behind: the plane stops reading the client, then catches up; every statement recorded', async () => {
-    const script = join(t.gh.dir, 'many.sql');
-    await writeFile(script, Array.from({ length: 600 }, (_, i) => `SELECT ${i} AS n, '${'y'.repeat(12_000)}' AS pad;\n`).join(''));
     const lent = nativePlaneTotals.clients;
-    const child = spawn(clientBin('psql'), [`host=127.0.0.1 port=${t.gh.port} dbname=postgres user=mir_t sslmode=disable`, '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-o', '/dev/null', '-f', script],
-      { env: { PATH: process.env.PATH, LC_ALL: 'C', PGPASSWORD: PW }, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
+    const { exited, stderr } = await psqlScript(t.gh, 'mir_t', 'many.sql', Array.from({ length: 600 }, (_, i) => `SELECT ${i} AS n, '${'y'.repeat(12_000)}' AS pad;`));
     while (nativePlaneTotals.clients === lent) await new Promise((r) => setTimeout(r, 1));
     const id = newestSession('mir_t');
     // Block this thread (the one that records) while psql keeps sending through the plane.
     const until = Date.now() + 1500;
     while (Date.now() < until) { /* busy: the plane must stop at the mirror's limit, not buffer without bound */ }
-    assert.equal(await exited, 0, stderr);
+    assert.equal(await exited, 0, stderr());
     const recs = await records(id, 600);
     assert.equal(recs.length, 600);
     assert.deepEqual(recs.map((x) => x.statement_id), Array.from({ length: 600 }, (_, i) => i + 1));
