@@ -1,9 +1,11 @@
 /**
  * Session-state hazards in transaction mode (PgBouncer's "features" page lists what breaks):
  * plain SET/RESET, session advisory locks, SQL PREPARE, LISTEN, temp tables without ON COMMIT
- * DROP, WITH HOLD cursors and LOAD. A cheap lexical pass over the statement bytes (no string
- * copies): quotes, dollar quotes and comments are skipped, each statement's leading keywords are
- * read, and advisory-lock function names are looked for anywhere. Issue 6 replaces it with a parser.
+ * DROP (and anything created in `pg_temp`), WITH HOLD cursors and LOAD. A cheap lexical pass over
+ * the statement bytes (no string copies): quotes, dollar quotes and comments are skipped, each
+ * statement's leading keywords are read, and advisory-lock function names are looked for anywhere.
+ * Where it cannot tell, it pins: a CREATE that names `pg_temp.x` anywhere (`CREATE TABLE t AS
+ * SELECT * FROM pg_temp.x` makes a permanent table) pins all the same.
  *
  * The result packs the hazards a text creates (low byte) and those it clears (next byte).
  */
@@ -116,11 +118,39 @@ function word(): string {
 const ADVISORY = new Set(['pg_advisory_lock', 'pg_advisory_lock_shared', 'pg_try_advisory_lock', 'pg_try_advisory_lock_shared']);
 
 /**
- * Set by detectHazards() when a statement begins with SELECT or WITH: its `INTO TEMP t` creates a
- * temporary table (SELECT INTO has no ON COMMIT clause, so the table outlives the transaction). A
- * WITH … INSERT INTO a table named "temp" counts too: pinning is the safe side.
+ * Set by detectHazards() when a statement begins with SELECT or WITH: its `INTO TEMP t` (or `INTO
+ * pg_temp.t`) creates a temporary table (SELECT INTO has no ON COMMIT clause, so the table outlives
+ * the transaction). A WITH … INSERT INTO a table named "temp" counts too: pinning is the safe side.
  */
 let selectLike = false;
+
+/**
+ * Is the current token the temporary schema as a qualifier: `pg_temp.` (or `pg_temp_3.`, or
+ * `"pg_temp".`)? PostgreSQL makes anything created there temporary, whatever the statement says
+ * (`CREATE TABLE pg_temp.t`, `CREATE FUNCTION pg_temp.f()`, `SELECT … INTO pg_temp.t`).
+ */
+function tempQualifier(): boolean {
+  let s = tokStart;
+  let e = tokEnd;
+  if (text[s] === 0x22) {
+    // A quoted name is exact: "pg_temp" only.
+    if (e - s !== 9 || text[e - 1] !== 0x22) return false;
+    s++;
+    e--;
+    for (let i = 0; i < 7; i++) if (text[s + i] !== PG_TEMP.charCodeAt(i)) return false;
+  } else {
+    if (e - s < 7) return false;
+    for (let i = 0; i < 7; i++) if (lower(text[s + i] as number) !== PG_TEMP.charCodeAt(i)) return false;
+    if (e - s > 7) {
+      if (text[s + 7] !== 0x5f || e - s === 8) return false;
+      for (let i = s + 8; i < e; i++) if ((text[i] as number) < 0x30 || (text[i] as number) > 0x39) return false;
+    }
+  }
+  let q = tokEnd;
+  while (q < end && (text[q] as number) <= 0x20) q++;
+  return text[q] === 0x2e;
+}
+const PG_TEMP = 'pg_temp';
 
 /** Checks the rest of a statement for advisory-lock calls and SELECT … INTO TEMP; returns the token that ended it. */
 function restOfStatement(state: { set: number; clear: number }): number {
@@ -129,19 +159,25 @@ function restOfStatement(state: { set: number; clear: number }): number {
     const t = next();
     if (t === T_EOF || t === T_SEMI) return t;
     if (t !== T_WORD) {
+      if (selectLike && afterInto && text[tokStart] === 0x22 && tempQualifier()) state.set |= Hazard.TempTable;
       afterInto = false;
       continue;
     }
     if (selectLike) {
-      if (afterInto && (is('temp') || is('temporary'))) state.set |= Hazard.TempTable;
+      if (afterInto && (is('temp') || is('temporary') || tempQualifier())) state.set |= Hazard.TempTable;
       afterInto = is('into') || (afterInto && (is('local') || is('global')));
     }
-    const n = tokEnd - tokStart;
-    if (n >= 16 && n <= 27 && lower(text[tokStart] as number) === 0x70 && lower(text[tokStart + 1] as number) === 0x67) {
-      const w = word();
-      if (ADVISORY.has(w)) state.set |= Hazard.AdvisoryLock;
-      else if (w === 'pg_advisory_unlock_all') state.clear |= Hazard.AdvisoryLock;
-    }
+    advisoryCall(state);
+  }
+}
+
+/** The current word is a session advisory-lock call (a hazard) or pg_advisory_unlock_all (which clears it). */
+function advisoryCall(state: { set: number; clear: number }): void {
+  const n = tokEnd - tokStart;
+  if (n >= 16 && n <= 27 && lower(text[tokStart] as number) === 0x70 && lower(text[tokStart + 1] as number) === 0x67) {
+    const w = word();
+    if (ADVISORY.has(w)) state.set |= Hazard.AdvisoryLock;
+    else if (w === 'pg_advisory_unlock_all') state.clear |= Hazard.AdvisoryLock;
   }
 }
 
@@ -236,23 +272,27 @@ function createStatement(): number {
   let t = next();
   if (t === T_WORD && is('or')) { next(); t = next(); } // OR REPLACE
   if (t === T_WORD && (is('global') || is('local'))) t = next();
-  if (!(t === T_WORD && (is('temp') || is('temporary')))) return t;
-  t = next();
+  let temp = t === T_WORD && (is('temp') || is('temporary'));
+  if (temp) t = next();
   if (t === T_WORD && is('unlogged')) t = next();
   const isTable = t === T_WORD && is('table');
   // ON COMMIT DROP makes a temp table transaction-scoped; anything else outlives the transaction.
   let state = 0; // 1: after ON, 2: after ON COMMIT
+  let dropOnCommit = false;
   for (;;) {
     t = next();
     if (t === T_EOF || t === T_SEMI) break;
     if (t !== T_WORD) {
+      if (t === T_OTHER && text[tokStart] === 0x22 && tempQualifier()) temp = true;
       state = 0;
       continue;
     }
-    if (isTable && state === 2 && is('drop')) return T_OTHER;
+    if (!temp && tempQualifier()) temp = true;
+    if (isTable && state === 2 && is('drop')) dropOnCommit = true;
     state = is('on') ? 1 : state === 1 && is('commit') ? 2 : 0;
+    advisoryCall(result);
   }
-  result.set |= Hazard.TempTable;
+  if (temp && !dropOnCommit) result.set |= Hazard.TempTable;
   return t;
 }
 

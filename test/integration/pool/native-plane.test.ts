@@ -290,26 +290,29 @@ for (const version of await availableVersions()) {
       await b.end();
     });
 
-    test('SELECT … INTO TEMP goes to JavaScript and pins the client to the server that holds the table; DISCARD TEMP frees it', async () => {
-      const a = client(t.gh);
-      const b = client(t.gh);
-      await a.connect();
-      await b.connect();
-      await a.query('select 1');
-      const before = nativePlaneTotals.byReason[TxReason.Message]!;
-      await a.query('SELECT 41 + 1 AS n INTO TEMP gh_into_temp');
-      assert.equal(nativePlaneTotals.byReason[TxReason.Message]! - before, 1, 'the plane handed the SELECT … INTO back');
-      const pid = (await a.query('select pg_backend_pid() as p')).rows[0].p as number;
-      for (let i = 0; i < 5; i++) {
-        const [ra] = await Promise.all([a.query('select n, pg_backend_pid() as p from gh_into_temp'), b.query('select pg_sleep(0.01)')]);
-        assert.deepEqual(ra.rows[0], { n: 42, p: pid }, 'the table is there on every statement');
-      }
-      assert.equal(snapshot().clients.find((r) => r.link === snapshot().servers.find((s) => s.remote_pid === pid)?.id)?.pinned, 'temporary table');
-      await a.query('DISCARD TEMP');
-      assert.equal(snapshot().clients.filter((r) => r.pinned !== '').length, 0, 'DISCARD TEMP unpins it');
-      await a.end();
-      await b.end();
-    });
+    // Anything created in pg_temp is temporary, whatever the statement says (RangeVarAdjustRelationPersistence).
+    for (const create of ['SELECT 41 + 1 AS n INTO TEMP gh_into_temp', 'CREATE TABLE pg_temp.gh_into_temp AS SELECT 41 + 1 AS n']) {
+      test(`${create.split(' ').slice(0, 2).join(' ')} … temporary: JavaScript pins the client to the server that holds the table; DISCARD TEMP frees it`, async () => {
+        const a = client(t.gh);
+        const b = client(t.gh);
+        await a.connect();
+        await b.connect();
+        await a.query('select 1');
+        const before = nativePlaneTotals.byReason[TxReason.Message]!;
+        await a.query(create);
+        assert.equal(nativePlaneTotals.byReason[TxReason.Message]! - before, 1, 'the plane handed the statement back');
+        const pid = (await a.query('select pg_backend_pid() as p')).rows[0].p as number;
+        for (let i = 0; i < 5; i++) {
+          const [ra] = await Promise.all([a.query('select n, pg_backend_pid() as p from gh_into_temp'), b.query('select pg_sleep(0.01)')]);
+          assert.deepEqual(ra.rows[0], { n: 42, p: pid }, 'the table is there on every statement');
+        }
+        assert.equal(snapshot().clients.find((r) => r.link === snapshot().servers.find((s) => s.remote_pid === pid)?.id)?.pinned, 'temporary table');
+        await a.query('DISCARD TEMP');
+        assert.equal(snapshot().clients.filter((r) => r.pinned !== '').length, 0, 'DISCARD TEMP unpins it');
+        await a.end();
+        await b.end();
+      });
+    }
 
     test('set_config() in a SELECT: the client keeps the value on whichever server it lands on next', async () => {
       const a = client(t.gh, { application_name: 'before' });
