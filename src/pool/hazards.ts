@@ -130,14 +130,12 @@ let selectLike = false;
  * (`CREATE TABLE pg_temp.t`, `CREATE FUNCTION pg_temp.f()`, `SELECT … INTO pg_temp.t`).
  */
 function tempQualifier(): boolean {
-  let s = tokStart;
-  let e = tokEnd;
+  const s = tokStart;
+  const e = tokEnd;
   if (text[s] === 0x22) {
     // A quoted name is exact: "pg_temp" only.
     if (e - s !== 9 || text[e - 1] !== 0x22) return false;
-    s++;
-    e--;
-    for (let i = 0; i < 7; i++) if (text[s + i] !== PG_TEMP.charCodeAt(i)) return false;
+    for (let i = 0; i < 7; i++) if (text[s + 1 + i] !== PG_TEMP.charCodeAt(i)) return false;
   } else {
     if (e - s < 7) return false;
     for (let i = 0; i < 7; i++) if (lower(text[s + i] as number) !== PG_TEMP.charCodeAt(i)) return false;
@@ -146,7 +144,7 @@ function tempQualifier(): boolean {
       for (let i = s + 8; i < e; i++) if ((text[i] as number) < 0x30 || (text[i] as number) > 0x39) return false;
     }
   }
-  let q = tokEnd;
+  let q = e;
   while (q < end && (text[q] as number) <= 0x20) q++;
   return text[q] === 0x2e;
 }
