@@ -17,8 +17,18 @@
  * Its reads and writes can each wait for the other readiness (TLS_WANT_IN/OUT), and decrypted
  * bytes OpenSSL holds are read without an epoll event (drain_tls); its end sends close_notify.
  *
+ * The handshake's CPU (an RSA signature is about a quarter of a millisecond here, and a burst of
+ * new TLS clients would stall every relayed session for as long) runs on a second thread,
+ * "gatehouse-tls": when a handshaking client's socket is ready, the relay thread takes both of its
+ * descriptors out of epoll and queues the relay (hs_submit); the TLS thread runs one
+ * tls_handshake() step on it, without the lock, and queues it back; the relay thread puts the
+ * descriptors back and goes on as before (hs_return). While a relay is with the TLS thread
+ * (hs_busy), the relay thread touches nothing of its TLS connection: settle(), update_interest()
+ * and so finish() leave it alone, and a close asked for meanwhile happens when it comes back.
+ *
  * Locking: one mutex, held by the thread while it handles a batch of events and by every
- * relay_* call; a relay is freed only by the thread, after the batch that ended it.
+ * relay_* call; a relay is freed only by the thread, after the batch that ended it. The TLS
+ * thread's two queues have their own lock (hsmu).
  */
 #define _GNU_SOURCE /* pthread_setname_np, pthread_setaffinity_np */
 #include "relay.h"
@@ -73,6 +83,9 @@ typedef struct relay {
   int phase;
   reuse_t ru;  /* session-mode server reuse (reuse.h) */
   int keep;    /* the client left with the server idle: its descriptor goes back to JavaScript */
+  int hs_busy; /* a handshake step is with the TLS thread: its descriptors are out of epoll */
+  int hs_rc;   /* that step's tls_handshake() result */
+  struct relay *hs_next; /* in the TLS thread's queues */
 } relay_t;
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -104,6 +117,8 @@ static void tx_event(struct epoll_event *e); /* the transaction plane (txplane.h
 static void tx_consumed(double id, size_t n);
 static int tx_hold(double id, int on);
 static void tx_free_dead(void);
+static int hs_submit(relay_t *r);  /* the TLS thread (below) */
+static void hs_return(void);
 
 static void on_sqlstate(void *ctx, const char *sqlstate) {
   (void)emit(RELAY_EV_SQLSTATE, ((relay_t *)ctx)->id, sqlstate, NULL, NULL, 0);
@@ -126,8 +141,9 @@ static int mirror_full(const relay_t *r) {
   return mirror_over(r->mir);
 }
 
-/* The epoll interest each fd needs now. */
+/* The epoll interest each fd needs now (none while the TLS thread has it: its descriptors are out of epoll). */
 static void update_interest(relay_t *r) {
+  if (r->hs_busy) return;
   for (int side = 0; side < 2; side++) {
     int src_dir = side == CLIENT ? C2S : S2C; /* the direction this fd feeds */
     int dst_dir = side == CLIENT ? S2C : C2S; /* the direction this fd drains */
@@ -462,7 +478,7 @@ static void drain_tls(relay_t *r) {
 
 /* After any event: a closing relay whose pending bytes are out (or whose grace is over) ends. */
 static void settle(relay_t *r, double now) {
-  if (r->ended) return;
+  if (r->ended || r->hs_busy) return; /* the TLS thread's step comes back through hs_return(), which settles it */
   drain_tls(r);
   if (r->closing) {
     int waiting = flush_dir(r, C2S) > 0;
@@ -472,10 +488,13 @@ static void settle(relay_t *r, double now) {
   update_interest(r);
 }
 
-/* One step of a TLS handshake; once done, its result goes to JavaScript (RELAY_EV_TLS) and the door opens. */
-static void handshake_step(relay_t *r) {
-  int rc = tls_handshake(r->tls);
-  if (rc == 0) return;
+/*
+ * What a handshake step's result means: 0, it waits (hs_want, which update_interest follows); 1,
+ * done, its result goes to JavaScript (RELAY_EV_TLS) and the door opens; -1, it failed. A relay
+ * JavaScript closed meanwhile just closes.
+ */
+static void handshake_result(relay_t *r, int rc) {
+  if (rc == 0 || r->closing) return;
   size_t len = 0;
   unsigned char *info = rc > 0 ? tls_info(r->tls, &len) : NULL;
   if (info && emit(RELAY_EV_TLS, r->id, "", NULL, info, len)) {
@@ -502,8 +521,9 @@ static void handle_event(struct epoll_event *e) {
   int side = (int)(e->data.u64 & 1);
   if (r->ended) return;
   if (r->phase == PHASE_HANDSHAKE) {
-    if (side == CLIENT) handshake_step(r);
-    else side_gone(r, SERVER, 0); /* JavaScript closed its end (authentication_timeout) */
+    if (side == SERVER) side_gone(r, SERVER, 0); /* JavaScript closed its end (authentication_timeout) */
+    else if (!r->closing && hs_submit(r)) return; /* the TLS thread runs the step; hs_return() settles it */
+    else if (!r->closing) handshake_result(r, tls_handshake(r->tls)); /* no TLS thread: the step runs here */
   } else if (side == CLIENT && r->tls) {
     int in = e->events & EPOLLIN, out = e->events & EPOLLOUT;
     if (out || (in && r->tls->wr_want == TLS_WANT_IN)) flush_dir(r, S2C);
@@ -543,6 +563,93 @@ static void sweep_deadlines(void) {
   }
 }
 
+/* --- the TLS thread: handshake steps off the relay thread ------------------------------------ */
+
+static pthread_t hs_thread;
+static int hs_started = 0, hs_stopping = 0;
+static pthread_mutex_t hsmu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t hscv = PTHREAD_COND_INITIALIZER;
+typedef struct {
+  relay_t *first, *last; /* linked through hs_next: a relay is in one queue at most, so nothing to allocate */
+} hs_queue_t;
+static hs_queue_t hs_todo, hs_done; /* relay thread → TLS thread, and back (hsmu) */
+static void wake(void);
+
+static void hs_push(hs_queue_t *q, relay_t *r) {
+  r->hs_next = NULL;
+  if (q->last) q->last->hs_next = r;
+  else q->first = r;
+  q->last = r;
+}
+
+static relay_t *hs_pop(hs_queue_t *q) {
+  relay_t *r = q->first;
+  if (r && !(q->first = r->hs_next)) q->last = NULL;
+  return r;
+}
+
+/* Hands a handshaking relay's next step to the TLS thread (the lock is held); 0: run it here instead. */
+static int hs_submit(relay_t *r) {
+  if (!hs_started) return 0;
+  for (int side = 0; side < 2; side++) epoll_ctl(epfd, EPOLL_CTL_DEL, r->fd[side], NULL);
+  r->hs_busy = 1;
+  pthread_mutex_lock(&hsmu);
+  hs_push(&hs_todo, r);
+  pthread_cond_signal(&hscv);
+  pthread_mutex_unlock(&hsmu);
+  return 1;
+}
+
+/* Takes back the relays whose step the TLS thread ran (the lock is held): their descriptors go back into epoll. */
+static void hs_return(void) {
+  if (!hs_started) return;
+  for (;;) {
+    pthread_mutex_lock(&hsmu);
+    relay_t *r = hs_pop(&hs_done);
+    pthread_mutex_unlock(&hsmu);
+    if (!r) return;
+    r->hs_busy = 0;
+    for (int side = 0; side < 2; side++) {
+      struct epoll_event ev = {.events = 0, .data.u64 = ((uint64_t)(uintptr_t)r) | (uint64_t)side};
+      epoll_ctl(epfd, EPOLL_CTL_ADD, r->fd[side], &ev);
+      r->mask[side] = 0;
+    }
+    handshake_result(r, r->hs_rc);
+    settle(r, 0);
+  }
+}
+
+/* The TLS thread: one handshake step at a time, without the relay lock (the relay is its own while hs_busy). */
+static void *hs_main(void *arg) {
+  (void)arg;
+  pthread_mutex_lock(&hsmu);
+  for (;;) {
+    while (!hs_todo.first && !hs_stopping) pthread_cond_wait(&hscv, &hsmu);
+    if (hs_stopping) break;
+    relay_t *r = hs_pop(&hs_todo);
+    pthread_mutex_unlock(&hsmu);
+    r->hs_rc = tls_handshake(r->tls);
+    pthread_mutex_lock(&hsmu);
+    hs_push(&hs_done, r);
+    pthread_mutex_unlock(&hsmu);
+    wake();
+    pthread_mutex_lock(&hsmu);
+  }
+  pthread_mutex_unlock(&hsmu);
+  return NULL;
+}
+
+/* Stops the TLS thread; relays it still had are left as they are (the process is ending). */
+static void hs_stop(void) {
+  if (!hs_started) return;
+  pthread_mutex_lock(&hsmu);
+  hs_stopping = 1;
+  pthread_cond_signal(&hscv);
+  pthread_mutex_unlock(&hsmu);
+  pthread_join(hs_thread, NULL);
+  hs_started = 0;
+}
+
 static void *thread_main(void *arg) {
   (void)arg;
   struct epoll_event events[64];
@@ -564,6 +671,7 @@ static void *thread_main(void *arg) {
       }
       handle_event(&events[i]);
     }
+    hs_return();
     if (nclosing > 0) sweep_deadlines();
     if (mirror_due(mono_ms())) mirror_flush();
     for (; syncs > 0; syncs--) (void)emit(RELAY_EV_SYNC, 0, "", NULL, NULL, 0);
@@ -591,7 +699,15 @@ const char *relay_init(const double *buckets, int nbuckets, relay_event_fn on_ev
   if (epfd < 0 || wakefd < 0) return "epoll_create1/eventfd failed";
   struct epoll_event ev = {.events = EPOLLIN, .data.u64 = 0};
   if (epoll_ctl(epfd, EPOLL_CTL_ADD, wakefd, &ev) < 0) return "epoll_ctl failed";
-  if (pthread_create(&thread, NULL, thread_main, NULL) != 0) return "could not start the relay thread";
+  /* Without the TLS thread, handshake steps run on the relay thread (as they did before it). */
+  if (pthread_create(&hs_thread, NULL, hs_main, NULL) == 0) {
+    pthread_setname_np(hs_thread, "gatehouse-tls");
+    hs_started = 1;
+  }
+  if (pthread_create(&thread, NULL, thread_main, NULL) != 0) {
+    hs_stop();
+    return "could not start the relay thread";
+  }
   pthread_setname_np(thread, "gatehouse-relay"); /* top -H, /proc/<pid>/task/<tid>/comm */
   started = 1;
   return NULL;
@@ -626,6 +742,7 @@ void relay_stop(void) {
   pthread_mutex_unlock(&mu);
   wake();
   pthread_join(thread, NULL);
+  hs_stop();
   started = 0;
 }
 
