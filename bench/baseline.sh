@@ -52,6 +52,15 @@
 #                       synchronously and would stall the thread's other
 #                       clients; the latency columns exclude the connect,
 #                       conn ms is pgbench's average connection time)
+#        storm_c4       (TLS targets only; ours) -S -c 4 -j 1 on established
+#                       TLS connections while a connection storm hits the same
+#                       port: pgbench -C -S -c $STORM_CLIENTS -j $STORM_CLIENTS,
+#                       a TLS handshake and a SCRAM login per transaction, from
+#                       just before the run to its end. Its TPS and p99 are what
+#                       the established clients get while others connect (a
+#                       proxy whose one thread runs the handshakes stalls them);
+#                       the storm's own CPU shows as other CPU %, its logins
+#                       (a second, average connect time) in the status column
 #        idle<N>_select_c32  (proxies only) hold $IDLE_CLIENTS idle client
 #                       connections (pgbench -c N -f '\sleep'), verify they
 #                       are held (ss + PgBouncer SHOW POOLS), measure RSS of
@@ -90,8 +99,9 @@
 #   DURATION [15]       seconds per pgbench run (-T)
 #   SCALE [10]          pgbench scale factor
 #   IDLE_CLIENTS [900]  idle client connections held in the idle test
+#   STORM_CLIENTS [8]   connecting clients in the storm_c4 test
 #   TESTS               space separated subset of: select_c1 select_c32
-#                       tpcb_c16 connect_c8 idle   [all]
+#                       tpcb_c16 connect_c8 storm_c4 idle   [all]
 #   TARGETS             subset of: direct direct-tls pgbouncer pgbouncer-tls
 #                       gateway gateway-tls  [all that are available]
 #   PGB_POOL_SIZE [20]  PgBouncer's default_pool_size (ours)
@@ -107,7 +117,7 @@
 #   PG_SHARED_BUFFERS [512MB]  PG_SYNC_COMMIT [on]
 #   BENCH_OS_USER [postgres]   OS user for postgres/pgbouncer when run as root
 #   RESULTS_TSV                also copy the raw result rows (TSV) here
-#   RAW_DIR                    also copy every pgbench output here
+#   RAW_DIR                    also copy every pgbench output (and its per-transaction log) here
 #   KEEP_WORKDIR [0]           1 = keep the work dir (logs, configs)
 #   QUIET_PCT [20] QUIET_MAX_WAIT [20] QUIET_BUDGET [120]
 #                    before each run wait until the host is < QUIET_PCT %
@@ -166,6 +176,7 @@ START_DIR=$(pwd)
 DURATION=${DURATION:-15}
 SCALE=${SCALE:-10}
 IDLE_CLIENTS=${IDLE_CLIENTS:-900}
+STORM_CLIENTS=${STORM_CLIENTS:-8}
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 PG_PORT=${PG_PORT:-25432}
 PGB_PORT=${PGB_PORT:-26432}
@@ -188,7 +199,7 @@ GATEWAY_PORT=${GATEWAY_PORT:-27432}
 GATEWAY_TLS_PORT=${GATEWAY_TLS_PORT:-$GATEWAY_PORT}
 GATEWAY_TLS=${GATEWAY_TLS:-auto}
 GATEWAY_READY_TIMEOUT=${GATEWAY_READY_TIMEOUT:-30}
-ALL_TESTS="select_c1 select_c8 select_c32 tpcb_c16 connect_c8 idle"
+ALL_TESTS="select_c1 select_c8 select_c32 tpcb_c16 connect_c8 storm_c4 idle"
 TESTS=${TESTS:-$ALL_TESTS}
 TARGETS=${TARGETS:-}
 
@@ -216,7 +227,7 @@ die()  { log "FATAL: $*"; exit 1; }
 # ----------------------------------------------------------------- cleanup --
 WORK=""
 PG_STARTED=0
-PGB_PID=""; PGB_TLS_PID=""; GW_PID=""; IDLE_PID=""
+PGB_PID=""; PGB_TLS_PID=""; GW_PID=""; IDLE_PID=""; STORM_PID=""; STORM_PORT=""; STORM_NOTE=""
 
 descendants() {  # PID -> PID and all its live descendants, one per line
   { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v root="$1" '
@@ -249,6 +260,7 @@ cleanup() {
   trap - EXIT INT TERM HUP
   ((rc != 0)) && log "exiting with status $rc; stopping everything this run started"
   [[ -n $IDLE_PID ]] && stop_pid "$IDLE_PID"
+  [[ -n $STORM_PID ]] && stop_pid "$STORM_PID"
   [[ -n $GW_PID ]] && stop_pid "$GW_PID" 1
   [[ -n $PGB_PID ]] && stop_pid "$PGB_PID"
   [[ -n $PGB_TLS_PID ]] && stop_pid "$PGB_TLS_PID"
@@ -571,7 +583,7 @@ measure() {
   local other st
   other=$(tail -1 "$RES" | awk -F'\t' '{print $19}')
   st=$(tail -1 "$RES" | awk -F'\t' '{print $22}')
-  if [[ $st == ok ]] && ((RETRY_BUDGET > 0)) \
+  if [[ $st == ok && -z $STORM_PORT ]] && ((RETRY_BUDGET > 0)) \
      && awk -v o="$other" -v t="$RETRY_OTHER_PCT" 'BEGIN { exit !(o + 0 > t + 0) }'; then
     RETRY_BUDGET=$((RETRY_BUDGET - 1))  # not ((…-= 1)): reaching 0 would be a failing command under set -e
     log "    other CPU ${other}% > ${RETRY_OTHER_PCT}% (load outside this benchmark): repeating the run once"
@@ -583,9 +595,16 @@ measure() {
 measure_once() {
   local target=$1 test=$2 clients=$3 threads=$4; shift 5
   local port=${T_PORT[$target]} ssl=${T_SSL[$target]} ppid=${T_PID[$target]}
-  local tag="${target}__${test}" rc=0
+  local tag="${target}__${test}" rc=0 i
   local out="$WORK/out/$tag.txt" lp="$WORK/logs/lat_$tag"
   wait_quiet
+  if [[ -n $STORM_PORT ]]; then
+    # the storm_c4 test's connecting clients: from just before the run to its end
+    PGPASSWORD=$BENCH_PW PGSSLMODE=require "$PGBENCH_BIN" -n -C -S -c "$STORM_CLIENTS" -j "$STORM_CLIENTS" \
+      -T $((DURATION + 1)) -h 127.0.0.1 -p "$STORM_PORT" -U bench bench >"$WORK/out/${tag}__storm.txt" 2>&1 </dev/null &
+    STORM_PID=$!
+    sleep 1
+  fi
   log "run $target / $test (${DURATION}s)"
   local h0 h1 px0=0 px1=0 pg0 pg1 t0 t1 pgset pxset=""
   pgset=$(descendants "$PG_PID"); [[ -n $ppid ]] && pxset=$(descendants "$ppid")
@@ -599,6 +618,17 @@ measure_once() {
   t1=$EPOCHREALTIME
   times >"$WORK/.times1"
   h1=$(host_cpu)
+  if [[ -n $STORM_PID ]]; then
+    # its -T ends it about now; it is stopped only if it hangs
+    for ((i = 0; i < 100; i++)); do kill -0 "$STORM_PID" 2>/dev/null || break; sleep 0.1; done
+    stop_pid "$STORM_PID"; STORM_PID=""
+    local storm="$WORK/out/${tag}__storm.txt"
+    [[ -n $RAW_DIR ]] && { mkdir -p "$RAW_DIR"; cp "$storm" "$RAW_DIR/"; }
+    STORM_NOTE=$(awk '/^number of transactions actually processed: / {x=$6} /^number of failed transactions: / {f=$5}
+      /^average connection time = / {c=$5} /^tps = / {t=$3}
+      END { if (x == "") print "no summary"; else printf "%s logins (%.0f/s, %s ms each), %s failed", x, t, c, f }' "$storm")
+    grep -q 'pgbench: error' "$storm" && STORM_NOTE+="; errors: $(grep -m1 'pgbench: error' "$storm")"
+  fi
   # let processes created during the run (backends) be reaped first: a child
   # that is reaped while /proc is being read is in neither its own stat nor
   # yet in the parent's cutime
@@ -622,12 +652,14 @@ measure_once() {
   read -r tps lat std conn xacts failed st <<<"$stats"
   [[ $rc != 0 ]] && st="rc=$rc"
   st+=$STATUS_NOTE
+  [[ -n $STORM_PORT ]] && st+=" (storm: $STORM_NOTE)"
   # p50 / p99 from the per-transaction log (3rd column = latency in us)
   pct=$({ cat "$lp".* 2>/dev/null || true; } | LC_ALL=C awk '$3 ~ /^[0-9]+$/ {print $3}' | LC_ALL=C sort -n \
         | awk '{v[NR]=$1} END { if (NR==0) { print "- -"; exit }
                i50=int(NR*0.50); if (i50<NR*0.50) i50++; if (i50<1) i50=1
                i99=int(NR*0.99); if (i99<NR*0.99) i99++; if (i99<1) i99=1
                printf "%.3f %.3f\n", v[i50]/1000, v[i99]/1000 }') || pct="- -"
+  [[ -n $RAW_DIR ]] && { cat "$lp".* >"$RAW_DIR/lat_$tag.log" 2>/dev/null || true; }
   rm -f "$lp".*
   local p50 p99; read -r p50 p99 <<<"$pct"
 
@@ -751,6 +783,11 @@ for test in $TESTS; do
           -c 'TRUNCATE pgbench_history' -c 'CHECKPOINT'
         measure "$target" "$test" 16 2 -- -n ;;
       connect_c8) measure "$target" "$test" 8 8 -- -n -C -S ;;
+      storm_c4)
+        is_tls "$target" || continue
+        STORM_PORT=${T_PORT[$target]}
+        measure "$target" "$test" 4 1 -- -n -S
+        STORM_PORT="" ;;
       idle)
         is_proxy "$target" && ! is_tls "$target" || continue
         idle_test "$target" ;;
