@@ -150,6 +150,9 @@ const pgbench = (args: string[], db: string): Promise<string> => new Promise<str
 });
 const bench = await pgbench(['-S', '-t', '300'], 'appdb');
 check('pgbench -S over TLS, 0 failed', init === 0 && /actually processed: 1200\/1200/.test(bench) && /failed transactions: 0 /.test(bench), bench);
+// A handshake per transaction, four at a time: the TLS thread's queues, and relays going back and forth between the threads.
+const storm = await pgbench(['-S', '-C', '-t', '50'], 'appdb');
+check('pgbench -S -C over TLS (200 handshakes on the TLS thread), 0 failed', /actually processed: 200\/200/.test(storm) && /failed transactions: 0 /.test(storm), storm);
 console.log('transaction plane');
 for (const script of [['-S', '-t', '300'], ['-t', '50'], ['-S', '-M', 'prepared', '-t', '300']]) {
   const out = await pgbench(script, 'txdb');
