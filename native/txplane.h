@@ -10,7 +10,7 @@
  *
  * What the thread carries itself: simple Query messages that are one statement beginning with
  * SELECT, INSERT, UPDATE, DELETE, VALUES, TABLE, SHOW or a transaction-control keyword, with no
- * advisory-lock call and no SELECT … INTO (the session-state hazards such a statement can create,
+ * session-level advisory-lock call and no SELECT … INTO (the session-state hazards such a statement can create,
  * src/pool/hazards.ts) and no comment before the keyword; and Terminate. Anything else escalates: the client goes back
  * to JavaScript with the bytes it sent from that message on and, mid-transaction, with its server,
  * once every request before it is answered. JavaScript then carries on as if it had had the client
@@ -190,9 +190,16 @@ static int word_is(const unsigned char *w, size_t n, const char *k) {
 
 /*
  * A Query text (without its terminating zero) the thread may carry: one statement whose first
- * keyword is in the list, no ';' but trailing ones, no advisory-lock call anywhere and no INTO in a
- * SELECT (any spelling of the words sends it to JavaScript, which looks closer).
+ * keyword is in the list, no ';' but trailing ones, no session-level advisory-lock call anywhere and
+ * no INTO in a SELECT (the word anywhere, even in a string, sends it to JavaScript, which looks
+ * closer; `pinto` or `into_date` do not).
  */
+/* A character of an unquoted identifier: the words looked for below must stand on their own. */
+static int ident_char(unsigned char c) {
+  unsigned char l = c | 0x20;
+  return (l >= 'a' && l <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '$' || c >= 0x80;
+}
+
 static int tx_safe_query(const unsigned char *q, size_t n) {
   static const char *first[] = {"select", "insert", "update", "delete", "values", "table", "show", "begin", "start", "commit",
                                 "end", "rollback", "abort", "savepoint", "release", NULL};
@@ -209,8 +216,12 @@ static int tx_safe_query(const unsigned char *q, size_t n) {
   while (end > i && (q[end - 1] == ';' || q[end - 1] <= ' ')) end--;
   for (size_t j = i; j < end; j++) {
     if (q[j] == ';') return 0;
-    if ((q[j] | 0x20) == 'a' && j + 8 <= end && word_is(q + j, 8, "advisory")) return 0;
-    if (select && (q[j] | 0x20) == 'i' && j + 4 <= end && word_is(q + j, 4, "into")) return 0;
+    /* The session-level calls hazards.ts looks for (pg_advisory_lock, pg_try_advisory_lock_shared,
+       pg_advisory_unlock_all…); pg_advisory_xact_lock and its kin end with the transaction and are carried. */
+    if ((q[j] | 0x20) == 'a' && ((j + 13 <= end && word_is(q + j, 13, "advisory_lock")) ||
+                                 (j + 19 <= end && word_is(q + j, 19, "advisory_unlock_all")))) return 0;
+    if (select && (q[j] | 0x20) == 'i' && j + 4 <= end && word_is(q + j, 4, "into") && !ident_char(q[j - 1]) &&
+        (j + 4 == end || !ident_char(q[j + 4]))) return 0;
   }
   return 1;
 }

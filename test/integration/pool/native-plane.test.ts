@@ -263,6 +263,29 @@ for (const version of await availableVersions()) {
       assert.ok(xacts >= processed - 8 - (nativePlaneTotals.escalations - before.escalations), `the plane carried ${xacts} of ${processed}`);
     });
 
+    test('the plane carries transaction-level advisory locks and words that only contain "into"; a session-level lock still goes to JavaScript and pins', async () => {
+      const a = client(t.gh);
+      await a.connect();
+      await a.query('select 1');
+      const locks = async (id: number): Promise<number> =>
+        Number((await t.cluster.query<{ n: string }>(`select count(*) as n from pg_locks where locktype = 'advisory' and objid = ${id}`))[0]!.n);
+      const before = nativePlaneTotals.byReason[TxReason.Message]!;
+      await a.query('begin');
+      await a.query('select pg_advisory_xact_lock(77)');
+      assert.equal(await locks(77), 1, 'held inside the transaction');
+      await a.query('commit');
+      assert.equal(await locks(77), 0, 'gone with it');
+      assert.deepEqual((await a.query('select 1 as pinto, 2 as into_date')).rows, [{ pinto: 1, into_date: 2 }]);
+      assert.equal(nativePlaneTotals.byReason[TxReason.Message]! - before, 0, 'nothing was handed back');
+      await a.query('select pg_try_advisory_lock(78)');
+      assert.equal(nativePlaneTotals.byReason[TxReason.Message]! - before, 1, 'the session-level lock was');
+      const pid = (await a.query('select pg_backend_pid() as p')).rows[0].p as number;
+      assert.equal(snapshot().clients.find((r) => r.link === snapshot().servers.find((x) => x.remote_pid === pid)?.id)?.pinned, 'advisory lock');
+      await a.query('select pg_advisory_unlock_all()');
+      assert.equal(snapshot().clients.filter((r) => r.pinned !== '').length, 0, 'pg_advisory_unlock_all() frees it');
+      await a.end();
+    });
+
     test('SET and a session advisory lock pin the client to its server as before; RESET ALL and unlock free it', async () => {
       const a = client(t.gh);
       const b = client(t.gh);
