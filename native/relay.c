@@ -515,8 +515,10 @@ static void handle_event(struct epoll_event *e) {
   if (r->ended) return;
   if (r->phase == PHASE_HANDSHAKE) {
     if (side == SERVER) side_gone(r, SERVER, 0); /* JavaScript closed its end (authentication_timeout) */
-    else if (!r->closing && hs_submit(r)) return; /* the TLS thread runs the step; hs_return() settles it */
-    else if (!r->closing) handshake_result(r, tls_handshake(r->tls)); /* no TLS thread: the step runs here */
+    else if (!r->closing) {
+      if (hs_submit(r)) return; /* the TLS thread runs the step; hs_return() settles it */
+      handshake_result(r, tls_handshake(r->tls)); /* no TLS thread: the step runs here */
+    }
   } else if (side == CLIENT && r->tls) {
     int in = e->events & EPOLLIN, out = e->events & EPOLLOUT;
     if (out || (in && r->tls->wr_want == TLS_WANT_IN)) flush_dir(r, S2C);
