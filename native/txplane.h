@@ -188,18 +188,18 @@ static int word_is(const unsigned char *w, size_t n, const char *k) {
   return i == n && k[i] == 0;
 }
 
+/* A character of an unquoted identifier: a keyword or a word looked for must stand on its own. */
+static int ident_char(unsigned char c) {
+  unsigned char l = c | 0x20;
+  return (l >= 'a' && l <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '$' || c >= 0x80;
+}
+
 /*
  * A Query text (without its terminating zero) the thread may carry: one statement whose first
  * keyword is in the list, no ';' but trailing ones, no session-level advisory-lock call anywhere and
  * no INTO in a SELECT (the word anywhere, even in a string, sends it to JavaScript, which looks
  * closer; `pinto` or `into_date` do not).
  */
-/* A character of an unquoted identifier: the words looked for below must stand on their own. */
-static int ident_char(unsigned char c) {
-  unsigned char l = c | 0x20;
-  return (l >= 'a' && l <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '$' || c >= 0x80;
-}
-
 static int tx_safe_query(const unsigned char *q, size_t n) {
   static const char *first[] = {"select", "insert", "update", "delete", "values", "table", "show", "begin", "start", "commit",
                                 "end", "rollback", "abort", "savepoint", "release", NULL};
@@ -209,8 +209,8 @@ static int tx_safe_query(const unsigned char *q, size_t n) {
   while (i < n && ((q[i] | 0x20) >= 'a' && (q[i] | 0x20) <= 'z')) i++;
   int ok = 0;
   for (int k = 0; first[k] && !ok; k++) ok = word_is(q + w, i - w, first[k]);
-  if (!ok || (i < n && (q[i] == '_' || (q[i] >= '0' && q[i] <= '9') || q[i] >= 0x80))) return 0;
-  /* SELECT … INTO TEMP creates a temporary table: a SELECT with "into" anywhere goes to JavaScript. */
+  if (!ok || (i < n && ident_char(q[i]))) return 0;
+  /* SELECT … INTO TEMP creates a temporary table: a SELECT with the word INTO goes to JavaScript. */
   int select = word_is(q + w, i - w, "select");
   size_t end = n;
   while (end > i && (q[end - 1] == ';' || q[end - 1] <= ' ')) end--;
