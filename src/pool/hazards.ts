@@ -125,8 +125,8 @@ const ADVISORY = new Set(['pg_advisory_lock', 'pg_advisory_lock_shared', 'pg_try
 let selectLike = false;
 
 /**
- * Is the current token the temporary schema as a qualifier: `pg_temp.` (or `pg_temp_3.`, or
- * `"pg_temp".`)? PostgreSQL makes anything created there temporary, whatever the statement says
+ * Is the current token (a word or a quoted name; any other token is not) the temporary schema as
+ * a qualifier: `pg_temp.` (or `pg_temp_3.`, or `"pg_temp".`)? PostgreSQL makes anything created there temporary, whatever the statement says
  * (`CREATE TABLE pg_temp.t`, `CREATE FUNCTION pg_temp.f()`, `SELECT … INTO pg_temp.t`).
  */
 function tempQualifier(): boolean {
@@ -156,15 +156,12 @@ function restOfStatement(state: { set: number; clear: number }): number {
   for (;;) {
     const t = next();
     if (t === T_EOF || t === T_SEMI) return t;
+    if (selectLike && afterInto && ((t === T_WORD && (is('temp') || is('temporary'))) || tempQualifier())) state.set |= Hazard.TempTable;
     if (t !== T_WORD) {
-      if (selectLike && afterInto && text[tokStart] === 0x22 && tempQualifier()) state.set |= Hazard.TempTable;
       afterInto = false;
       continue;
     }
-    if (selectLike) {
-      if (afterInto && (is('temp') || is('temporary') || tempQualifier())) state.set |= Hazard.TempTable;
-      afterInto = is('into') || (afterInto && (is('local') || is('global')));
-    }
+    if (selectLike) afterInto = is('into') || (afterInto && (is('local') || is('global')));
     advisoryCall(state);
   }
 }
@@ -280,12 +277,11 @@ function createStatement(): number {
   for (;;) {
     t = next();
     if (t === T_EOF || t === T_SEMI) break;
+    if (!temp && tempQualifier()) temp = true;
     if (t !== T_WORD) {
-      if (t === T_OTHER && text[tokStart] === 0x22 && tempQualifier()) temp = true;
       state = 0;
       continue;
     }
-    if (!temp && tempQualifier()) temp = true;
     if (isTable && state === 2 && is('drop')) dropOnCommit = true;
     state = is('on') ? 1 : state === 1 && is('commit') ? 2 : 0;
     advisoryCall(result);
