@@ -21,6 +21,11 @@ for (const version of await availableVersions()) {
     let t: PoolSetup;
     const pool = () => [...t.gh.gateway.pools.pools.values()][0]!;
     const snapshot = () => t.gh.gateway.pools.snapshot();
+    /** Why the client linked to the server with this backend pid is pinned ('' when it is not; undefined when no client is linked to it). */
+    const pinnedOn = (pid: number): string | undefined => snapshot().clients.find((r) => r.link === snapshot().servers.find((x) => x.remote_pid === pid)?.id)?.pinned;
+    /** Advisory locks on `objid` held in the server right now. */
+    const advisoryLocks = async (objid: number): Promise<number> =>
+      Number((await t.cluster.query<{ n: string }>(`select count(*) as n from pg_locks where locktype = 'advisory' and objid = ${objid}`))[0]!.n);
     const noneIdleInTransaction = async (): Promise<boolean> => {
       const r = await t.cluster.query<{ n: string }>("select count(*) as n from pg_stat_activity where usename = 'app' and state like 'idle in transaction%'");
       return Number(r[0]!.n) === 0;
@@ -267,20 +272,18 @@ for (const version of await availableVersions()) {
       const a = client(t.gh);
       await a.connect();
       await a.query('select 1');
-      const locks = async (id: number): Promise<number> =>
-        Number((await t.cluster.query<{ n: string }>(`select count(*) as n from pg_locks where locktype = 'advisory' and objid = ${id}`))[0]!.n);
       const before = nativePlaneTotals.byReason[TxReason.Message]!;
       await a.query('begin');
       await a.query('select pg_advisory_xact_lock(77)');
-      assert.equal(await locks(77), 1, 'held inside the transaction');
+      assert.equal(await advisoryLocks(77), 1, 'held inside the transaction');
       await a.query('commit');
-      assert.equal(await locks(77), 0, 'gone with it');
+      assert.equal(await advisoryLocks(77), 0, 'gone with it');
       assert.deepEqual((await a.query('select 1 as pinto, 2 as into_date')).rows, [{ pinto: 1, into_date: 2 }]);
       assert.equal(nativePlaneTotals.byReason[TxReason.Message]! - before, 0, 'nothing was handed back');
       await a.query('select pg_try_advisory_lock(78)');
       assert.equal(nativePlaneTotals.byReason[TxReason.Message]! - before, 1, 'the session-level lock was');
       const pid = (await a.query('select pg_backend_pid() as p')).rows[0].p as number;
-      assert.equal(snapshot().clients.find((r) => r.link === snapshot().servers.find((x) => x.remote_pid === pid)?.id)?.pinned, 'advisory lock');
+      assert.equal(pinnedOn(pid), 'advisory lock');
       await a.query('select pg_advisory_unlock_all()');
       assert.equal(snapshot().clients.filter((r) => r.pinned !== '').length, 0, 'pg_advisory_unlock_all() frees it');
       await a.end();
@@ -302,11 +305,10 @@ for (const version of await availableVersions()) {
         assert.deepEqual(ra.rows[0], { w: '7MB', p: pid }, 'the pinned client keeps its server and its SET');
         assert.equal(rb.rows[0].w, '4MB', 'no other client sees it');
       }
-      assert.equal(snapshot().clients.find((r) => r.link === snapshot().servers.find((s) => s.remote_pid === pid)?.id)?.pinned, 'SET');
+      assert.equal(pinnedOn(pid), 'SET');
       await a.query('RESET ALL');
       await a.query('select pg_advisory_lock(4242)');
-      const held = await t.cluster.query<{ n: string }>('select count(*) as n from pg_locks where locktype = \'advisory\' and objid = 4242');
-      assert.equal(Number(held[0]!.n), 1);
+      assert.equal(await advisoryLocks(4242), 1);
       assert.equal((await a.query('select pg_backend_pid() as p')).rows[0].p, pid, 'the lock pins it to the same backend');
       await a.query('select pg_advisory_unlock(4242)');
       await a.end();
@@ -329,7 +331,7 @@ for (const version of await availableVersions()) {
           const [ra] = await Promise.all([a.query('select n, pg_backend_pid() as p from gh_into_temp'), b.query('select pg_sleep(0.01)')]);
           assert.deepEqual(ra.rows[0], { n: 42, p: pid }, 'the table is there on every statement');
         }
-        assert.equal(snapshot().clients.find((r) => r.link === snapshot().servers.find((s) => s.remote_pid === pid)?.id)?.pinned, 'temporary table');
+        assert.equal(pinnedOn(pid), 'temporary table');
         await a.query('DISCARD TEMP');
         assert.equal(snapshot().clients.filter((r) => r.pinned !== '').length, 0, 'DISCARD TEMP unpins it');
         await a.end();
