@@ -59,8 +59,10 @@
 #                       just before the run to its end. Its TPS and p99 are what
 #                       the established clients get while others connect (a
 #                       proxy whose one thread runs the handshakes stalls them);
-#                       the storm's own CPU shows as other CPU %, its logins
-#                       (a second, average connect time) in the status column
+#                       the storm's own CPU lands in pgbench CPU % when it has
+#                       ended and been reaped by the run's end (it usually
+#                       has), else in other CPU %; its logins (a second,
+#                       average connect time) are in the status column
 #        idle<N>_select_c32  (proxies only) hold $IDLE_CLIENTS idle client
 #                       connections (pgbench -c N -f '\sleep'), verify they
 #                       are held (ss + PgBouncer SHOW POOLS), measure RSS of
