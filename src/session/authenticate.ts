@@ -159,6 +159,9 @@ async function scramExchange(ctx: AuthContext, method: string, secret: StoredSec
   const step2 = server.clientFinal(decodeSASLResponse(await readPasswordPacket(ctx, 'SASL')));
   if (step2.kind === 'fail') throw new HandshakeFatal(step2.error, ctx.socket);
   if (step2.kind !== 'ok') throw new HandshakeFatal(wire.saslMalformed('unexpected SCRAM state'), ctx.socket);
+  // Held until the caller's AuthenticationOk follows it (serveConnection uncorks): one write, one
+  // wake-up for the client. A FATAL in between goes out with end(), which uncorks.
+  ctx.socket.cork();
   ctx.socket.write(be.authenticationSASLFinal(step2.data));
   return { method, secret, clientKey: step2.clientKey, ...(scramSecret ? { scramSecret } : {}) };
 }

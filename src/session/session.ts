@@ -151,6 +151,8 @@ export async function serveConnection(raw: Socket, isUnix: boolean, deps: Sessio
     deps.admitted?.();
     const access = consoleAccessOf(state, startup, client);
     client.write(be.authenticationOk);
+    // SCRAM's AuthenticationSASLFinal was held for this (authenticate.ts): both go in one write.
+    while (client.writableCorked > 0) client.uncork();
     const admit = (): void => {
       authDone = true;
       clearTimeout(deadline);
