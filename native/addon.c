@@ -214,20 +214,29 @@ static int flag(napi_env env, napi_value v) {
   return b ? 1 : 0;
 }
 
+/* The optional reset arguments of start() and attach(): a Query message Buffer and its timeout in ms. -1 when malformed. */
+static int get_reset(napi_env env, napi_value query, napi_value ms, unsigned char **q, size_t *qlen, double *timeout) {
+  *timeout = 0;
+  if (get_buffer(env, query, q, qlen) < 0) return -1;
+  return *qlen == 0 || (ms && napi_get_value_double(env, ms, timeout) == napi_ok) ? 0 : -1;
+}
+
 static napi_value js_start(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6] = {NULL, NULL, NULL, NULL, NULL, NULL};
+  size_t argc = 8;
+  napi_value argv[8] = {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   int32_t cfd, sfd;
-  unsigned char *ch, *sh;
-  size_t chl, shl;
+  unsigned char *ch, *sh, *rq;
+  size_t chl, shl, rql;
+  double rms;
   if (argc < 2 || napi_get_value_int32(env, argv[0], &cfd) != napi_ok || napi_get_value_int32(env, argv[1], &sfd) != napi_ok ||
-      get_buffer(env, argv[2], &ch, &chl) < 0 || get_buffer(env, argv[3], &sh, &shl) < 0) {
-    return throw_error(env, "start(clientFd, serverFd, clientHead?: Buffer, serverHead?: Buffer, mirror?: boolean, reuse?: boolean)");
+      get_buffer(env, argv[2], &ch, &chl) < 0 || get_buffer(env, argv[3], &sh, &shl) < 0 || get_reset(env, argv[6], argv[7], &rq, &rql, &rms) < 0) {
+    return throw_error(env,
+                       "start(clientFd, serverFd, clientHead?: Buffer, serverHead?: Buffer, mirror?: boolean, reuse?: boolean, reset?: Buffer, resetMs?: number)");
   }
   if (!initialised) return throw_error(env, "the native relay is not initialised");
   double id;
-  const char *err = relay_start(cfd, sfd, ch, chl, sh, shl, flag(env, argv[4]), flag(env, argv[5]), &id);
+  const char *err = relay_start(cfd, sfd, ch, chl, sh, shl, flag(env, argv[4]), flag(env, argv[5]), rq, rql, rms, &id);
   if (err) return throw_error(env, err);
   if (live_count++ == 0) napi_ref_threadsafe_function(env, tsfn);
   napi_value out;
@@ -368,18 +377,20 @@ static napi_value js_tls_accept(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_attach(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
-  napi_value argv[7] = {NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+  size_t argc = 9;
+  napi_value argv[9] = {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  double id;
+  double id, rms;
   int32_t sfd, dfd;
-  unsigned char *ch, *sh;
-  size_t chl, shl;
+  unsigned char *ch, *sh, *rq;
+  size_t chl, shl, rql;
   if (argc < 3 || napi_get_value_double(env, argv[0], &id) != napi_ok || napi_get_value_int32(env, argv[1], &sfd) != napi_ok ||
-      napi_get_value_int32(env, argv[2], &dfd) != napi_ok || get_buffer(env, argv[3], &ch, &chl) < 0 || get_buffer(env, argv[4], &sh, &shl) < 0) {
-    return throw_error(env, "attach(id, serverFd, doorFd, clientHead?: Buffer, serverHead?: Buffer, mirror?: boolean, reuse?: boolean)");
+      napi_get_value_int32(env, argv[2], &dfd) != napi_ok || get_buffer(env, argv[3], &ch, &chl) < 0 || get_buffer(env, argv[4], &sh, &shl) < 0 ||
+      get_reset(env, argv[7], argv[8], &rq, &rql, &rms) < 0) {
+    return throw_error(env,
+                       "attach(id, serverFd, doorFd, clientHead?: Buffer, serverHead?: Buffer, mirror?: boolean, reuse?: boolean, reset?: Buffer, resetMs?: number)");
   }
-  const char *err = relay_attach(id, sfd, dfd, ch, chl, sh, shl, flag(env, argv[5]), flag(env, argv[6]));
+  const char *err = relay_attach(id, sfd, dfd, ch, chl, sh, shl, flag(env, argv[5]), flag(env, argv[6]), rq, rql, rms);
   if (err) return throw_error(env, err);
   return boolean(env, 1);
 }

@@ -74,12 +74,14 @@ static int append_readable(unsigned char **buf, size_t *len, size_t *cap, int fd
 }
 
 const char *relay_attach(double id, int sfd, int door_fd, const unsigned char *ch, size_t chl, const unsigned char *sh, size_t shl, int mirror,
-                         int reuse) {
+                         int reuse, const unsigned char *reset, size_t reset_len, double reset_ms) {
   if (!started) return "not started";
   int nfd = take_fd(sfd);
   if (nfd < 0) return "could not duplicate the server socket";
   mirror_t *mir = mirror ? calloc(1, sizeof *mir) : NULL;
   if (mirror && !mir) return close(nfd), "out of memory";
+  reset_t rs = {0};
+  if (reuse && !reset_set(&rs, reset, reset_len, reset_ms)) return mirror_free(mir), close(nfd), "out of memory";
   unsigned char *up = NULL, *down = NULL;
   size_t ulen = 0, ucap = 0, dlen = 0, dcap = 0;
   pthread_mutex_lock(&mu);
@@ -87,6 +89,7 @@ const char *relay_attach(double id, int sfd, int door_fd, const unsigned char *c
   if (!r || r->ended || r->closing || r->phase != PHASE_DOOR) {
     pthread_mutex_unlock(&mu);
     mirror_free(mir);
+    reset_free(&rs);
     close(nfd);
     return "the TLS connection has ended";
   }
@@ -101,6 +104,7 @@ const char *relay_attach(double id, int sfd, int door_fd, const unsigned char *c
     free(up);
     free(down);
     mirror_free(mir);
+    reset_free(&rs);
     close(nfd);
     set_reason(r, "out of memory");
     begin_closing(r);
@@ -128,6 +132,7 @@ const char *relay_attach(double id, int sfd, int door_fd, const unsigned char *c
   r->c.last_request = epoch_ms();
   if (ulen) counters_client(&r->c, ulen); /* as relay_start: the first query is timed from its first byte, not from the attach */
   r->ru.enabled = reuse;
+  r->rs = rs;
   if (reuse && ulen && reuse_client(&r->ru, up, ulen) >= 0) r->ru.broken = 1; /* a Terminate here goes on */
   if (shl) counters_server(&r->c, sh, shl, on_sqlstate, r);
   if (mir) {

@@ -76,6 +76,7 @@ typedef struct relay {
   int phase;
   reuse_t ru;  /* session-mode server reuse (reuse.h) */
   int keep;    /* the client left with the server idle: its descriptor goes back to JavaScript */
+  reset_t rs;  /* server_reset_query before it does (reuse.h) */
   int hs_busy; /* a handshake step is with the TLS thread: its descriptors are out of epoll */
   int hs_rc;   /* that step's tls_handshake() result */
   struct relay *hs_next; /* in the TLS thread's queues */
@@ -136,7 +137,7 @@ static int mirror_full(const relay_t *r) {
 
 /* The epoll interest each fd needs now (none while the TLS thread has it: its descriptors are out of epoll). */
 static void update_interest(relay_t *r) {
-  if (r->hs_busy) return;
+  if (r->hs_busy || r->rs.state == 1) return; /* a reset watches its server alone (reset_begin) */
   for (int side = 0; side < 2; side++) {
     int src_dir = side == CLIENT ? C2S : S2C; /* the direction this fd feeds */
     int dst_dir = side == CLIENT ? S2C : C2S; /* the direction this fd drains */
@@ -419,8 +420,30 @@ static ssize_t pump(relay_t *r, int side) {
   return n;
 }
 
+/*
+ * The client left its server idle and a reset query was given (reuse.h): the client side closes
+ * now, the query goes out and the relay waits for the reply (reset_read) until the reset's
+ * deadline. 0 when the query could not be sent whole: the server closes.
+ */
+static int reset_begin(relay_t *r) {
+  if (r->tls) tls_shutdown(r->tls);
+  epoll_ctl(epfd, EPOLL_CTL_DEL, r->fd[CLIENT], NULL);
+  shutdown(r->fd[CLIENT], SHUT_WR);
+  close(r->fd[CLIENT]);
+  r->fd[CLIENT] = -1;
+  if (send(r->fd[SERVER], r->rs.query, r->rs.query_len, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)r->rs.query_len) return 0;
+  r->rs.state = 1;
+  r->deadline = mono_ms() + r->rs.timeout_ms;
+  struct epoll_event ev = {.events = EPOLLIN, .data.u64 = ((uint64_t)(uintptr_t)r) | (uint64_t)SERVER};
+  epoll_ctl(epfd, EPOLL_CTL_MOD, r->fd[SERVER], &ev);
+  r->mask[SERVER] = EPOLLIN;
+  return 1;
+}
+
 static void finish(relay_t *r) {
   if (r->ended) return;
+  if (r->keep && r->rs.query && r->rs.state == 0 && reset_begin(r)) return;
+  if (r->rs.state != 2 && r->rs.query) r->keep = 0; /* the reset could not go out, had no reply in time, or the server went */
   r->ended = 1;
   if (r->closing) nclosing--;
   if (ndead == capdead) {
@@ -429,8 +452,9 @@ static void finish(relay_t *r) {
     if (d) { dead = d; capdead = c; }
   }
   if (ndead < capdead) dead[ndead++] = r; /* else it leaks rather than being freed too early */
-  if (r->tls) tls_shutdown(r->tls); /* close_notify after the flushed bytes */
+  if (r->tls && r->fd[CLIENT] >= 0) tls_shutdown(r->tls); /* close_notify after the flushed bytes */
   for (int side = 0; side < 2; side++) {
+    if (r->fd[side] < 0) continue; /* the client side of a reset closed when it began */
     epoll_ctl(epfd, EPOLL_CTL_DEL, r->fd[side], NULL);
     if (side == SERVER && r->keep) continue; /* JavaScript takes it (the last stats number) */
     /* FIN after the flushed bytes, then the descriptor (gatehouse's was closed at the handover). */
@@ -442,7 +466,28 @@ static void finish(relay_t *r) {
   stats[counters_len()] = r->keep ? r->fd[SERVER] : -1;
   /* Its last statements reach JavaScript before its end does. */
   if (r->mir && r->mir->dirty) mirror_flush();
-  if (!emit(RELAY_EV_END, r->id, r->reason ? r->reason : "closed", stats, NULL, 0) && r->keep) close(r->fd[SERVER]);
+  /* A kept server's reset reply goes with it (the event takes the bytes). */
+  unsigned char *answer = r->keep ? r->rs.answer : NULL;
+  size_t alen = answer ? r->rs.len : 0;
+  if (answer) r->rs.answer = NULL;
+  if (!emit(RELAY_EV_END, r->id, r->reason ? r->reason : "closed", stats, answer, alen)) {
+    free(answer);
+    if (r->keep) close(r->fd[SERVER]);
+  }
+}
+
+/* The reset's reply (reset_begin): read it all; a whole ReadyForQuery ends the relay with the server kept. */
+static void reset_read(relay_t *r) {
+  unsigned char buf[4096];
+  for (;;) {
+    ssize_t n = read(r->fd[SERVER], buf, sizeof buf);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0 || !reset_append(&r->rs, buf, (size_t)n)) return finish(r); /* gone, or no reset's reply: not kept */
+  }
+  int rc = reset_answered(&r->rs);
+  if (rc > 0) r->rs.state = 2;
+  if (rc != 0) finish(r);
 }
 
 static void free_relay(relay_t *r) {
@@ -455,6 +500,7 @@ static void free_relay(relay_t *r) {
   free(r->tail);
   mirror_free(r->mir);
   tls_conn_free(r->tls);
+  reset_free(&r->rs);
   free(r);
 }
 
@@ -472,6 +518,10 @@ static void drain_tls(relay_t *r) {
 /* After any event: a closing relay whose pending bytes are out (or whose grace is over) ends. */
 static void settle(relay_t *r, double now) {
   if (r->ended || r->hs_busy) return; /* the TLS thread's step comes back through hs_return(), which settles it */
+  if (r->rs.state == 1) {
+    if (now >= r->deadline) finish(r); /* the reset had no reply in time: the server closes */
+    return;
+  }
   drain_tls(r);
   if (r->closing) {
     int waiting = flush_dir(r, C2S) > 0;
@@ -513,6 +563,7 @@ static void handle_event(struct epoll_event *e) {
   relay_t *r = (relay_t *)(uintptr_t)(e->data.u64 & ~(uint64_t)1);
   int side = (int)(e->data.u64 & 1);
   if (r->ended) return;
+  if (r->rs.state == 1) return reset_read(r);
   if (r->phase == PHASE_HANDSHAKE) {
     if (side == SERVER) side_gone(r, SERVER, 0); /* JavaScript closed its end (authentication_timeout) */
     else if (!r->closing) {
@@ -696,6 +747,7 @@ static void discard(relay_t *r) {
   free(r->buf[1]);
   mirror_free(r->mir);
   tls_conn_free(r->tls);
+  reset_free(&r->rs);
   free(r);
 }
 
@@ -709,7 +761,7 @@ static void watch(relay_t *r) {
 }
 
 const char *relay_start(int cfd, int sfd, const unsigned char *ch, size_t chl, const unsigned char *sh, size_t shl, int mirror, int reuse,
-                        double *id) {
+                        const unsigned char *reset, size_t reset_len, double reset_ms, double *id) {
   if (!started) return "not started";
   if (chl > RELAY_BUF_SIZE || shl > RELAY_BUF_SIZE) return "head bytes larger than a relay buffer";
   relay_t *r = calloc(1, sizeof *r);
@@ -718,7 +770,9 @@ const char *relay_start(int cfd, int sfd, const unsigned char *ch, size_t chl, c
   r->buf[0] = malloc(RELAY_BUF_SIZE);
   r->buf[1] = malloc(RELAY_BUF_SIZE);
   if (mirror) r->mir = calloc(1, sizeof *r->mir);
-  if (!r->buf[0] || !r->buf[1] || (mirror && !r->mir)) return discard(r), "out of memory";
+  if (!r->buf[0] || !r->buf[1] || (mirror && !r->mir) || (reuse && !reset_set(&r->rs, reset, reset_len, reset_ms))) {
+    return discard(r), "out of memory";
+  }
   r->fd[CLIENT] = take_fd(cfd);
   r->fd[SERVER] = take_fd(sfd);
   if (r->fd[CLIENT] < 0 || r->fd[SERVER] < 0) return discard(r), "could not duplicate the sockets";

@@ -39,10 +39,14 @@ size_t relay_stats_len(void);
  * dup()s both descriptors; head bytes go out first. mirror: copy what the audit tap reads
  * (mirror.h) and report it as RELAY_EV_MIRROR. reuse: when the client leaves with the server idle
  * (reuse.h), the server's descriptor is not closed but passed with RELAY_EV_END as the last stats
- * number (-1 otherwise); the callee owns it. Returns NULL and sets *id, or what failed.
+ * number (-1 otherwise); the callee owns it. With a reset (a Query message, reset_len > 0) the
+ * server first runs it: its reply, up to its ReadyForQuery, comes as RELAY_EV_END's bytes, and a
+ * server with no reply within reset_ms (or gone) is closed, not passed. Returns NULL and sets *id,
+ * or what failed.
  */
 const char *relay_start(int client_fd, int server_fd, const unsigned char *client_head, size_t client_head_len,
-                        const unsigned char *server_head, size_t server_head_len, int mirror, int reuse, double *id);
+                        const unsigned char *server_head, size_t server_head_len, int mirror, int reuse,
+                        const unsigned char *reset, size_t reset_len, double reset_ms, double *id);
 /* Stops (on != 0) or resumes reading the client of a mirrored relay. 0 when the relay had ended. */
 int relay_hold(double id, int on);
 /*
@@ -69,10 +73,11 @@ const char *relay_tls_accept(void *ssl_ctx, int fd, const unsigned char *head, s
  * Turns a TLS door into a session relay: the server (dup()ed) replaces the socketpair. The client
  * head, then what is unread in door_fd (JavaScript's end, which it closes after), go to the server;
  * what JavaScript wrote to its end, then the server head, go to the client. Returns NULL, or what
- * failed (the relay then ends). reuse: as relay_start's.
+ * failed (the relay then ends). reuse and reset: as relay_start's.
  */
 const char *relay_attach(double id, int server_fd, int door_fd, const unsigned char *client_head, size_t client_head_len,
-                         const unsigned char *server_head, size_t server_head_len, int mirror, int reuse);
+                         const unsigned char *server_head, size_t server_head_len, int mirror, int reuse,
+                         const unsigned char *reset, size_t reset_len, double reset_ms);
 /* Copies a running relay's counters into out (relay_stats_len() numbers). 0 when it has ended. */
 int relay_stats(double id, double *out);
 

@@ -1,7 +1,8 @@
 /*
  * Session-mode server reuse (PgBouncer's): when a client leaves while its server is idle, the
- * relay keeps the server connection and hands its descriptor back to JavaScript, which runs
- * server_reset_query and gives it to the next client of the same pool (src/pool/session-servers.ts).
+ * relay keeps the server connection, runs server_reset_query on it (below) and hands its
+ * descriptor back to JavaScript with the reply, which gives it to the next client of the same pool
+ * (src/pool/session-servers.ts).
  *
  * The client's stream is followed header by header, as counters.h follows the server's:
  * - requests that each end in one ReadyForQuery (Query, Sync, FunctionCall) are counted, so the
@@ -18,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "wire.h"
+#include <stdlib.h>
+#include <string.h>
 
 typedef struct {
   int enabled;         /* the session asked for reuse (session mode, not replication) */
@@ -72,6 +75,70 @@ static int reuse_idle(const reuse_t *u, double answered, unsigned char status, i
   /* Status 0: no ReadyForQuery since the relay started; the login's (or the reset's) was 'I'. */
   return u->enabled && !u->broken && u->hdr_off == 0 && u->remain == 0 && !u->unsynced && u->requests == answered &&
          (status == 'I' || (status == 0 && answered == 0)) && server_at_boundary && pending == 0;
+}
+
+/*
+ * server_reset_query, run here (no JavaScript round trip per login): once the client has left the
+ * server idle, the relay sends the query and reads the reply until its ReadyForQuery, then passes
+ * the reply with RELAY_EV_END. JavaScript judges it (an ErrorResponse, a status other than 'I' or
+ * bytes after the ReadyForQuery mean the server is not kept) and takes the ParameterStatus values
+ * DISCARD ALL reported. No reply within the timeout (server_connect_timeout), or the server gone:
+ * the server closes.
+ */
+#define RESET_MAX (64u << 10) /* a reply longer than this is not a reset's: the server closes */
+
+typedef struct {
+  unsigned char *query; /* the Query message; NULL: no reset query, the server is passed on at once */
+  size_t query_len;
+  double timeout_ms;
+  unsigned char *answer; /* the reply so far */
+  size_t len, cap;
+  int state; /* 0: not started; 1: waiting for the reply; 2: answered */
+} reset_t;
+
+/* 1 once the reply holds a whole ReadyForQuery, 0 while more is to come, -1 when it cannot be a reply. */
+static int reset_answered(const reset_t *z) {
+  size_t i = 0;
+  while (z->len - i >= 5) {
+    uint32_t len = be32(z->answer + i + 1);
+    if (len < 4 || len > RESET_MAX) return -1;
+    if (z->len - i - 1 < len) return 0;
+    if (z->answer[i] == 'Z') return 1;
+    i += 1 + (size_t)len;
+  }
+  return 0;
+}
+
+/* Appends n bytes to the reply; 0 when it would pass RESET_MAX or memory ran out. */
+static int reset_append(reset_t *z, const unsigned char *p, size_t n) {
+  if (z->len + n > RESET_MAX) return 0;
+  if (z->len + n > z->cap) {
+    size_t c = z->cap ? z->cap : 512;
+    while (c < z->len + n) c *= 2;
+    unsigned char *a = realloc(z->answer, c);
+    if (!a) return 0;
+    z->answer = a;
+    z->cap = c;
+  }
+  memcpy(z->answer + z->len, p, n);
+  z->len += n;
+  return 1;
+}
+
+/* Takes a copy of the Query message (n == 0: no reset); 0 when memory ran out. */
+static int reset_set(reset_t *z, const unsigned char *query, size_t n, double timeout_ms) {
+  z->timeout_ms = timeout_ms;
+  if (n == 0) return 1;
+  if (!(z->query = malloc(n))) return 0;
+  memcpy(z->query, query, n);
+  z->query_len = n;
+  return 1;
+}
+
+static void reset_free(reset_t *z) {
+  free(z->query);
+  free(z->answer);
+  z->query = z->answer = NULL;
 }
 
 #endif

@@ -63,10 +63,12 @@ export class PoolManager {
 
   /**
    * A session-mode server whose client left it idle (`fd`, from the native relay): kept for the
-   * next client of `key` after server_reset_query, or closed (with a Terminate) when `close`.
+   * next client of `key` after server_reset_query (`reply`: the relay ran it, this is its answer),
+   * or closed (with a Terminate) when `close`.
    */
-  keepSessionServer(key: string, owner: KeptOwner, fd: number, login: ServerLogin, connectedAt: number, settings: PoolSettings, close: boolean): void {
-    this.sessionServers.give(key, owner, fd, login, connectedAt, settings, close);
+  keepSessionServer(key: string, owner: KeptOwner, fd: number, login: ServerLogin, connectedAt: number, settings: PoolSettings, close: boolean,
+    reply?: Buffer): void {
+    this.sessionServers.give(key, owner, fd, login, connectedAt, settings, close, reply);
     this.#janitor ??= setInterval(() => this.#sweep(), JANITOR_MS).unref();
   }
 

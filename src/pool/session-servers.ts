@@ -101,8 +101,10 @@ export class SessionServers {
   /**
    * A server the native relay kept (`fd`, now gatehouse's): reset, then kept under `key`. Closed
    * instead when it is too old, the reset fails or times out, or `default_pool_size` are waiting.
+   * `reply`: the relay ran server_reset_query itself (native/reuse.h) and this is the server's
+   * answer; without it (no reset query when the session started) the reset, if any, runs here.
    */
-  give(key: string, owner: KeptOwner, fd: number, login: ServerLogin, connectedAt: number, settings: PoolSettings, close = false): void {
+  give(key: string, owner: KeptOwner, fd: number, login: ServerLogin, connectedAt: number, settings: PoolSettings, close = false, reply?: Buffer): void {
     let socket: Socket;
     try {
       socket = new Socket({ fd, readable: true, writable: true });
@@ -116,9 +118,7 @@ export class SessionServers {
       id: ++this.#seq, owner, login: { ...login, socket, params: new Map(login.params), notices: [] }, connectedAt, idleSince: 0, settings,
     };
     if (close || this.#closed || this.#expired(kept, Date.now())) return terminate(socket);
-    const reset = settings.server_reset_query
-      ? this.#run(socket, settings.server_reset_query, settings.server_connect_timeout, kept.login.params) : Promise.resolve(true);
-    reset.then((ok) => {
+    const settle = (ok: boolean): void => {
       if (!ok || this.#closed) return void socket.destroy();
       kept.idleSince = Date.now();
       const list = this.#idle.get(key) ?? [];
@@ -128,7 +128,10 @@ export class SessionServers {
       // Anything the server says while idle (a FATAL before it goes, say) makes it unusable.
       socket.on('data', () => socket.destroy());
       socket.once('close', () => this.#remove(key, kept));
-    }, () => socket.destroy());
+    };
+    if (reply) return settle(replyOf(reply, kept.login.params));
+    if (!settings.server_reset_query) return settle(true);
+    this.#run(socket, settings.server_reset_query, settings.server_connect_timeout, kept.login.params).then(settle, () => socket.destroy());
   }
 
   /** server_idle_timeout and server_lifetime, from the janitor. */
@@ -192,7 +195,7 @@ export class SessionServers {
     this.#busy.add(socket);
     return new Promise<boolean>((resolve) => {
       const framer = new MessageFramer(backendMessageCap);
-      let failed = false;
+      const seen = { failed: false };
       const done = (ok: boolean): void => {
         clearTimeout(timer);
         socket.removeListener('data', onData).removeListener('close', onClose);
@@ -203,15 +206,8 @@ export class SessionServers {
       const onData = (chunk: Buffer): void => {
         try {
           framer.push(chunk);
-          for (let f = framer.next(); f; f = framer.next()) {
-            if (f.type === BackendCode.ErrorResponse) failed = true;
-            else if (f.type === BackendCode.ParameterStatus) {
-              const { name, value } = decodeParameterStatus(f.body);
-              params.set(name, value);
-            } else if (f.type === BackendCode.ReadyForQuery) {
-              return done(!failed && decodeReadyForQuery(f.body) === 'I' && framer.bufferedBytes === 0);
-            }
-          }
+          const ok = replyOutcome(framer, params, seen);
+          if (ok !== null) done(ok);
         } catch {
           done(false);
         }
@@ -221,5 +217,34 @@ export class SessionServers {
       socket.resume();
       socket.write(fe.query(sql));
     });
+  }
+}
+
+/**
+ * Reads a reset or check query's reply from `framer`: null until its ReadyForQuery, then whether
+ * the query succeeded with the server idle and nothing after. ParameterStatus values (DISCARD ALL
+ * puts changed ones back) update `params`. Throws on a malformed message.
+ */
+function replyOutcome(framer: MessageFramer, params: Map<string, string>, seen: { failed: boolean }): boolean | null {
+  for (let f = framer.next(); f; f = framer.next()) {
+    if (f.type === BackendCode.ErrorResponse) seen.failed = true;
+    else if (f.type === BackendCode.ParameterStatus) {
+      const { name, value } = decodeParameterStatus(f.body);
+      params.set(name, value);
+    } else if (f.type === BackendCode.ReadyForQuery) {
+      return !seen.failed && decodeReadyForQuery(f.body) === 'I' && framer.bufferedBytes === 0;
+    }
+  }
+  return null;
+}
+
+/** The native relay's whole reply to server_reset_query (native/reuse.h): whether the server may be kept. */
+function replyOf(reply: Buffer, params: Map<string, string>): boolean {
+  try {
+    const framer = new MessageFramer(backendMessageCap);
+    framer.push(reply);
+    return replyOutcome(framer, params, { failed: false }) === true;
+  } catch {
+    return false;
   }
 }

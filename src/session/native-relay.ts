@@ -29,11 +29,22 @@ export interface NativeRelayHandle extends RelayHandle {
    * reuse was asked for (native/reuse.h); the caller owns it. -1 otherwise.
    */
   readonly keptServerFd: number;
+  /** With keptServerFd, when a reset was asked for: the server's reply to it, up to its ReadyForQuery. */
+  readonly keptReply: Buffer | undefined;
+}
+
+/**
+ * Session-mode reuse (native/reuse.h): keep the server when the client leaves it idle. `reset`, a
+ * Query message (server_reset_query), runs on the relay's thread first; `resetMs` bounds its reply.
+ */
+export interface NativeReuse {
+  reset: Buffer | undefined;
+  resetMs: number;
 }
 
 export interface Addon {
   init(buckets: Float64Array, onEvent: (kind: number, id: number, text: string, stats?: Float64Array) => void): boolean;
-  start(clientFd: number, serverFd: number, clientHead?: Buffer, serverHead?: Buffer, mirror?: boolean, reuse?: boolean): number;
+  start(clientFd: number, serverFd: number, clientHead?: Buffer, serverHead?: Buffer, mirror?: boolean, reuse?: boolean, reset?: Buffer, resetMs?: number): number;
   close(id: number, toClient?: Buffer): boolean;
   hold(id: number, on: boolean): boolean;
   sync(): boolean;
@@ -42,7 +53,8 @@ export interface Addon {
   pin(cpus: Int32Array): boolean;
   tlsContext(cert: Buffer, key: Buffer, ca: Buffer | undefined, minVersion: string, ciphers: string): unknown;
   tlsAccept(context: unknown, fd: number, head?: Buffer): [number, number];
-  attach(id: number, serverFd: number, doorFd: number, clientHead?: Buffer, serverHead?: Buffer, mirror?: boolean, reuse?: boolean): boolean;
+  attach(id: number, serverFd: number, doorFd: number, clientHead?: Buffer, serverHead?: Buffer, mirror?: boolean, reuse?: boolean,
+    reset?: Buffer, resetMs?: number): boolean;
   txClient(pool: number, fd: number, sig: number, head?: Buffer, names?: Buffer, mirror?: boolean): number;
   txServer(pool: number, fd: number, sig: number, serverId: number, held?: Buffer): boolean;
   txRecall(pool: number): number;
@@ -76,7 +88,8 @@ const barriers: Array<() => void> = [];
 interface Running {
   counters: SessionCounters;
   mirror: MirrorConsumer | null;
-  end(reason: string, stats: Float64Array | undefined): void;
+  /** `reply`: a kept server's reply to its reset (native/reuse.h). */
+  end(reason: string, stats: Float64Array | undefined, reply: Buffer | undefined): void;
   /** The mirror's consumer threw: the session can no longer be recorded. */
   fail(): void;
 }
@@ -126,7 +139,7 @@ function onEvent(kind: number, id: number, text: string, stats?: Float64Array | 
   if (kind === EV_SQLSTATE) return r.counters.serverError(text);
   if (kind === EV_END) {
     running.delete(id);
-    r.end(text, stats as Float64Array | undefined);
+    r.end(text, stats as Float64Array | undefined, bytes);
   }
 }
 
@@ -261,14 +274,14 @@ function release(s: Socket): Array<(hadError: boolean) => void> {
 /**
  * Hands the session to the native relay; null when it cannot carry it (the caller then uses
  * relay.ts). `clientHead` is what the client sent after authentication and nobody has read.
- * `reuse`: keep the server when the client leaves it idle (keptServerFd).
+ * `reuse`: keep the server when the client leaves it idle (keptServerFd, keptReply).
  */
 export function startNativeRelay(
-  client: Duplex, server: Duplex, clientHead: Buffer, counters: SessionCounters, mirror: MirrorConsumer | null = null, reuse = false,
+  client: Duplex, server: Duplex, clientHead: Buffer, counters: SessionCounters, mirror: MirrorConsumer | null = null, reuse: NativeReuse | null = null,
 ): NativeRelayHandle | null {
   // The addon could not take the sockets (out of descriptors, say): the JavaScript relay will.
   return handOver(client, server, clientHead, counters, mirror, MAX_HEAD,
-    (a, cfd, sfd, toServer, toClient) => a.start(cfd, sfd, toServer, toClient, mirror !== null, reuse));
+    (a, cfd, sfd, toServer, toClient) => a.start(cfd, sfd, toServer, toClient, mirror !== null, reuse !== null, reuse?.reset, reuse?.resetMs));
 }
 
 /**
@@ -277,11 +290,12 @@ export function startNativeRelay(
  * relays over the socketpair in JavaScript). The door grows its buffers for any head.
  */
 export function attachNativeTls(
-  door: number, client: Duplex, server: Duplex, clientHead: Buffer, counters: SessionCounters, mirror: MirrorConsumer | null = null, reuse = false,
+  door: number, client: Duplex, server: Duplex, clientHead: Buffer, counters: SessionCounters, mirror: MirrorConsumer | null = null,
+  reuse: NativeReuse | null = null,
 ): NativeRelayHandle | null {
   // A failed attach: the door had ended (or was out of memory and is ending); the JavaScript relay sees its end.
   return handOver(client, server, clientHead, counters, mirror, Infinity, (a, dfd, sfd, toServer, toClient) => {
-    a.attach(door, sfd, dfd, toServer, toClient, mirror !== null, reuse);
+    a.attach(door, sfd, dfd, toServer, toClient, mirror !== null, reuse !== null, reuse?.reset, reuse?.resetMs);
     watchDoor(door, null);
     return door;
   });
@@ -337,6 +351,7 @@ function nativeHandle(
   let resolveDone!: (r: string) => void;
   const done = new Promise<string>((r) => (resolveDone = r));
   let keptServerFd = -1;
+  let keptReply: Buffer | undefined;
   // Better no session than an unrecorded one: PostgreSQL's own words for an internal failure.
   const fail = (): void => void a.close(id, errorResponse(wire.internal()));
   mirror?.attach({ hold: (on) => void a.hold(id, on), fail });
@@ -344,11 +359,12 @@ function nativeHandle(
     counters,
     mirror,
     fail,
-    end(reason, final) {
+    end(reason, final, reply) {
       ended = true;
       if (final) {
         apply(final);
         keptServerFd = final[STATS_LEN - 1] ?? -1;
+        keptReply = keptServerFd >= 0 ? reply : undefined;
       }
       counters.attachSource(null);
       nativeRelayTotals.ended++;
@@ -367,6 +383,9 @@ function nativeHandle(
     },
     get keptServerFd() {
       return keptServerFd;
+    },
+    get keptReply() {
+      return keptReply;
     },
   };
 }

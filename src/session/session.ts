@@ -11,6 +11,7 @@ import type { ClientOrigin, ConnectionEvent, GatewayEvents } from '../events.js'
 import type { HbaAttempt, HbaRule } from '../hba/index.js';
 import { evaluateHba, resolveClientHostname } from '../hba/index.js';
 import * as be from '../protocol/backend/encode.js';
+import * as fe from '../protocol/frontend/encode.js';
 import { ProtocolError } from '../protocol/errors.js';
 import type { RuntimeState } from '../gateway/state.js';
 import { lookupSecret } from '../gateway/secrets.js';
@@ -327,7 +328,9 @@ async function runSession(
     const mirror = tap?.mirrorable ? new TapMirror(tap) : null;
     // A native TLS client's session is relayed from its TLS connection, not through the socketpair.
     const useNative = (!tap || mirror) && deps.state().config.relay_engine !== 'node';
-    const reuse = keep !== null;
+    // The relay's thread runs server_reset_query when the client leaves (native/reuse.h), not JavaScript.
+    const reset = keep?.settings.server_reset_query;
+    const reuse = keep ? { reset: reset ? fe.query(reset) : undefined, resetMs: keep.settings.server_connect_timeout } : null;
     native = !useNative ? null
       : door !== null ? attachNativeTls(door, client, server.socket, leftover, counters, mirror, reuse)
         : startNativeRelay(client, server.socket, leftover, counters, mirror, reuse);
@@ -338,7 +341,7 @@ async function runSession(
     if (kept >= 0 && keep) {
       // RECONNECT or RELOAD marked it while the client had it: it closes instead (PgBouncer's close_needed).
       deps.pools.keepSessionServer(keep.key, { database, user, serverUser: target.user, host: target.host, port: target.port }, kept, server, keep.connectedAt, keep.settings,
-        live.server?.closeNeeded === true);
+        live.server?.closeNeeded === true, native?.keptReply);
     }
     deps.events.emit('session.end', {
       session: id, client: origin, user, database,

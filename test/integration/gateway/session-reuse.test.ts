@@ -262,6 +262,64 @@ for (const version of versions) {
       assert.equal(await oneSession('bytewise'), pid);
     });
 
+    /** A gatehouse of its own with these pool settings; `session(app)` is one client's session, its backend pid. */
+    const withPool = async (pool: string): Promise<{ gh: Gatehouse; session(app: string): Promise<number>; idle(app: string): number }> => {
+      const own = await startGatehouse({
+        cluster, certs, hba: 'host all all 127.0.0.1/32 scram-sha-256', users: [`"app" "${await verifierOf(cluster, 'app')}"`], extraYaml: `pool: ${pool}`,
+      });
+      return {
+        gh: own,
+        async session(app) {
+          const c = new pg.Client({ host: '127.0.0.1', port: own.port, user: 'app', password: PW, database: 'postgres', application_name: app });
+          await c.connect();
+          const pid = await pidOf(c);
+          await c.end();
+          return pid;
+        },
+        idle: (app) => own.gateway.pools.sessionServers.idle().filter((v) => v.applicationName === app).length,
+      };
+    };
+
+    test('the reset\'s ParameterStatus values are what the kept server reports (the relay reads the reply)', async () => {
+      const own = await withPool(`{server_reset_query: "SET application_name = 'after-reset'"}`);
+      try {
+        const pid = await own.session('before-reset');
+        await eventually(() => own.idle('after-reset') === 1);
+        assert.equal(own.idle('before-reset'), 0);
+        const r = await cluster.query<{ app: string }>('SELECT application_name AS app FROM pg_stat_activity WHERE pid = $1', [pid]);
+        assert.equal(r[0]?.app, 'after-reset', 'the server ran the reset query');
+      } finally {
+        await own.gh.stop();
+      }
+    });
+
+    test('a server whose reset fails is closed, not kept: the next client gets a new backend', async () => {
+      const own = await withPool('{server_reset_query: "SELECT 1/0"}');
+      try {
+        const pid = await own.session('reset-fails');
+        await eventually(async () => !(await alive(pid)));
+        assert.equal(own.idle('reset-fails'), 0);
+        assert.notEqual(await own.session('reset-fails'), pid);
+      } finally {
+        await own.gh.stop();
+      }
+    });
+
+    test('a server whose reset does not answer within server_connect_timeout is closed, not kept', async () => {
+      const own = await withPool('{server_reset_query: "SELECT pg_sleep(2)", server_connect_timeout: 0.3}');
+      try {
+        const pid = await own.session('reset-slow');
+        // Still running the reset after the timeout: not idle, never kept; closed once pg_sleep ends.
+        await new Promise((r) => setTimeout(r, 800));
+        assert.equal(own.idle('reset-slow'), 0, 'not kept while (or after) the reset ran too long');
+        await eventually(async () => !(await alive(pid)), 10_000);
+        assert.equal(own.idle('reset-slow'), 0);
+        assert.notEqual(await own.session('reset-slow'), pid);
+      } finally {
+        await own.gh.stop();
+      }
+    });
+
     test('many clients in a row share one backend', async () => {
       const pids = new Set<number>();
       for (let i = 0; i < 20; i++) {
