@@ -153,6 +153,9 @@ check('pgbench -S over TLS, 0 failed', init === 0 && /actually processed: 1200\/
 // A handshake per transaction, four at a time: the TLS thread's queues, and relays going back and forth between the threads.
 const storm = await pgbench(['-S', '-C', '-t', '50'], 'appdb');
 check('pgbench -S -C over TLS (200 handshakes on the TLS thread), 0 failed', /actually processed: 200\/200/.test(storm) && /failed transactions: 0 /.test(storm), storm);
+// Each of those logins left its server idle: the relay ran DISCARD ALL on it (native/reuse.h) and it waits for the next.
+const kept = Number((await cluster.query<{ n: string }>("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = 'appdb' AND state = 'idle'"))[0]!.n);
+check(`servers reset on the relay thread and kept for the next login (${kept} idle)`, kept >= 1 && kept <= 4);
 console.log('transaction plane');
 for (const script of [['-S', '-t', '300'], ['-t', '50'], ['-S', '-M', 'prepared', '-t', '300']]) {
   const out = await pgbench(script, 'txdb');
