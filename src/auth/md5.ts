@@ -7,7 +7,8 @@
  *
  * MD5 is weak; gatehouse supports it because PgBouncer auth files and old roles still hold it.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { freshRandom } from './random.js';
 import type { StoredSecret } from './userlist.js';
 
 /** MD5_PASSWD_LEN: "md5" plus 32 hex digits. */
@@ -35,7 +36,7 @@ export function md5Response(secret: string, salt: Buffer): string {
 
 /** Four random bytes for AuthenticationMD5Password (auth.c CheckMD5Auth uses pg_strong_random). */
 export function randomMd5Salt(): Buffer {
-  return randomBytes(4);
+  return freshRandom(4);
 }
 
 /** Equal-length constant-time comparison of two ASCII strings; different lengths are public. */

@@ -3,8 +3,9 @@
  * it to the server connection the client holds right now (its pid and key), so a cancel is
  * forwarded to exactly that server. Unknown keys are dropped silently, as PostgreSQL does.
  */
-import { randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import { randomInt, timingSafeEqual } from 'node:crypto';
 import { connect } from 'node:net';
+import { freshRandom } from '../auth/random.js';
 import * as fe from '../protocol/frontend/encode.js';
 
 /** Where a cancel for one client goes. Updated whenever the client's server changes. */
@@ -29,7 +30,7 @@ export class CancelRegistry {
     let pid: number;
     do pid = randomInt(1, 0x7fffffff);
     while (this.entries.has(pid));
-    const key = randomBytes(4);
+    const key = freshRandom(4);
     this.entries.set(pid, { key, target: null });
     return { pid, key };
   }

@@ -2,7 +2,8 @@
  * SCRAM-SHA-256 building blocks (RFC 5802 §3, RFC 7677), as PostgreSQL's src/common/scram-common.c
  * computes them, plus the strict base64 decoder and printable-nonce check both sides need.
  */
-import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
+import { createHash, createHmac, pbkdf2Sync } from 'node:crypto';
+import { freshRandom } from '../random.js';
 import { pgSaslprep } from './saslprep.js';
 
 /** The SASL mechanism names (scram-common.h SCRAM_SHA_256_NAME, SCRAM_SHA_256_PLUS_NAME). */
@@ -55,7 +56,7 @@ export function xorBuffers(a: Buffer, b: Buffer): Buffer {
 }
 
 /** A fresh nonce: 18 random bytes in base64, as auth-scram.c and libpq make them. */
-export const randomNonce = (): string => randomBytes(SCRAM_RAW_NONCE_LEN).toString('base64');
+export const randomNonce = (): string => freshRandom(SCRAM_RAW_NONCE_LEN).toString('base64');
 
 const B64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
