@@ -41,11 +41,6 @@
 #define MIRROR_ENTRY_HEAD 9
 
 typedef struct {
-  unsigned char *buf;
-  size_t len, cap;
-} bytes_t;
-
-typedef struct {
   unsigned char hdr[5];
   int hdr_off;
   int in_body;
@@ -78,21 +73,6 @@ static void bytes_emptied(bytes_t *b) {
 static int mirror_wanted(int dir, unsigned char type) {
   if (dir == 0) return type == 'Q' || type == 'P' || type == 'B' || type == 'E' || type == 'C' || type == 'S' || type == 'F';
   return type == 'C' || type == 'I' || type == 's' || type == 'E' || type == 'Z';
-}
-
-/* Appends n bytes; 0 when memory ran out. */
-static int bytes_append(bytes_t *b, const void *p, size_t n) {
-  if (b->len + n > b->cap) {
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap < b->len + n) cap *= 2;
-    unsigned char *nb = realloc(b->buf, cap);
-    if (!nb) return 0;
-    b->buf = nb;
-    b->cap = cap;
-  }
-  memcpy(b->buf + b->len, p, n);
-  b->len += n;
-  return 1;
 }
 
 static void entry_head(unsigned char head[MIRROR_ENTRY_HEAD + 5], int dir, double when, const unsigned char hdr[5]) {

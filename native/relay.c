@@ -467,9 +467,9 @@ static void finish(relay_t *r) {
   /* Its last statements reach JavaScript before its end does. */
   if (r->mir && r->mir->dirty) mirror_flush();
   /* A kept server's reset reply goes with it (the event takes the bytes). */
-  unsigned char *answer = r->keep ? r->rs.answer : NULL;
-  size_t alen = answer ? r->rs.len : 0;
-  if (answer) r->rs.answer = NULL;
+  unsigned char *answer = r->keep ? r->rs.answer.buf : NULL;
+  size_t alen = answer ? r->rs.answer.len : 0;
+  if (answer) r->rs.answer = (bytes_t){0};
   if (!emit(RELAY_EV_END, r->id, r->reason ? r->reason : "closed", stats, answer, alen)) {
     free(answer);
     if (r->keep) close(r->fd[SERVER]);

@@ -19,8 +19,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "wire.h"
-#include <stdlib.h>
-#include <string.h>
 
 typedef struct {
   int enabled;         /* the session asked for reuse (session mode, not replication) */
@@ -91,19 +89,19 @@ typedef struct {
   unsigned char *query; /* the Query message; NULL: no reset query, the server is passed on at once */
   size_t query_len;
   double timeout_ms;
-  unsigned char *answer; /* the reply so far */
-  size_t len, cap;
+  bytes_t answer; /* the reply so far */
   int state; /* 0: not started; 1: waiting for the reply; 2: answered */
 } reset_t;
 
 /* 1 once the reply holds a whole ReadyForQuery, 0 while more is to come, -1 when it cannot be a reply. */
 static int reset_answered(const reset_t *z) {
+  const bytes_t *a = &z->answer;
   size_t i = 0;
-  while (z->len - i >= 5) {
-    uint32_t len = be32(z->answer + i + 1);
+  while (a->len - i >= 5) {
+    uint32_t len = be32(a->buf + i + 1);
     if (len < 4 || len > RESET_MAX) return -1;
-    if (z->len - i - 1 < len) return 0;
-    if (z->answer[i] == 'Z') return 1;
+    if (a->len - i - 1 < len) return 0;
+    if (a->buf[i] == 'Z') return 1;
     i += 1 + (size_t)len;
   }
   return 0;
@@ -111,18 +109,7 @@ static int reset_answered(const reset_t *z) {
 
 /* Appends n bytes to the reply; 0 when it would pass RESET_MAX or memory ran out. */
 static int reset_append(reset_t *z, const unsigned char *p, size_t n) {
-  if (z->len + n > RESET_MAX) return 0;
-  if (z->len + n > z->cap) {
-    size_t c = z->cap ? z->cap : 512;
-    while (c < z->len + n) c *= 2;
-    unsigned char *a = realloc(z->answer, c);
-    if (!a) return 0;
-    z->answer = a;
-    z->cap = c;
-  }
-  memcpy(z->answer + z->len, p, n);
-  z->len += n;
-  return 1;
+  return z->answer.len + n <= RESET_MAX && bytes_append(&z->answer, p, n);
 }
 
 /* Takes a copy of the Query message (n == 0: no reset); 0 when memory ran out. */
@@ -137,8 +124,9 @@ static int reset_set(reset_t *z, const unsigned char *query, size_t n, double ti
 
 static void reset_free(reset_t *z) {
   free(z->query);
-  free(z->answer);
-  z->query = z->answer = NULL;
+  free(z->answer.buf);
+  z->query = NULL;
+  z->answer = (bytes_t){0};
 }
 
 #endif

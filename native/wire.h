@@ -1,13 +1,36 @@
 /*
  * The protocol's one number format the native relay reads itself: a message's int32 length, big-endian
- * (counters.h, mirror.h and reuse.h follow message headers; txplane.h reads whole messages).
+ * (counters.h, mirror.h and reuse.h follow message headers; txplane.h reads whole messages), and
+ * the growable byte buffer mirror.h and reuse.h collect messages in.
  */
 #ifndef GATEHOUSE_WIRE_H
 #define GATEHOUSE_WIRE_H
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 static inline uint32_t be32(const unsigned char *p) {
   return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+typedef struct {
+  unsigned char *buf;
+  size_t len, cap;
+} bytes_t;
+
+/* Appends n bytes; 0 when memory ran out. */
+static inline int bytes_append(bytes_t *b, const void *p, size_t n) {
+  if (b->len + n > b->cap) {
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->len + n) cap *= 2;
+    unsigned char *nb = realloc(b->buf, cap);
+    if (!nb) return 0;
+    b->buf = nb;
+    b->cap = cap;
+  }
+  memcpy(b->buf + b->len, p, n);
+  b->len += n;
+  return 1;
 }
 
 #endif

@@ -293,32 +293,25 @@ for (const version of versions) {
       }
     });
 
-    test('a server whose reset fails is closed, not kept: the next client gets a new backend', async () => {
-      const own = await withPool('{server_reset_query: "SELECT 1/0"}');
-      try {
-        const pid = await own.session('reset-fails');
-        await eventually(async () => !(await alive(pid)));
-        assert.equal(own.idle('reset-fails'), 0);
-        assert.notEqual(await own.session('reset-fails'), pid);
-      } finally {
-        await own.gh.stop();
-      }
-    });
-
-    test('a server whose reset does not answer within server_connect_timeout is closed, not kept', async () => {
-      const own = await withPool('{server_reset_query: "SELECT pg_sleep(2)", server_connect_timeout: 0.3}');
-      try {
-        const pid = await own.session('reset-slow');
-        // Still running the reset after the timeout: not idle, never kept; closed once pg_sleep ends.
-        await new Promise((r) => setTimeout(r, 800));
-        assert.equal(own.idle('reset-slow'), 0, 'not kept while (or after) the reset ran too long');
-        await eventually(async () => !(await alive(pid)), 10_000);
-        assert.equal(own.idle('reset-slow'), 0);
-        assert.notEqual(await own.session('reset-slow'), pid);
-      } finally {
-        await own.gh.stop();
-      }
-    });
+    for (const c of [
+      { what: 'fails', pool: '{server_reset_query: "SELECT 1/0"}', app: 'reset-fails' },
+      // Still running the reset past the timeout: never kept, closed (the backend ends once pg_sleep does).
+      { what: 'does not answer within server_connect_timeout', pool: '{server_reset_query: "SELECT pg_sleep(2)", server_connect_timeout: 0.3}', app: 'reset-slow' },
+    ]) {
+      test(`a server whose reset ${c.what} is closed, not kept: the next client gets a new backend`, async () => {
+        const own = await withPool(c.pool);
+        try {
+          const pid = await own.session(c.app);
+          await new Promise((r) => setTimeout(r, 800));
+          assert.equal(own.idle(c.app), 0, 'not kept');
+          await eventually(async () => !(await alive(pid)), 10_000);
+          assert.equal(own.idle(c.app), 0);
+          assert.notEqual(await own.session(c.app), pid);
+        } finally {
+          await own.gh.stop();
+        }
+      });
+    }
 
     test('many clients in a row share one backend', async () => {
       const pids = new Set<number>();
