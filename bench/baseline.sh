@@ -822,7 +822,7 @@ echo "CPU % columns are % of one core (the host has $NPROC); host busy %, pre bu
 echo "other CPU % = host busy x $NPROC - PG - proxy - pgbench: CPU of anything else on the host during the run (kernel work not charged to a process, other processes)."
 echo "proxy CPU us/xact = proxy CPU time / transactions. conn ms = pgbench 'average connection time' (-C runs; their latency columns exclude the connect)."
 echo
-echo "### TPS relative to direct (same test, same TLS mode; idle runs against direct select_c32$( (( ROUNDS > 1 )) && echo "; medians of $ROUNDS rounds"))"
+echo "### TPS and mean latency relative to direct (same test, same TLS mode; idle runs against direct select_c32$( (( ROUNDS > 1 )) && echo "; medians of $ROUNDS rounds"))"
 echo
 # med(a, k, m): the median of a[k, 1..m] (both tables below)
 MEDIAN_AWK='function med(a, k, m,   i, j, x, c) { for (i=1;i<=m;i++) c[i]=a[k, i]+0
@@ -831,30 +831,34 @@ MEDIAN_AWK='function med(a, k, m,   i, j, x, c) { for (i=1;i<=m;i++) c[i]=a[k, i
 awk -F'\t' "$MEDIAN_AWK"'
   NR>1 { t=$1; base=t; sub(/-tls$/, "", base); tls=(t ~ /-tls$/) ? "tls" : "plain"
              key=$2 SUBSEP tls
-             if ($6 ~ /^[0-9.]+$/) { if (base=="direct") dn[key]++ ; else tn[t, $2]++
-               if (base=="direct") dl[key, dn[key]]=$6; else tl[t, $2, tn[t, $2]]=$6 }
+             if ($6 ~ /^[0-9.]+$/ && $7 ~ /^[0-9.]+$/) { if (base=="direct") dn[key]++ ; else tn[t, $2]++
+               if (base=="direct") { dl[key, dn[key]]=$6; dlat[key, dn[key]]=$7 } else { tl[t, $2, tn[t, $2]]=$6; tlat[t, $2, tn[t, $2]]=$7 } }
              if (base!="direct" && !((t, $2) in seen)) { seen[t, $2]=1; rows[++n]=t SUBSEP $2 SUBSEP tls } }
-  END { print "| target | test | TPS | direct TPS | ratio |"; print "|---|---|---:|---:|---:|"
+  END { print "| target | test | TPS | direct TPS | ratio | latency ms | direct latency ms | latency ratio |"; print "|---|---|---:|---:|---:|---:|---:|---:|"
         for (i=1;i<=n;i++) { split(rows[i], r, SUBSEP); bt=r[2]; sub(/^idle[0-9]+_/, "", bt); dk=bt SUBSEP r[3]
           dv=(dn[dk] > 0) ? med(dl, dk, dn[dk]) : ""; tk=r[1] SUBSEP r[2]; tv=(tn[tk] > 0) ? med(tl, tk, tn[tk]) : ""
-          printf "| %s | %s | %s | %s | %s |\n", r[1], r[2], (tv==""?"-":sprintf("%.0f",tv)), (dv==""?"-":sprintf("%.0f",dv)),
-                 (dv==""||dv==0||tv=="" ? "-" : sprintf("%.2f", tv/dv)) } }' "$RES"
+          dm=(dn[dk] > 0) ? med(dlat, dk, dn[dk]) : ""; tm=(tn[tk] > 0) ? med(tlat, tk, tn[tk]) : ""
+          printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", r[1], r[2], (tv==""?"-":sprintf("%.0f",tv)), (dv==""?"-":sprintf("%.0f",dv)),
+                 (dv==""||dv==0||tv=="" ? "-" : sprintf("%.2f", tv/dv)), (tm==""?"-":sprintf("%.3f",tm)), (dm==""?"-":sprintf("%.3f",dm)),
+                 (dm==""||dm==0||tm=="" ? "-" : sprintf("%.2f", tm/dm)) } }' "$RES"
 if (( ROUNDS > 1 )); then
   echo
-  echo "### $GATEWAY_NAME / PgBouncer TPS, round by round (ROUNDS=$ROUNDS, target order reversed on even rounds)"
+  echo "### $GATEWAY_NAME / PgBouncer TPS and mean latency, round by round (ROUNDS=$ROUNDS, target order reversed on even rounds)"
   echo
   awk -F'\t' -v gw="$GATEWAY_NAME" "$MEDIAN_AWK"'
     NR>1 { t=$1; tls=""; if (t ~ /-tls$/) { tls="-tls"; sub(/-tls$/, "", t) }
       if (t != gw && t != "pgbouncer") next
       k=$2 tls; if (!(k in seen)) { seen[k]=1; keys[++nk]=k }
-      n[t, k]++; v[t, k, n[t, k]]=$6 }
-    END { print "| test | ratio per round | median ratio | median " gw " TPS | median PgBouncer TPS |"; print "|---|---|---:|---:|---:|"
+      n[t, k]++; v[t, k, n[t, k]]=$6; l[t, k, n[t, k]]=$7 }
+    END { print "| test | ratio per round | median ratio | median " gw " TPS | median PgBouncer TPS | median latency ratio (" gw " / PgBouncer) |"
+      print "|---|---|---:|---:|---:|---:|"
       for (i=1;i<=nk;i++) { k=keys[i]; m=(n[gw,k] < n["pgbouncer",k]) ? n[gw,k] : n["pgbouncer",k]; p=0; list=""
         # a round where either target has no TPS (a failed run) has no ratio
         for (j=1;j<=m;j++) { x=v[gw,k,j]; y=v["pgbouncer",k,j]; if (x !~ /^[0-9.]+$/ || y !~ /^[0-9.]+$/ || y == 0) continue
-          p++; r[k,p]=x/y; g[k,p]=x; b[k,p]=y; list=list (p>1?", ":"") sprintf("%.2f", r[k,p]) }
+          p++; r[k,p]=x/y; g[k,p]=x; b[k,p]=y; list=list (p>1?", ":"") sprintf("%.2f", r[k,p])
+          lr[k,p]=(l[gw,k,j] ~ /^[0-9.]+$/ && l["pgbouncer",k,j] ~ /^[0-9.]+$/ && l["pgbouncer",k,j] > 0) ? l[gw,k,j]/l["pgbouncer",k,j] : 0 }
         if (p == 0) continue
-        printf "| %s | %s | **%.2f** | %.0f | %.0f |\n", k, list, med(r, k, p), med(g, k, p), med(b, k, p) } }' "$RES"
+        printf "| %s | %s | **%.2f** | %.0f | %.0f | %.2f |\n", k, list, med(r, k, p), med(g, k, p), med(b, k, p), med(lr, k, p) } }' "$RES"
 fi
 if [[ $(wc -l <"$IDLE_RES") -gt 1 ]]; then
   echo
