@@ -421,16 +421,25 @@ static ssize_t pump(relay_t *r, int side) {
 }
 
 /*
+ * Closes one side once its bytes are flushed: close_notify (a TLS client), then FIN, then the
+ * descriptor (gatehouse's own was closed at the handover). Already closed (-1): nothing.
+ */
+static void close_side(relay_t *r, int side) {
+  if (r->fd[side] < 0) return;
+  if (side == CLIENT && r->tls) tls_shutdown(r->tls);
+  epoll_ctl(epfd, EPOLL_CTL_DEL, r->fd[side], NULL);
+  shutdown(r->fd[side], SHUT_WR);
+  close(r->fd[side]);
+  r->fd[side] = -1;
+}
+
+/*
  * The client left its server idle and a reset query was given (reuse.h): the client side closes
  * now, the query goes out and the relay waits for the reply (reset_read) until the reset's
  * deadline. 0 when the query could not be sent whole: the server closes.
  */
 static int reset_begin(relay_t *r) {
-  if (r->tls) tls_shutdown(r->tls);
-  epoll_ctl(epfd, EPOLL_CTL_DEL, r->fd[CLIENT], NULL);
-  shutdown(r->fd[CLIENT], SHUT_WR);
-  close(r->fd[CLIENT]);
-  r->fd[CLIENT] = -1;
+  close_side(r, CLIENT);
   if (send(r->fd[SERVER], r->rs.query, r->rs.query_len, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)r->rs.query_len) return 0;
   r->rs.state = 1;
   r->deadline = mono_ms() + r->rs.timeout_ms;
@@ -452,15 +461,9 @@ static void finish(relay_t *r) {
     if (d) { dead = d; capdead = c; }
   }
   if (ndead < capdead) dead[ndead++] = r; /* else it leaks rather than being freed too early */
-  if (r->tls && r->fd[CLIENT] >= 0) tls_shutdown(r->tls); /* close_notify after the flushed bytes */
-  for (int side = 0; side < 2; side++) {
-    if (r->fd[side] < 0) continue; /* the client side of a reset closed when it began */
-    epoll_ctl(epfd, EPOLL_CTL_DEL, r->fd[side], NULL);
-    if (side == SERVER && r->keep) continue; /* JavaScript takes it (the last stats number) */
-    /* FIN after the flushed bytes, then the descriptor (gatehouse's was closed at the handover). */
-    shutdown(r->fd[side], SHUT_WR);
-    close(r->fd[side]);
-  }
+  close_side(r, CLIENT); /* a reset's client side closed when it began */
+  if (r->keep) epoll_ctl(epfd, EPOLL_CTL_DEL, r->fd[SERVER], NULL); /* JavaScript takes it (the last stats number) */
+  else close_side(r, SERVER);
   double stats[8 + 2 * (MAX_BUCKETS + 3)];
   counters_fill(&r->c, stats);
   stats[counters_len()] = r->keep ? r->fd[SERVER] : -1;
