@@ -46,7 +46,7 @@ export interface ConsoleOptions {
   view: GatewayView;
   /** The current configuration, for the per-command role check. */
   config(): Config;
-  cancelKey: { pid: number; key: Buffer };
+  cancelKey: { pid: number; key: number };
   /** A console ERROR was sent (for the errors metric). */
   onError?(error: WireError): void;
 }

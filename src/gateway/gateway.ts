@@ -13,7 +13,7 @@ import { CidrList, canonicalSource } from '../net/guard/cidr.js';
 import { readProxyHeader } from '../net/guard/proxy-header.js';
 import { installAcceptScreen } from '../net/guard/accept-screen.js';
 import { errorResponse } from '../protocol/backend/encode.js';
-import { serveConnection, type ConsoleClient, type LiveSession, type SessionDeps } from '../session/session.js';
+import { serveConnection, type Arrival, type ConsoleClient, type LiveSession, type SessionDeps } from '../session/session.js';
 import { SessionCounters } from '../session/counters.js';
 import { runConsole } from '../admin/console.js';
 import type { GatewayView } from '../admin/view.js';
@@ -254,11 +254,11 @@ export class Gateway {
     }
   }
 
-  private admit(socket: Socket, isUnix: boolean, source: ReturnType<typeof canonicalSource>, extra: Partial<SessionDeps>): void {
+  private admit(socket: Socket, isUnix: boolean, source: ReturnType<typeof canonicalSource>, arrival: Omit<Arrival, 'admitted'>): void {
     const a = this.guard.admit(source.text, source.addr);
     if (!a.ok) return refuse(socket, a.fatal);
     socket.once('close', a.ticket.closed);
-    void serveConnection(socket, isUnix, { ...this.sessionDeps, ...extra, admitted: a.ticket.admitted });
+    void serveConnection(socket, isUnix, this.sessionDeps, { ...arrival, admitted: a.ticket.admitted });
   }
 
   private listenTcp(address: string, port: number): Promise<ListenAddress> {

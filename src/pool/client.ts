@@ -38,7 +38,7 @@ export interface PooledClientInfo {
   port: number | undefined;
   /** The client's own cancel key (gatehouse's), routed to whatever server it holds. */
   cancelPid: number;
-  cancelKey: Buffer;
+  cancelKey: number;
   /** Startup parameters to apply (user, database, replication removed). */
   startupParams: ReadonlyMap<string, string>;
   /** The session's SHOW STATS / metrics counters, fed the forwarded chunks of both legs. */

@@ -56,17 +56,7 @@ export interface SessionDeps {
   live: Set<LiveSession>;
   /** Sockets still in their handshake (not yet admitted); shutdown closes these outright. */
   handshaking: Set<Socket>;
-  /** Called once when the client is admitted (its handshake no longer counts against caps). */
-  admitted?: () => void;
   nextId(): number;
-  /** The client's address from a trusted PROXY header (else the socket's peer). */
-  origin?: ClientOrigin;
-  /** Bytes already read after a PROXY header. */
-  head?: Buffer;
-  /** When the socket was accepted: authentication_timeout counts from here (a PROXY header read included). */
-  acceptedAt?: number;
-  /** A PROXY header from this peer is a protocol violation; the reason to log. */
-  proxyRefusal?: string;
   /** guard.lock_role_after: the role name is locked; it fails as a wrong password would. */
   roleLocked?: (user: string) => boolean;
   /** PAUSE/KILL: holds new clients of a paused database before their server is opened. */
@@ -79,11 +69,29 @@ export interface SessionDeps {
   console(client: ConsoleClient): Promise<void>;
 }
 
+/**
+ * What the listener knows of one accepted connection (gateway.ts). It is apart from SessionDeps,
+ * which every session shares: a per-connection copy of those (an object spread) cost each idle
+ * pooled client a hidden class of its own, kept alive by its session's end handler (issue 4's idle row).
+ */
+export interface Arrival {
+  /** When the socket was accepted: authentication_timeout counts from here (a PROXY header read included). */
+  acceptedAt: number;
+  /** Called once when the client is admitted (its handshake no longer counts against caps). */
+  admitted: () => void;
+  /** The client's address from a trusted PROXY header (else the socket's peer). */
+  origin?: ClientOrigin;
+  /** Bytes already read after a PROXY header. */
+  head?: Buffer;
+  /** A PROXY header from this peer is a protocol violation; the reason to log. */
+  proxyRefusal?: string;
+}
+
 /** Serves one accepted socket until it closes. Never throws. */
-export async function serveConnection(raw: Socket, isUnix: boolean, deps: SessionDeps): Promise<void> {
+export async function serveConnection(raw: Socket, isUnix: boolean, deps: SessionDeps, arrival: Arrival): Promise<void> {
   const id = deps.nextId();
   const started = Date.now();
-  const origin = deps.origin ?? originOf(raw, isUnix);
+  const origin = arrival.origin ?? originOf(raw, isUnix);
   raw.setNoDelay?.(true);
   raw.on('error', ignoreError);
   deps.handshaking.add(raw);
@@ -101,11 +109,11 @@ export async function serveConnection(raw: Socket, isUnix: boolean, deps: Sessio
     ev.sqlstate = '57014';
     raw.destroy();
     client.destroy();
-  }, state.config.authentication_timeout - (started - (deps.acceptedAt ?? started)));
+  }, state.config.authentication_timeout - (started - arrival.acceptedAt));
   try {
-    const first = deps.head?.length ? deps.head : await firstChunk(raw);
-    if (deps.proxyRefusal && looksLikeProxyHeader(first)) {
-      Object.assign(ev, { sqlstate: '08P01', reason: deps.proxyRefusal });
+    const first = arrival.head?.length ? arrival.head : await firstChunk(raw);
+    if (arrival.proxyRefusal && looksLikeProxyHeader(first)) {
+      Object.assign(ev, { sqlstate: '08P01', reason: arrival.proxyRefusal });
       return void raw.destroy();
     }
     const n = await negotiate(raw, first, state.tls, isUnix);
@@ -149,7 +157,7 @@ export async function serveConnection(raw: Socket, isUnix: boolean, deps: Sessio
     });
     ev.authenticated = true;
     // Authenticated: no longer an unauthenticated handshake for the guard's caps, even while it waits (PAUSE, server login).
-    deps.admitted?.();
+    arrival.admitted();
     const access = consoleAccessOf(state, startup, client);
     client.write(be.authenticationOk);
     // SCRAM's AuthenticationSASLFinal was held for this (authenticate.ts): both go in one write.
@@ -158,7 +166,7 @@ export async function serveConnection(raw: Socket, isUnix: boolean, deps: Sessio
       authDone = true;
       clearTimeout(deadline);
       deps.handshaking.delete(raw);
-      deps.admitted?.();
+      arrival.admitted();
       ev.outcome = 'success';
       ev.duration_ms = Date.now() - started;
       deps.events.emit('connection', { ...ev });

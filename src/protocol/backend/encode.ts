@@ -66,8 +66,9 @@ export const noticeResponse = (n: Notice): Buffer => notice(B.NoticeResponse, n)
 export const parameterStatus = (name: string, value: string): Buffer =>
   w.begin(B.ParameterStatus).cstring(name).cstring(value).end();
 
-/** BackendKeyData ('K'): Int32 pid, then the key (4 bytes in 3.0; 4..256 in 3.2). */
-export function backendKeyData(pid: number, key: Buffer): Buffer {
+/** BackendKeyData ('K'): Int32 pid, then the key (4 bytes in 3.0; 4..256 in 3.2). A number is a 4-byte key, as a signed 32-bit integer. */
+export function backendKeyData(pid: number, key: Buffer | number): Buffer {
+  if (typeof key === 'number') return w.begin(B.BackendKeyData).int32(pid).int32(key).end();
   if (key.length < MIN_CANCEL_KEY || key.length > MAX_CANCEL_KEY) throw new RangeError('a cancel key is 4 to 256 bytes');
   return w.begin(B.BackendKeyData).int32(pid).bytes(key).end();
 }

@@ -83,6 +83,7 @@ const backend: Case[] = [
   },
   { name: 'ParameterStatus', bytes: be.parameterStatus('server_version', '18.1'), decode: bd.decodeParameterStatus, expected: { name: 'server_version', value: '18.1' }, cap: bcap, next: be.readyForQueryIdle },
   { name: 'BackendKeyData 3.0', bytes: be.backendKeyData(4242, salt), decode: bd.decodeBackendKeyData, expected: { pid: 4242, key: salt }, cap: bcap, next: be.readyForQueryIdle, openEnded: true },
+  { name: 'BackendKeyData 3.0, key as an Int32', bytes: be.backendKeyData(4242, -2), decode: bd.decodeBackendKeyData, expected: { pid: 4242, key: Buffer.from([0xff, 0xff, 0xff, 0xfe]) }, cap: bcap, next: be.readyForQueryIdle, openEnded: true },
   { name: 'BackendKeyData 3.2', bytes: be.backendKeyData(-7, key32), decode: bd.decodeBackendKeyData, expected: { pid: -7, key: key32 }, cap: bcap, next: be.readyForQueryIdle, openEnded: true },
   { name: 'ReadyForQuery I', bytes: be.readyForQuery('I'), decode: bd.decodeReadyForQuery, expected: 'I', cap: bcap, next: be.authenticationOk },
   { name: 'ReadyForQuery T', bytes: be.readyForQuery('T'), decode: bd.decodeReadyForQuery, expected: 'T', cap: bcap, next: be.readyForQueryIdle },
