@@ -18,6 +18,8 @@
  *   OFF_RELAY=node npx tsx bench/audit.bench.ts       # audit off on the JavaScript relay as well (session mode: a
  *                                                     # tapped session always runs on it; the default off uses the native one)
  *   CPU_PROF_DIR=/tmp/prof npx tsx bench/audit.bench.ts  # node --cpu-prof for both gatehouses (off.cpuprofile, audit.cpuprofile)
+ *   RATE=1000 TESTS=tpcb npx tsx bench/audit.bench.ts  # pgbench -R 1000: both at a fixed rate, so CPU µs/xact is the figure
+ *                                                     # (steadier than saturated TPS on a shared VM, for A/B of a change)
  *
  * Needs root (PostgreSQL runs as `postgres`), a built dist/ (each gatehouse is its own process)
  * and Debian's pgbench. Run it on a quiet machine: on 2 shared cores PostgreSQL, pgbench and
@@ -36,6 +38,7 @@ const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const POOL_MODE = process.env.POOL_MODE ?? 'session';
 const PROTOCOL = process.env.PROTOCOL ?? 'simple';
 const PW = 'bench-audit-pw';
+const RATE = process.env.RATE ? ['-R', process.env.RATE] : [];
 
 const TESTS = {
   select: ['-S', '-c', '32', '-j', '2'],
@@ -72,7 +75,7 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ cod
 
 async function pgbench(t: Target, test: TestName, seconds: number): Promise<Run> {
   const cpu0 = cpuSeconds(t.proc.pid);
-  const r = await run(clientBin('pgbench'), ['-n', ...TESTS[test], '-M', PROTOCOL, '-T', String(seconds), '-h', '127.0.0.1', '-p', String(t.port), '-U', 'bench', 'postgres'],
+  const r = await run(clientBin('pgbench'), ['-n', ...TESTS[test], ...RATE, '-M', PROTOCOL, '-T', String(seconds), '-h', '127.0.0.1', '-p', String(t.port), '-U', 'bench', 'postgres'],
     { PGPASSWORD: PW, PGSSLMODE: 'disable' });
   const cpu = cpuSeconds(t.proc.pid) - cpu0;
   const tps = /tps = ([0-9.]+) \(without initial connection time\)/.exec(r.stdout)?.[1] ?? /tps = ([0-9.]+)/.exec(r.stdout)?.[1];
@@ -159,7 +162,7 @@ async function statementLines(records: string): Promise<number> {
 }
 
 function report(results: Record<TestName, Record<Target['name'], Run[]>>, recordBytes: number, lines: number): void {
-  console.log(`\nPostgreSQL via gatehouse, pool mode ${POOL_MODE}, protocol ${PROTOCOL}, audit-off relay ${process.env.OFF_RELAY ?? 'auto'}, ${ROUNDS} × ${DURATION} s per target and test (median TPS)\n`);
+  console.log(`\nPostgreSQL via gatehouse, pool mode ${POOL_MODE}, protocol ${PROTOCOL}, audit-off relay ${process.env.OFF_RELAY ?? 'auto'}${RATE.length ? `, fixed rate ${RATE[1]} tps` : ''}, ${ROUNDS} × ${DURATION} s per target and test (median TPS)\n`);
   console.log('| test | audit off TPS | audit [all] TPS | ratio | per-round ratios (median) | CPU µs/xact off → audit | failed |');
   console.log('|---|---:|---:|---:|---|---|---:|');
   for (const test of CHOSEN) {
