@@ -74,8 +74,6 @@ export class PooledClient implements WalkHandler, ServerClient {
   bytesOut = 0;
   /** The native transaction plane carries it (src/pool/native-plane.ts): its id there, else -1. */
   nativeId = -1;
-  /** Its state there, as of the last look (SHOW CLIENTS, the janitor). */
-  nativeRow: NativeClientRow | null = null;
   readonly counters: SessionCounters | undefined;
   readonly tap: StatementTap | null;
   #pending: Buffer | null = null;
@@ -170,7 +168,7 @@ export class PooledClient implements WalkHandler, ServerClient {
   }
 
   /** Timeouts, run by the janitor with the pool's settings (`row`: its state on the native plane). */
-  janitor(now: number, st: PoolSettings, row?: NativeClientRow): void {
+  janitor(now: number, st: PoolSettings, row?: Readonly<NativeClientRow>): void {
     if (this.nativeId >= 0) {
       if (row) this.#nativeJanitor(now, st, row);
       return;
@@ -196,8 +194,7 @@ export class PooledClient implements WalkHandler, ServerClient {
   }
 
   /** The same timeouts for a client on the native plane, from its state there. */
-  #nativeJanitor(now: number, st: PoolSettings, row: NativeClientRow): void {
-    this.nativeRow = row;
+  #nativeJanitor(now: number, st: PoolSettings, row: Readonly<NativeClientRow>): void {
     if (row.requestTime > 0) this.requestTime = row.requestTime;
     if (row.state === 'waiting') {
       if (st.query_wait_timeout > 0 && now - row.waitSince > st.query_wait_timeout) this.fail(wire.poolerError('query_wait_timeout'));
@@ -218,7 +215,6 @@ export class PooledClient implements WalkHandler, ServerClient {
    */
   fromNative(e: Escalation): void {
     this.nativeId = -1;
-    this.nativeRow = null;
     this.cancels.route(this.info.cancelPid, null);
     const mirror = this.#mirror;
     this.#mirror = null;

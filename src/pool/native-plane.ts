@@ -109,6 +109,18 @@ export function startReading(s: Duplex): void {
   s.resume();
 }
 
+/** Reads the client row at `i` of a tx_info buffer into `row`. */
+function rowAt(v: Float64Array, i: number, row: NativeClientRow): NativeClientRow {
+  const st = v[i + 1];
+  row.state = st === 1 ? 'waiting' : st === 2 ? 'active' : 'idle';
+  row.waitSince = v[i + 2]!;
+  row.requestTime = v[i + 3]!;
+  row.server = v[i + 4]! >= 0 ? v[i + 4]! : null;
+  row.status = v[i + 5]!;
+  row.outstanding = v[i + 6]!;
+  return row;
+}
+
 interface Lent {
   client: PooledClient;
   /** A recorded client's mirror: what the plane carries for it reaches its statement tap through this. */
@@ -123,6 +135,9 @@ export class NativePlane {
   readonly #pools = new Map<number, Pool>();
   readonly #stats = new Float64Array(STATS_LEN);
   #info = new Float64Array(1024);
+  #scanned = new Float64Array(1024);
+  #n = 0;
+  readonly #row: NativeClientRow = { state: 'idle', waitSince: 0, requestTime: 0, server: null, status: 0, outstanding: 0 };
   /** txTakeServer's answer: a count, then statement ids. */
   #held = Buffer.alloc(4 + 4 * 256);
 
@@ -220,23 +235,45 @@ export class NativePlane {
 
   /** The pool's native state (the admin console, the janitor). */
   info(pool: Pool): NativePoolInfo {
-    let n = this.#a.txInfo(pool.planeId, this.#info);
-    if (n < 0) {
-      this.#info = new Float64Array(-n + 1024);
-      n = this.#a.txInfo(pool.planeId, this.#info);
-    }
-    const v = this.#info;
+    const v = this.#read(pool, 'info');
+    const n = this.#n;
     const out: NativePoolInfo = { counters: n >= 7 ? Array.from(v.subarray(0, 7)) : [0, 0, 0, 0, 0, 0, 0], clients: new Map(), servers: new Map() };
     let i = 7;
-    for (; i + 7 <= n && v[i] !== -2; i += 7) {
-      const st = v[i + 1];
-      out.clients.set(v[i]!, {
-        state: st === 1 ? 'waiting' : st === 2 ? 'active' : 'idle', waitSince: v[i + 2]!, requestTime: v[i + 3]!,
-        server: v[i + 4]! >= 0 ? v[i + 4]! : null, status: v[i + 5]!, outstanding: v[i + 6]!,
-      });
-    }
+    for (; i + 7 <= n && v[i] !== -2; i += 7) out.clients.set(v[i]!, rowAt(v, i, {} as NativeClientRow));
     for (i++; i + 3 <= n; i += 3) out.servers.set(v[i]!, { client: v[i + 1]! >= 0 ? v[i + 1]! : null, idleSince: v[i + 2]! });
     return out;
+  }
+
+  /**
+   * The janitor's pass (every 250 ms): each lent client of `pool` with its state on the thread, and
+   * each lent server, read in place. Nothing is allocated per client: `row` is one scratch object,
+   * valid only during the call (with 1,000 idle clients, a row object each was about 600 KB of
+   * garbage a second). The callbacks may end clients and take servers back.
+   */
+  scan(pool: Pool, onClient: (c: PooledClient, row: Readonly<NativeClientRow>) => void,
+    onServer: (id: number, client: number | null, idleSince: number) => void): void {
+    const v = this.#read(pool, 'scan');
+    const n = this.#n;
+    let i = 7;
+    for (; i + 7 <= n && v[i] !== -2; i += 7) {
+      const lent = this.#clients.get(v[i]!);
+      if (lent) onClient(lent.client, rowAt(v, i, this.#row));
+    }
+    for (i++; i + 3 <= n; i += 3) onServer(v[i]!, v[i + 1]! >= 0 ? v[i + 1]! : null, v[i + 2]!);
+  }
+
+  /** Fills a buffer with the pool's state on the thread (txplane.h tx_info); its length is #n. One buffer per reader: scan's callbacks may call info(). */
+  #read(pool: Pool, which: 'info' | 'scan'): Float64Array {
+    let v = which === 'info' ? this.#info : this.#scanned;
+    let n = this.#a.txInfo(pool.planeId, v);
+    if (n < 0) {
+      v = new Float64Array(-n + 1024);
+      if (which === 'info') this.#info = v;
+      else this.#scanned = v;
+      n = this.#a.txInfo(pool.planeId, v);
+    }
+    this.#n = n;
+    return v;
   }
 
   /** The lent server with this id (SHOW SERVERS, cancel routing). */

@@ -295,21 +295,11 @@ export class Pool implements ServerOwner {
   /** Timeouts, lifetimes and min_pool_size, run by the manager's janitor. */
   janitor(now: number): void {
     const st = this.settings;
-    const native = this.plane && (this.lent.size > 0 || this.nativeClients > 0) ? this.plane.info(this) : null;
-    for (const c of [...this.clients]) c.janitor(now, st, native?.clients.get(c.nativeId));
-    if (native) {
-      for (const [id, row] of native.servers) {
-        const s = this.lent.get(id);
-        if (!s || row.client !== null) continue;
-        const tooIdle = st.server_idle_timeout > 0 && now - row.idleSince > st.server_idle_timeout && this.serverCount > st.min_pool_size;
-        // The plane gives servers out without server_check_query: the janitor checks those idle past server_check_delay (and a second).
-        const check = checkDue(st, row.idleSince, now) && now - row.idleSince > 1000;
-        if (s.generation === this.generation && !lifetimeOver(st, s.connectTime, now) && !tooIdle && !check) continue;
-        const back = this.plane!.takeServer(this, id);
-        if (!back) continue;
-        if (!check || tooIdle || back.generation !== this.generation || lifetimeOver(st, back.connectTime, now)) back.close();
-        else this.#check(back);
-      }
+    // A Set may lose members while it is iterated (a client that times out leaves it): no copy needed.
+    // forEach, not for…of: this runs too seldom to be optimized, and each step's iterator result would be garbage.
+    this.clients.forEach((c) => c.nativeId < 0 && c.janitor(now, st));
+    if (this.plane && (this.lent.size > 0 || this.nativeClients > 0)) {
+      this.plane.scan(this, (c, row) => c.janitor(now, st, row), (id, client, idleSince) => this.#lentServerJanitor(now, st, id, client, idleSince));
     }
     for (const s of [...this.idle]) {
       const tooOld = lifetimeOver(st, s.connectTime, now);
@@ -318,6 +308,20 @@ export class Pool implements ServerOwner {
     }
     if (this.secret && this.serverCount < st.min_pool_size && !this.#loginFailingRecently() && this.manager.mayOpen(this)) this.#login();
     this.dispatch();
+  }
+
+  /** A lent server, by its state on the thread: taken back when idle past its time, its lifetime or a reload, or due for server_check_query. */
+  #lentServerJanitor(now: number, st: PoolSettings, id: number, client: number | null, idleSince: number): void {
+    const s = this.lent.get(id);
+    if (!s || client !== null) return;
+    const tooIdle = st.server_idle_timeout > 0 && now - idleSince > st.server_idle_timeout && this.serverCount > st.min_pool_size;
+    // The plane gives servers out without server_check_query: the janitor checks those idle past server_check_delay (and a second).
+    const check = checkDue(st, idleSince, now) && now - idleSince > 1000;
+    if (s.generation === this.generation && !lifetimeOver(st, s.connectTime, now) && !tooIdle && !check) return;
+    const back = this.plane!.takeServer(this, id);
+    if (!back) return;
+    if (!check || tooIdle || back.generation !== this.generation || lifetimeOver(st, back.connectTime, now)) back.close();
+    else this.#check(back);
   }
 
   /** Unlinks a waiting client that went away or timed out. */

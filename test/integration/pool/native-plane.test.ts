@@ -513,6 +513,33 @@ for (const version of await availableVersions()) {
     });
   });
 
+  describe(`the janitor on the native transaction plane, PostgreSQL ${version}`, { skip: available ? false : 'the native relay is not built' }, () => {
+    let t: PoolSetup;
+    before(async () => {
+      t = await startPoolSetup(version, '{mode: transaction, default_pool_size: 2, client_idle_timeout: 1500ms, server_idle_timeout: 1500ms}', 'transaction_engine: native\n');
+    });
+    after(async () => {
+      await t?.stop();
+    });
+
+    // The janitor reads the thread's rows in place (NativePlane.scan): the clients' and the idle servers' timeouts both come from it.
+    test('client_idle_timeout ends an idle client on the plane, and server_idle_timeout closes the idle server it left there', async () => {
+      const lent = nativePlaneTotals.clients;
+      const c = client(t.gh);
+      const seen: Array<{ code?: string; message: string }> = [];
+      c.on('error', (e: Error & { code?: string }) => seen.push({ code: e.code, message: e.message }));
+      await c.connect();
+      assert.equal((await c.query('select 1 as n')).rows[0].n, 1);
+      await eventually(() => nativePlaneTotals.clients > lent);
+      const pool = [...t.gh.gateway.pools.pools.values()][0]!;
+      assert.equal(pool.lent.size, 1, 'its server is idle on the plane');
+      assert.equal(await appBackends(t.cluster), 1);
+      await eventually(() => seen.length > 0, 6000);
+      assert.deepEqual(seen[0], { code: '08P01', message: 'client_idle_timeout' });
+      await eventually(async () => pool.lent.size === 0 && (await appBackends(t.cluster)) === 0, 6000);
+    });
+  });
+
   describe(`the native transaction plane with TLS to PostgreSQL ${version}`, { skip: available ? false : 'the native relay is not built' }, () => {
     let t: PoolSetup;
     before(async () => {
