@@ -334,9 +334,11 @@ static void tx_forget_client(txcli_t *c) {
   c->ended = 1;
   mirror_unlist(c->mir);
   tx_unwait(c);
-  epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
-  close(c->fd);
-  c->fd = -1;
+  if (c->fd >= 0) {
+    epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
+    close(c->fd);
+    c->fd = -1;
+  }
   uint32_t slot = (uint32_t)((uint64_t)c->id % MAX_SLOTS);
   if (slot < ntxslots && txslots[slot] == c) txslots[slot] = NULL;
   tx_retire(c);
@@ -408,13 +410,15 @@ static void tx_unlink(txcli_t *c) {
 /*
  * Hands the client (and its server, if linked) back to JavaScript. Layout of the event's bytes:
  * f64 server id (-1: none), u8 server status, u8 reason, u8 queried, u8 ps_lost, u32 head length,
- * u32 ParameterStatus length, the head (unforwarded client bytes), the ParameterStatus messages
- * seen while linked, then the server's prepared-statement ids in order of use (u32 each).
+ * u32 ParameterStatus length, i32 the client's descriptor, the head (unforwarded client bytes),
+ * the ParameterStatus messages seen while linked, then the server's prepared-statement ids in
+ * order of use (u32 each). The descriptor goes with the event: JavaScript let go of its own socket
+ * when it lent the client (native-plane.ts lendClient) and makes a new one of this.
  */
 static void tx_escalate(txcli_t *c) {
   size_t head = c->in_len - c->in_sent;
   size_t held = c->srv ? c->srv->nheld * sizeof(uint32_t) : 0;
-  size_t n = 20 + head + c->ps_len + held;
+  size_t n = 24 + head + c->ps_len + held;
   unsigned char *b = malloc(n);
   if (!b) {
     tx_end_client(c, "out of memory");
@@ -427,11 +431,13 @@ static void tx_escalate(txcli_t *c) {
   b[10] = (unsigned char)c->queried;
   b[11] = (unsigned char)c->ps_lost;
   uint32_t hl = (uint32_t)head, pl = (uint32_t)c->ps_len;
+  int32_t fd = c->fd;
   memcpy(b + 12, &hl, 4);
   memcpy(b + 16, &pl, 4);
-  if (head) memcpy(b + 20, c->in + c->in_sent, head);
-  if (c->ps_len) memcpy(b + 20 + head, c->ps, c->ps_len);
-  if (held) memcpy(b + 20 + head + c->ps_len, c->srv->held, held);
+  memcpy(b + 20, &fd, 4);
+  if (head) memcpy(b + 24, c->in + c->in_sent, head);
+  if (c->ps_len) memcpy(b + 24 + head, c->ps, c->ps_len);
+  if (held) memcpy(b + 24 + head + c->ps_len, c->srv->held, held);
   double stats[COUNTERS_MAX_LEN + 1];
   counters_take(&c->c, stats);
   stats[counters_len()] = -1;
@@ -447,6 +453,9 @@ static void tx_escalate(txcli_t *c) {
     tx_unlink(c);
     tx_drop_server(s);
   }
+  /* JavaScript owns the descriptor now: the thread stops watching it and does not close it. */
+  epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
+  c->fd = -1;
   tx_forget_client(c);
 }
 

@@ -6,7 +6,8 @@
  * names are mapped to the server-side ones (src/pool/prepared.ts); everything else is forwarded as
  * the chunks came.
  */
-import type { Duplex } from 'node:stream';
+import { Socket } from 'node:net';
+import { PassThrough, type Duplex } from 'node:stream';
 import { wire, type WireError } from '../errors.js';
 import type { PoolSettings } from '../config/schema.js';
 import { FrontendCode as F, frontendMessageCap } from '../protocol/codes.js';
@@ -21,16 +22,23 @@ import { detectHazards, hazardNames } from './hazards.js';
 import { Verdict, type StatementTap } from '../audit/tap.js';
 import { verdictFor } from '../session/tapped-relay.js';
 import { TapMirror } from '../session/tap-mirror.js';
-import { mirrorBarrier } from '../session/native-relay.js';
+import { mirrorBarrier, releaseSocket } from '../session/native-relay.js';
 import type { ServerClient, ServerConn } from './server.js';
 import type { Pool } from './pool.js';
-import { nativePlaneTotals, startReading, statementMap, TxReason, type Escalation, type NativeClientRow } from './native-plane.js';
+import { closeDescriptor, nativePlaneTotals, startReading, statementMap, TxReason, type Escalation, type NativeClientRow } from './native-plane.js';
+
+function ignoreError(): void {}
+
+/** A lent client's `socket`: Node's own was let go, so nothing must be written to or read from this one. */
+const PARKED: Duplex = new PassThrough().on('error', ignoreError);
+PARKED.destroy();
 
 /** PgBouncer's client states (SHOW CLIENTS `state`): active (linked or idle between transactions), waiting, login. */
 export type ClientState = 'login' | 'idle' | 'waiting' | 'active' | 'closed';
 
 export interface PooledClientInfo {
   id: number;
+  /** Taken by the PooledClient (and dropped here), which replaces it while the native plane carries the client. */
   socket: Duplex;
   user: string;
   database: string;
@@ -55,7 +63,14 @@ const PLANE_MESSAGES = new Set<number>([F.Query, F.Parse, F.Bind, F.Describe, F.
 const CANONICAL: Record<string, string> = { datestyle: 'DateStyle', timezone: 'TimeZone', intervalstyle: 'IntervalStyle' };
 
 export class PooledClient implements WalkHandler, ServerClient {
-  readonly socket: Duplex;
+  /**
+   * The client's socket. While the native plane carries the client this is PARKED: Node's socket
+   * was let go (the plane holds the descriptor; an idle client's net.Socket and its handle were
+   * about a quarter of what it cost), and a new one is made when the plane gives the client back.
+   */
+  socket: Duplex;
+  /** While parked: the 'close' listeners of the socket that was let go (the guard's connection count among them). */
+  #parkedClose: Array<(hadError: boolean) => void> | null = null;
   readonly connectTime = Date.now();
   state: ClientState = 'login';
   server: ServerConn | null = null;
@@ -101,6 +116,7 @@ export class PooledClient implements WalkHandler, ServerClient {
     readonly cancels: CancelRegistry,
   ) {
     this.socket = info.socket;
+    info.socket = PARKED;
     this.counters = info.counters;
     this.tap = info.tap ?? null;
     this.#done = new Promise((r) => (this.#resolveDone = r));
@@ -119,13 +135,49 @@ export class PooledClient implements WalkHandler, ServerClient {
   start(leftover: Buffer): void {
     this.#initVars();
     if (leftover.length > 0) this.#pending = leftover;
-    this.socket.pause();
-    this.socket.on('data', this.#onData);
-    this.socket.on('drain', () => this.server?.socket.resume());
-    this.socket.on('error', () => undefined);
+    this.#listen(this.socket);
     this.socket.once('close', () => this.#closed());
     this.pool.clients.add(this);
     this.pool.enqueue(this);
+  }
+
+  /** The client's own listeners on (a paused) `socket`. */
+  #listen(socket: Duplex): void {
+    socket.pause();
+    socket.on('data', this.#onData);
+    socket.on('drain', () => this.server?.socket.resume());
+    socket.on('error', ignoreError);
+  }
+
+  /** Lent: Node's socket goes (no FIN: the plane holds a duplicate of its descriptor), its 'close' listeners wait for the client's end. */
+  #park(): void {
+    this.#parkedClose = releaseSocket(this.socket as Socket);
+    this.socket = PARKED;
+  }
+
+  /** Given back with the plane's descriptor: a new socket, paused, with the old one's listeners. */
+  #unpark(fd: number): void {
+    const onClose = this.#parkedClose ?? [];
+    this.#parkedClose = null;
+    let socket: Socket;
+    try {
+      socket = new Socket({ fd, readable: true, writable: true });
+    } catch {
+      closeDescriptor(fd);
+      this.socket = PARKED;
+      for (const f of onClose) f(true);
+      return;
+    }
+    this.#listen(socket);
+    for (const f of onClose) socket.once('close', f);
+    this.socket = socket;
+  }
+
+  /** The client ended while parked: the let-go socket's 'close' listeners run now (once). */
+  #unparkClosed(): void {
+    const onClose = this.#parkedClose;
+    this.#parkedClose = null;
+    if (onClose) for (const f of onClose) f(false);
   }
 
   /** Called by the pool: `s` is ours until the transaction ends. */
@@ -215,6 +267,7 @@ export class PooledClient implements WalkHandler, ServerClient {
    */
   fromNative(e: Escalation): void {
     this.nativeId = -1;
+    this.#unpark(e.fd);
     this.cancels.route(this.info.cancelPid, null);
     const mirror = this.#mirror;
     this.#mirror = null;
@@ -289,6 +342,7 @@ export class PooledClient implements WalkHandler, ServerClient {
     }
     this.nativeId = id;
     this.#mirror = mirror;
+    this.#park();
     // Neither is needed on the plane; both are made again if the client comes back.
     this.#walker = null;
     this.counters?.park();
@@ -688,6 +742,7 @@ export class PooledClient implements WalkHandler, ServerClient {
     if (this.state === 'closed') return;
     this.state = 'closed';
     if (!flushing) this.socket.destroy();
+    this.#unparkClosed();
     if (this.waiting) this.pool.forget(this);
     const s = this.server;
     this.server = null;

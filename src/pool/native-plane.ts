@@ -8,12 +8,16 @@
  * (native/txprep.h). Anything else comes back here ("escalates") at a point where JavaScript can
  * carry on as if it had had the client all along: PooledClient.fromNative.
  *
- * Node keeps its sockets (not reading them, `stopReading`) so that JavaScript can take a client or
- * server back without a new socket; the thread works on dup()s and says when it let go.
+ * The thread works on dup()s. Node keeps a lent server's socket (not reading it, `stopReading`),
+ * so JavaScript takes a server back without a new one, and the thread says when it let go. A lent
+ * client's socket is let go at once (PooledClient#park: its net.Socket was about a quarter of what
+ * an idle client cost); the thread closes the descriptor when the client ends there, or hands it
+ * back with the client (tx_escalate) and JavaScript makes a new socket of it.
  * Parameter signatures: a client is linked natively only to a server whose tracked parameters are
  * what the client wants (PooledClient#setsFor would send nothing); both are interned as small
  * numbers per pool.
  */
+import { closeSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { STATS_LEN, nativeAddon, onTxEvents, plainFd, takeBuffered, watchPlaneMirror, type Addon } from '../session/native-relay.js';
@@ -42,6 +46,8 @@ export interface Escalation {
   parametersLost: boolean;
   /** What the client sent that the thread did not forward. */
   head: Buffer;
+  /** The client's descriptor, now JavaScript's (its socket was let go when it was lent). */
+  fd: number;
 }
 
 /** A pooled client's state on the thread (txplane.h tx_info). */
@@ -119,6 +125,15 @@ function rowAt(v: Float64Array, i: number, row: NativeClientRow): NativeClientRo
   row.status = v[i + 5]!;
   row.outstanding = v[i + 6]!;
   return row;
+}
+
+/** Closes a descriptor the thread handed over, if it is still open. */
+export function closeDescriptor(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // Not open: nothing to close.
+  }
 }
 
 interface Lent {
@@ -336,20 +351,26 @@ export class NativePlane {
   }
 
   #escalated(id: number, stats: Float64Array | undefined, b: Buffer | undefined): boolean {
+    if (!b || b.length < 24) return false;
+    // The client's descriptor comes with it (tx_escalate); a client JavaScript has already ended (closeClient) leaves it to be closed here.
+    const fd = b.readInt32LE(20);
     const lent = this.#clients.get(id);
-    if (!lent || !b || b.length < 20) return false;
+    if (!lent) {
+      closeDescriptor(fd);
+      return false;
+    }
     this.#clients.delete(id);
     watchPlaneMirror(id, null);
     this.#detach(lent, stats);
     nativePlaneTotals.escalations++;
     const sid = b.readDoubleLE(0);
     const headLen = b.readUInt32LE(12);
-    const psEnd = 20 + headLen + b.readUInt32LE(16);
+    const psEnd = 24 + headLen + b.readUInt32LE(16);
     const server = sid >= 0 ? this.#back(sid, b.subarray(psEnd)) : null;
     nativePlaneTotals.byReason[b[9]!] = (nativePlaneTotals.byReason[b[9]!] ?? 0) + 1;
     lent.client.fromNative({
       server, status: b[8]!, reason: b[9]!, queried: b[10] === 1, parametersLost: b[11] === 1,
-      head: Buffer.from(b.subarray(20, 20 + headLen)), parameterStatus: b.subarray(20 + headLen, psEnd),
+      head: Buffer.from(b.subarray(24, 24 + headLen)), parameterStatus: b.subarray(24 + headLen, psEnd), fd,
     });
     return true;
   }

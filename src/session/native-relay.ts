@@ -260,8 +260,8 @@ export function takeBuffered(s: Socket): Buffer {
   return Buffer.concat(parts);
 }
 
-/** Destroys a Node socket whose descriptor the addon now holds a duplicate of: no FIN goes out. */
-function release(s: Socket): Array<(hadError: boolean) => void> {
+/** Destroys a Node socket whose descriptor the addon now holds a duplicate of: no FIN goes out. Returns its 'close' listeners, removed. */
+export function releaseSocket(s: Socket): Array<(hadError: boolean) => void> {
   const onClose = s.listeners('close') as Array<(hadError: boolean) => void>;
   s.removeAllListeners('close');
   s.removeAllListeners('data');
@@ -330,7 +330,7 @@ function handOver(
     if (toClient.length) s.unshift(toClient);
     return null;
   }
-  const closeListeners = [...release(c), ...release(s)];
+  const closeListeners = [...releaseSocket(c), ...releaseSocket(s)];
   nativeRelayTotals.started++;
   return nativeHandle(a, id, counters, closeListeners, mirror);
 }

@@ -540,6 +540,51 @@ for (const version of await availableVersions()) {
     });
   });
 
+  describe(`a lent client's socket, PostgreSQL ${version}`, { skip: available ? false : 'the native relay is not built' }, () => {
+    let t: PoolSetup;
+    before(async () => {
+      t = await startPoolSetup(version, '{mode: transaction, default_pool_size: 2}', 'transaction_engine: native\nguard: {max_connections_per_source: 2}\n');
+    });
+    after(async () => {
+      await t?.stop();
+    });
+
+    // Node's socket is let go when the plane takes a client (PooledClient#park); its 'close' listeners, the guard's count among
+    // them, must still run when the client ends on the plane, and move to the new socket when the plane gives the client back.
+    test('the guard\'s per-source count follows clients that end on the plane, and clients given back with a new socket', async () => {
+      /** A connected client; a refusal (53300: the source's two slots are taken) is retried while earlier clients' ends come through. */
+      const connected = async (): Promise<ReturnType<typeof client>> => {
+        const until = Date.now() + 5000;
+        for (;;) {
+          const c = client(t.gh);
+          const e = await c.connect().then(() => null, (err: Error & { code?: string }) => err);
+          if (!e) return c;
+          if (e.code !== '53300' || Date.now() > until) throw e;
+          await sleep(50);
+        }
+      };
+      for (let round = 0; round < 3; round++) {
+        const lent = nativePlaneTotals.clients;
+        const escalations = nativePlaneTotals.escalations;
+        const a = await connected();
+        const b = await connected();
+        assert.equal((await a.query('select 1 as n')).rows[0].n, 1);
+        assert.equal((await b.query('select 2 as n')).rows[0].n, 2);
+        await eventually(() => nativePlaneTotals.clients >= lent + 2);
+        // b goes back to JavaScript (SET is session state) on a socket made from the plane's descriptor.
+        await b.query("set application_name = 'given-back'");
+        assert.ok(nativePlaneTotals.escalations > escalations, 'b was given back');
+        assert.equal((await b.query('show application_name')).rows[0].application_name, 'given-back');
+        assert.equal((await a.query('select 3 as n')).rows[0].n, 3);
+        const refused = await errorOf(client(t.gh).connect());
+        assert.equal(refused.code, '53300', 'two connections from this source are open');
+        // a ends on the plane, b in JavaScript: the next round's two clients need both slots back.
+        await a.end();
+        await b.end();
+      }
+    });
+  });
+
   describe(`the native transaction plane with TLS to PostgreSQL ${version}`, { skip: available ? false : 'the native relay is not built' }, () => {
     let t: PoolSetup;
     before(async () => {
