@@ -101,6 +101,10 @@
 #   DURATION [15]       seconds per pgbench run (-T)
 #   SCALE [10]          pgbench scale factor
 #   IDLE_CLIENTS [900]  idle client connections held in the idle test
+#   IDLE_SETTLE [0]     seconds the idle test waits before reading each RSS (the
+#                       proxy's before the idle clients, and with them once all are
+#                       established): a settled figure, past Node's memory reducer
+#                       (it gives back a burst's young generation 25-30 s later)
 #   STORM_CLIENTS [8]   connecting clients in the storm_c4 test
 #   TESTS               space separated subset of: select_c1 select_c32
 #                       tpcb_c16 connect_c8 storm_c4 idle   [all]
@@ -178,6 +182,7 @@ START_DIR=$(pwd)
 DURATION=${DURATION:-15}
 SCALE=${SCALE:-10}
 IDLE_CLIENTS=${IDLE_CLIENTS:-900}
+IDLE_SETTLE=${IDLE_SETTLE:-0}
 STORM_CLIENTS=${STORM_CLIENTS:-8}
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 PG_PORT=${PG_PORT:-25432}
@@ -703,10 +708,11 @@ idle_test() {  # target
   local target=$1 port=${T_PORT[$1]} ppid=${T_PID[$1]} test="idle${IDLE_CLIENTS}_select_c32"
   local out="$WORK/out/${target}__idle_holder.txt" held=0 i rss0 rss1 pools="-" st=ok
   printf '\\sleep 1000 ms\n' >"$WORK/idle.sql"
+  sleep "$IDLE_SETTLE"
   rss0=$(tree_rss_kb "$ppid")
   log "idle: opening $IDLE_CLIENTS idle client connections to $target"
   PGPASSWORD=$BENCH_PW PGSSLMODE=disable "$PGBENCH_BIN" -n -h 127.0.0.1 -p "$port" -U bench \
-    -c "$IDLE_CLIENTS" -j 2 -T $((DURATION + 120)) -f "$WORK/idle.sql" bench >"$out" 2>&1 </dev/null &
+    -c "$IDLE_CLIENTS" -j 2 -T $((DURATION + 120 + IDLE_SETTLE)) -f "$WORK/idle.sql" bench >"$out" 2>&1 </dev/null &
   IDLE_PID=$!
   for ((i = 0; i < 600; i++)); do
     held=$(ss -Htn state established "( sport = :$port )" 2>/dev/null | wc -l)
@@ -718,7 +724,7 @@ idle_test() {  # target
     st="only $held held"
     log "idle: only $held of $IDLE_CLIENTS connections established"; tail -3 "$out" >&2 || true
   fi
-  sleep 1
+  sleep $((1 + IDLE_SETTLE))
   held=$(ss -Htn state established "( sport = :$port )" 2>/dev/null | wc -l)
   [[ $target == pgbouncer* ]] && pools=$(pgb_pool_clients "$port")
   rss1=$(tree_rss_kb "$ppid")

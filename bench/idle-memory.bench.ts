@@ -8,7 +8,13 @@
  * taken with the V8 heap and the allocator at their working size: then the growth is what holding
  * the clients costs, not the heap's first growth (which depends on what the warm-up left: the
  * JavaScript pool's pgbench warm-up grows the heap, the native plane's does not).
- * GATEHOUSE_TX_ENGINE sets transaction_engine (default auto).
+ * SETTLED_MS (default 45000; 0: skip): "before" is read once the process has been idle that long
+ * after its warm-up, and RSS with the clients is read twice, SETTLE_MS after they connected and
+ * again once they have been idle SETTLED_MS. V8's memory reducer runs on an idle process about
+ * 20-30 s after a burst and gives back what the burst grew (the young generation's 16 MB
+ * semi-spaces shrink to their initial size; the burst's garbage is collected): the figure at rest
+ * is what holding the clients costs, the first what a burst of logins costs for a while.
+ * GATEHOUSE_TX_ENGINE sets transaction_engine (default auto); GATEHOUSE_CLI runs another build's cli.js.
  *
  *   npx tsx bench/idle-memory.bench.ts            # CLIENTS=1000, ROUNDS=3
  *
@@ -28,6 +34,9 @@ const CLIENTS = Number(process.env.CLIENTS ?? 1000);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const SETTLE_MS = Number(process.env.SETTLE_MS ?? 3000);
 const WARM = process.env.WARM === '1';
+const SETTLED_MS = Number(process.env.SETTLED_MS ?? 45_000);
+/** GATEHOUSE_CLI: another build's cli.js (an A/B against an older tree), default dist/cli.js. */
+const CLI = process.env.GATEHOUSE_CLI ?? 'dist/cli.js';
 const PW = 'bench-idle-pw';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -41,14 +50,16 @@ function pgbench(args: string[]): Promise<number> {
   });
 }
 
-async function round(dir: string, pgPort: number, n: number): Promise<{ before: number; held: number }> {
+interface Sample { before: number; held: number; heldSettled: number }
+
+async function round(dir: string, pgPort: number, n: number): Promise<Sample> {
   const port = await freePort();
   const config = join(dir, `g${n}.yaml`);
   await writeFile(config, [`listen: {addresses: [127.0.0.1], port: ${port}}`, 'hba: hba.conf', 'auth: {users: users.txt}',
     `databases: {"*": {host: 127.0.0.1, port: ${pgPort}, sslmode: disable}}`,
     `pool: {mode: transaction, default_pool_size: 20, max_client_conn: ${CLIENTS + 100}}`, 'log: {level: warn}',
     `transaction_engine: ${process.env.GATEHOUSE_TX_ENGINE ?? 'auto'}`].join('\n'));
-  const proc = spawn(process.execPath, ['dist/cli.js', 'serve', '--config', config], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const proc = spawn(process.execPath, [CLI, 'serve', '--config', config], { stdio: ['ignore', 'ignore', 'inherit'] });
   const clients: pg.Client[] = [];
   try {
     const bench = ['-n', '-h', '127.0.0.1', '-p', String(port), '-U', 'bench', 'postgres'];
@@ -73,10 +84,13 @@ async function round(dir: string, pgPort: number, n: number): Promise<{ before: 
       await Promise.all(clients.splice(0).map((c) => c.end()));
       await sleep(SETTLE_MS);
     }
+    await sleep(SETTLED_MS);
     const before = rssKb(proc.pid!);
     await connectAll();
     await sleep(SETTLE_MS);
-    return { before, held: rssKb(proc.pid!) };
+    const held = rssKb(proc.pid!);
+    await sleep(Math.max(0, SETTLED_MS - SETTLE_MS));
+    return { before, held, heldSettled: rssKb(proc.pid!) };
   } finally {
     await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
     await new Promise((r) => { proc.once('exit', r); proc.kill('SIGINT'); });
@@ -96,17 +110,23 @@ async function main(): Promise<void> {
     await writeFile(join(dir, 'hba.conf'), 'host all all 127.0.0.1/32 scram-sha-256\n');
     await writeFile(join(dir, 'users.txt'), `"bench" "${verifier}"\n`, { mode: 0o600 });
     const per: number[] = [];
-    console.log(`PostgreSQL ${version}, gatehouse in transaction mode (transaction_engine: ${process.env.GATEHOUSE_TX_ENGINE ?? 'auto'}), ${CLIENTS} idle pg clients, RSS after ${SETTLE_MS} ms idle${WARM ? ', after one warm round of as many clients' : ''}\n`);
-    console.log('| round | RSS before kB | RSS with clients kB | KB per idle client |');
-    console.log('|---:|---:|---:|---:|');
+    console.log(`PostgreSQL ${version}, gatehouse in transaction mode (transaction_engine: ${process.env.GATEHOUSE_TX_ENGINE ?? 'auto'}), ${CLIENTS} idle pg clients${WARM ? ', after one warm round of as many clients' : ''}\n`);
+    const settled: number[] = [];
+    const s = SETTLED_MS / 1000;
+    console.log(SETTLED_MS > 0
+      ? `| round | RSS before kB (idle ${s} s) | RSS with clients kB, ${SETTLE_MS} ms | KB per idle client | RSS with clients kB, ${s} s | KB per idle client, at rest |\n|---:|---:|---:|---:|---:|---:|`
+      : '| round | RSS before kB | RSS with clients kB | KB per idle client |\n|---:|---:|---:|---:|');
     for (let n = 1; n <= ROUNDS; n++) {
       const r = await round(dir, cluster.port, n);
       const kb = (r.held - r.before) / CLIENTS;
       per.push(kb);
-      console.log(`| ${n} | ${r.before} | ${r.held} | ${kb.toFixed(1)} |`);
+      const rest = (r.heldSettled - r.before) / CLIENTS;
+      settled.push(rest);
+      console.log(`| ${n} | ${r.before} | ${r.held} | ${kb.toFixed(1)} |${SETTLED_MS > 0 ? ` ${r.heldSettled} | ${rest.toFixed(1)} |` : ''}`);
     }
-    const median = [...per].sort((a, b) => a - b)[Math.floor(per.length / 2)]!;
-    console.log(`\nmedian **${median.toFixed(1)} KB** per idle client (target ≤ 10 KB)`);
+    const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    console.log(`\nmedian **${median(per).toFixed(1)} KB** per idle client ${SETTLE_MS} ms after they connected (target ≤ 10 KB)`);
+    if (SETTLED_MS > 0) console.log(`median **${median(settled).toFixed(1)} KB** per idle client at rest (${s} s idle, before and with them)`);
   } finally {
     await cluster.stop();
     await rm(dir, { recursive: true, force: true });
