@@ -7,7 +7,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
-import { availableVersions } from '../../harness/pg.js';
+import { availableVersions, type PgVersion } from '../../harness/pg.js';
 import { nativePlaneTotals, TxReason } from '../../../src/pool/native-plane.js';
 import { nativeRelayStatus } from '../../../src/session/native-relay.js';
 import { appBackends, cancel, client, errorField, errorOf, pgbench, rawSession, sleep, startPoolSetup, type PoolSetup } from './support.js';
@@ -15,6 +15,21 @@ import * as fe from '../../../src/protocol/frontend/encode.js';
 import { eventually } from '../admin/console-support.js';
 
 const available = nativeRelayStatus().available;
+
+/** A describe with its own gatehouse (PoolSetup) in front of PostgreSQL `version`; `setup()` is it, once `before` has run. */
+function withPlane(name: string, version: PgVersion, poolYaml: string, extraYaml: string, body: (setup: () => PoolSetup) => void,
+  upstream: 'disable' | 'require' = 'disable'): void {
+  describe(name, { skip: available ? false : 'the native relay is not built' }, () => {
+    let t: PoolSetup | undefined;
+    before(async () => {
+      t = await startPoolSetup(version, poolYaml, extraYaml, [], upstream);
+    });
+    after(async () => {
+      await t?.stop();
+    });
+    body(() => t!);
+  });
+}
 
 for (const version of await availableVersions()) {
   describe(`the native transaction plane on PostgreSQL ${version}`, { skip: available ? false : 'the native relay is not built' }, () => {
@@ -483,16 +498,10 @@ for (const version of await availableVersions()) {
     });
   });
 
-  describe(`prepared statements in order of use on the plane, PostgreSQL ${version}`, { skip: available ? false : 'the native relay is not built' }, () => {
-    let t: PoolSetup;
-    before(async () => {
-      t = await startPoolSetup(version, '{mode: transaction, default_pool_size: 1, max_prepared_statements: 2}', 'transaction_engine: native\n');
-    });
-    after(async () => {
-      await t?.stop();
-    });
+  withPlane(`prepared statements in order of use on the plane, PostgreSQL ${version}`, version, '{mode: transaction, default_pool_size: 1, max_prepared_statements: 2}', 'transaction_engine: native\n', (setup) => {
 
     test('the LRU evicts what nobody used, not what the plane used', async () => {
+      const t = setup();
       const r = await rawSession(t.gh);
       r.send(fe.parse('a', 'select 1 as a'), fe.parse('b', 'select 2 as b'), fe.sync);
       await r.untilReady();
@@ -513,17 +522,11 @@ for (const version of await availableVersions()) {
     });
   });
 
-  describe(`the janitor on the native transaction plane, PostgreSQL ${version}`, { skip: available ? false : 'the native relay is not built' }, () => {
-    let t: PoolSetup;
-    before(async () => {
-      t = await startPoolSetup(version, '{mode: transaction, default_pool_size: 2, client_idle_timeout: 1500ms, server_idle_timeout: 1500ms}', 'transaction_engine: native\n');
-    });
-    after(async () => {
-      await t?.stop();
-    });
+  withPlane(`the janitor on the native transaction plane, PostgreSQL ${version}`, version, '{mode: transaction, default_pool_size: 2, client_idle_timeout: 1500ms, server_idle_timeout: 1500ms}', 'transaction_engine: native\n', (setup) => {
 
     // The janitor reads the thread's rows in place (NativePlane.scan): the clients' and the idle servers' timeouts both come from it.
     test('client_idle_timeout ends an idle client on the plane, and server_idle_timeout closes the idle server it left there', async () => {
+      const t = setup();
       const lent = nativePlaneTotals.clients;
       const c = client(t.gh);
       const seen: Array<{ code?: string; message: string }> = [];
@@ -540,18 +543,12 @@ for (const version of await availableVersions()) {
     });
   });
 
-  describe(`a lent client's socket, PostgreSQL ${version}`, { skip: available ? false : 'the native relay is not built' }, () => {
-    let t: PoolSetup;
-    before(async () => {
-      t = await startPoolSetup(version, '{mode: transaction, default_pool_size: 2}', 'transaction_engine: native\nguard: {max_connections_per_source: 2}\n');
-    });
-    after(async () => {
-      await t?.stop();
-    });
+  withPlane(`a lent client's socket, PostgreSQL ${version}`, version, '{mode: transaction, default_pool_size: 2}', 'transaction_engine: native\nguard: {max_connections_per_source: 2}\n', (setup) => {
 
     // Node's socket is let go when the plane takes a client (PooledClient#park); its 'close' listeners, the guard's count among
     // them, must still run when the client ends on the plane, and move to the new socket when the plane gives the client back.
     test('the guard\'s per-source count follows clients that end on the plane, and clients given back with a new socket', async () => {
+      const t = setup();
       /** A connected client; a refusal (53300: the source's two slots are taken) is retried while earlier clients' ends come through. */
       const connected = async (): Promise<ReturnType<typeof client>> => {
         const until = Date.now() + 5000;
@@ -585,16 +582,10 @@ for (const version of await availableVersions()) {
     });
   });
 
-  describe(`the native transaction plane with TLS to PostgreSQL ${version}`, { skip: available ? false : 'the native relay is not built' }, () => {
-    let t: PoolSetup;
-    before(async () => {
-      t = await startPoolSetup(version, '{mode: transaction, default_pool_size: 1}', 'transaction_engine: native\n', [], 'require');
-    });
-    after(async () => {
-      await t?.stop();
-    });
+  withPlane(`the native transaction plane with TLS to PostgreSQL ${version}`, version, '{mode: transaction, default_pool_size: 1}', 'transaction_engine: native\n', (setup) => {
 
     test('a TLS server leg is not lent, so neither are its clients: they share the one server in JavaScript', async () => {
+      const t = setup();
       const before = nativePlaneTotals.clients;
       const a = client(t.gh);
       const b = client(t.gh);
@@ -610,5 +601,5 @@ for (const version of await availableVersions()) {
       await a.end();
       await b.end();
     });
-  });
+  }, 'require');
 }
