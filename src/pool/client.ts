@@ -159,6 +159,8 @@ export class PooledClient implements WalkHandler, ServerClient {
   #unpark(fd: number): void {
     const onClose = this.#parkedClose ?? [];
     this.#parkedClose = null;
+    // Ended meanwhile (its listeners ran then): nobody will read this descriptor.
+    if (this.state === 'closed') return closeDescriptor(fd);
     let socket: Socket;
     try {
       socket = new Socket({ fd, readable: true, writable: true });
