@@ -6,7 +6,7 @@
  * names are mapped to the server-side ones (src/pool/prepared.ts); everything else is forwarded as
  * the chunks came.
  */
-import { Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { PassThrough, type Duplex } from 'node:stream';
 import { wire, type WireError } from '../errors.js';
 import type { PoolSettings } from '../config/schema.js';
@@ -22,10 +22,10 @@ import { detectHazards, hazardNames } from './hazards.js';
 import { Verdict, type StatementTap } from '../audit/tap.js';
 import { verdictFor } from '../session/tapped-relay.js';
 import { TapMirror } from '../session/tap-mirror.js';
-import { mirrorBarrier, releaseSocket } from '../session/native-relay.js';
+import { adoptDescriptor, closeDescriptor, mirrorBarrier, releaseSocket } from '../session/native-relay.js';
 import type { ServerClient, ServerConn } from './server.js';
 import type { Pool } from './pool.js';
-import { closeDescriptor, nativePlaneTotals, startReading, statementMap, TxReason, type Escalation, type NativeClientRow } from './native-plane.js';
+import { nativePlaneTotals, startReading, statementMap, TxReason, type Escalation, type NativeClientRow } from './native-plane.js';
 
 function ignoreError(): void {}
 
@@ -161,12 +161,8 @@ export class PooledClient implements WalkHandler, ServerClient {
     this.#parkedClose = null;
     // Ended meanwhile (its listeners ran then): nobody will read this descriptor.
     if (this.state === 'closed') return closeDescriptor(fd);
-    let socket: Socket;
-    try {
-      socket = new Socket({ fd, readable: true, writable: true });
-    } catch {
-      closeDescriptor(fd);
-      this.socket = PARKED;
+    const socket = adoptDescriptor(fd);
+    if (!socket) {
       for (const f of onClose) f(true);
       return;
     }

@@ -17,10 +17,9 @@
  * what the client wants (PooledClient#setsFor would send nothing); both are interned as small
  * numbers per pool.
  */
-import { closeSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { STATS_LEN, nativeAddon, onTxEvents, plainFd, takeBuffered, watchPlaneMirror, type Addon } from '../session/native-relay.js';
+import { STATS_LEN, closeDescriptor, nativeAddon, onTxEvents, plainFd, takeBuffered, watchPlaneMirror, type Addon } from '../session/native-relay.js';
 import type { TapMirror } from '../session/tap-mirror.js';
 import { errorResponse } from '../protocol/backend/encode.js';
 import { wire } from '../errors.js';
@@ -127,15 +126,6 @@ function rowAt(v: Float64Array, i: number, row: NativeClientRow): NativeClientRo
   return row;
 }
 
-/** Closes a descriptor the thread handed over, if it is still open. */
-export function closeDescriptor(fd: number): void {
-  try {
-    closeSync(fd);
-  } catch {
-    // Not open: nothing to close.
-  }
-}
-
 interface Lent {
   client: PooledClient;
   /** A recorded client's mirror: what the plane carries for it reaches its statement tap through this. */
@@ -151,7 +141,6 @@ export class NativePlane {
   readonly #stats = new Float64Array(STATS_LEN);
   #info = new Float64Array(1024);
   #scanned = new Float64Array(1024);
-  #n = 0;
   readonly #row: NativeClientRow = { state: 'idle', waitSince: 0, requestTime: 0, server: null, status: 0, outstanding: 0 };
   /** txTakeServer's answer: a count, then statement ids. */
   #held = Buffer.alloc(4 + 4 * 256);
@@ -251,7 +240,7 @@ export class NativePlane {
   /** The pool's native state (the admin console, the janitor). */
   info(pool: Pool): NativePoolInfo {
     const v = this.#read(pool, 'info');
-    const n = this.#n;
+    const n = v.length;
     const out: NativePoolInfo = { counters: n >= 7 ? Array.from(v.subarray(0, 7)) : [0, 0, 0, 0, 0, 0, 0], clients: new Map(), servers: new Map() };
     let i = 7;
     for (; i + 7 <= n && v[i] !== -2; i += 7) out.clients.set(v[i]!, rowAt(v, i, {} as NativeClientRow));
@@ -268,7 +257,7 @@ export class NativePlane {
   scan(pool: Pool, onClient: (c: PooledClient, row: Readonly<NativeClientRow>) => void,
     onServer: (id: number, client: number | null, idleSince: number) => void): void {
     const v = this.#read(pool, 'scan');
-    const n = this.#n;
+    const n = v.length;
     let i = 7;
     for (; i + 7 <= n && v[i] !== -2; i += 7) {
       const lent = this.#clients.get(v[i]!);
@@ -277,7 +266,7 @@ export class NativePlane {
     for (i++; i + 3 <= n; i += 3) onServer(v[i]!, v[i + 1]! >= 0 ? v[i + 1]! : null, v[i + 2]!);
   }
 
-  /** Fills a buffer with the pool's state on the thread (txplane.h tx_info); its length is #n. One buffer per reader: scan's callbacks may call info(). */
+  /** The pool's state on the thread (txplane.h tx_info), a view of this reader's buffer. One buffer per reader: scan's callbacks may call info(). */
   #read(pool: Pool, which: 'info' | 'scan'): Float64Array {
     let v = which === 'info' ? this.#info : this.#scanned;
     let n = this.#a.txInfo(pool.planeId, v);
@@ -287,8 +276,7 @@ export class NativePlane {
       else this.#scanned = v;
       n = this.#a.txInfo(pool.planeId, v);
     }
-    this.#n = n;
-    return v;
+    return v.subarray(0, n);
   }
 
   /** The lent server with this id (SHOW SERVERS, cancel routing). */

@@ -297,7 +297,8 @@ export class Pool implements ServerOwner {
     const st = this.settings;
     // A Set may lose members while it is iterated (a client that times out leaves it): no copy needed.
     // forEach, not for…of: this runs too seldom to be optimized, and each step's iterator result would be garbage.
-    this.clients.forEach((c) => c.nativeId < 0 && c.janitor(now, st));
+    // A client on the plane does nothing here without its row: scan() gives it that.
+    this.clients.forEach((c) => c.janitor(now, st));
     if (this.plane && (this.lent.size > 0 || this.nativeClients > 0)) {
       this.plane.scan(this, (c, row) => c.janitor(now, st, row), (id, client, idleSince) => this.#lentServerJanitor(now, st, id, client, idleSince));
     }

@@ -11,8 +11,7 @@
  * and shutdown close what waits. One idle longer than `server_check_delay` runs
  * `server_check_query` before a client gets it.
  */
-import { closeSync } from 'node:fs';
-import { Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { PoolSettings } from '../config/schema.js';
 import { MessageFramer } from '../protocol/framer.js';
@@ -21,6 +20,7 @@ import { decodeParameterStatus, decodeReadyForQuery } from '../protocol/backend/
 import * as fe from '../protocol/frontend/encode.js';
 import type { ServerLogin, UpstreamTarget } from './server-login.js';
 import { checkDue, lifetimeOver } from './settings.js';
+import { adoptDescriptor } from '../session/native-relay.js';
 
 /** Who a kept server belongs to: the client's database and role, and the server it is (and its role). */
 export interface KeptOwner {
@@ -105,13 +105,8 @@ export class SessionServers {
    * answer; without it (no reset query when the session started) the reset, if any, runs here.
    */
   give(key: string, owner: KeptOwner, fd: number, login: ServerLogin, connectedAt: number, settings: PoolSettings, close = false, reply?: Buffer): void {
-    let socket: Socket;
-    try {
-      socket = new Socket({ fd, readable: true, writable: true });
-    } catch {
-      closeSync(fd);
-      return;
-    }
+    const socket = adoptDescriptor(fd);
+    if (!socket) return;
     socket.on('error', () => socket.destroy());
     socket.setNoDelay(true);
     const kept: Idle = {

@@ -7,6 +7,7 @@
  * A recorded session is mirrored: the relay hands copies of what the audit tap reads to a
  * MirrorConsumer (src/session/tap-mirror.ts).
  */
+import { closeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
@@ -258,6 +259,25 @@ export function takeBuffered(s: Socket): Buffer {
   let c: Buffer | null;
   while ((c = s.read() as Buffer | null) !== null) parts.push(c);
   return Buffer.concat(parts);
+}
+
+/** A Node socket for a descriptor the addon handed over; null, with the descriptor closed, when Node cannot make one. */
+export function adoptDescriptor(fd: number): Socket | null {
+  try {
+    return new Socket({ fd, readable: true, writable: true });
+  } catch {
+    closeDescriptor(fd);
+    return null;
+  }
+}
+
+/** Closes a descriptor the addon handed over, if it is still open. */
+export function closeDescriptor(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // Not open: nothing to close.
+  }
 }
 
 /** Destroys a Node socket whose descriptor the addon now holds a duplicate of: no FIN goes out. Returns its 'close' listeners, removed. */
