@@ -22,9 +22,11 @@
  * SELECT) is forwarded and kept; at the transaction's end client and server go back to JavaScript
  * with it, so its copy of both sides' parameters stays right.
  *
- * Descriptors are dup()s; JavaScript keeps its own sockets (not reading) and closes them on the
- * end events. Included by relay.c alone (its thread, lock, epoll set and event function); every
- * function here runs with the lock held.
+ * Descriptors are dup()s. JavaScript keeps a lent server's socket (not reading) and closes it on
+ * the end event; it lets a lent client's socket go at once, so the thread closes a client's
+ * descriptor when the client ends here, or hands it over when the client goes back (tx_escalate).
+ * Included by relay.c alone (its thread, lock, epoll set and event function); every function here
+ * runs with the lock held.
  */
 #ifndef GATEHOUSE_TXPLANE_H
 #define GATEHOUSE_TXPLANE_H
@@ -413,7 +415,7 @@ static void tx_unlink(txcli_t *c) {
  * u32 ParameterStatus length, i32 the client's descriptor, the head (unforwarded client bytes),
  * the ParameterStatus messages seen while linked, then the server's prepared-statement ids in
  * order of use (u32 each). The descriptor goes with the event: JavaScript let go of its own socket
- * when it lent the client (native-plane.ts lendClient) and makes a new one of this.
+ * when it lent the client (PooledClient#park) and makes a new one of this.
  */
 static void tx_escalate(txcli_t *c) {
   size_t head = c->in_len - c->in_sent;
