@@ -40,6 +40,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "relay.h"
 #include "tls.h"
@@ -534,6 +537,22 @@ static napi_value js_tx_stats(napi_env env, napi_callback_info info) {
   return boolean(env, tx_stats(id, out));
 }
 
+/*
+ * trimMemory(): gives the C allocator's free pages back to the system (glibc's malloc_trim, which
+ * also releases free pages inside the heap, not only at its top). A burst of logins leaves freed
+ * socket and read buffers scattered through the heap; glibc keeps them resident until trimmed.
+ * Returns true when memory was released; false elsewhere (not glibc) or when there was none.
+ * src/gateway/memory.ts calls it once the main thread is quiet after a burst.
+ */
+static napi_value js_trim_memory(napi_env env, napi_callback_info info) {
+  (void)info;
+#ifdef __GLIBC__
+  return boolean(env, malloc_trim(0) == 1);
+#else
+  return boolean(env, 0);
+#endif
+}
+
 static napi_value module_init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"init", NULL, js_init, NULL, NULL, NULL, napi_default, NULL},
@@ -555,6 +574,7 @@ static napi_value module_init(napi_env env, napi_value exports) {
     {"txRecall", NULL, js_tx_recall, NULL, NULL, NULL, napi_default, NULL},
     {"txInfo", NULL, js_tx_info, NULL, NULL, NULL, napi_default, NULL},
     {"txStats", NULL, js_tx_stats, NULL, NULL, NULL, napi_default, NULL},
+    {"trimMemory", NULL, js_trim_memory, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -3,6 +3,7 @@
  * step emits a typed event"). The core never imports a sink.
  */
 import { EventEmitter } from 'node:events';
+import type { MemoryReleaseEvent } from './gateway/memory.js';
 import type { SessionCounters } from './session/counters.js';
 
 /** Where a client came from. `address` is `[local]` for the Unix socket, as PostgreSQL prints it. */
@@ -112,6 +113,8 @@ export interface GatewayEventMap {
   'guard.store': [{ state: 'up' | 'down' | 'error'; store: 'redis' | 'state_file'; error?: string }];
   /** An audit sink: records written or dropped (per batch), a failed write, and `down` / `up` on transitions. */
   'audit.sink': [AuditSinkEvent];
+  /** Memory given back after a burst of connections (src/gateway/memory.ts). */
+  'memory.release': [MemoryReleaseEvent];
 }
 
 export interface AuditSinkEvent {

@@ -343,6 +343,10 @@ export const configSchema = z.strictObject({
     description: 'The whole handshake (TLS, startup, authentication) must finish in this time, as PostgreSQL\'s authentication_timeout.',
   }),
   shutdown_timeout: key(duration.prefault(30), { reloadable: true, description: 'On SIGTERM, how long to wait for sessions to end before closing them.' }),
+  release_memory_after: key(duration.prefault(10), {
+    reloadable: true,
+    description: 'After a burst of connections, once none has arrived for this long and the main thread is idle, gatehouse gives memory back: one full garbage collection (V8 then shrinks the young generation that the burst grew, which its own memory reducer may not do on a quiet process) and glibc\'s malloc_trim (the burst\'s freed buffers). Once per burst; the main thread stops for the collection (about 25 ms for a 25 MB heap), the native relay\'s thread does not. Logged as "memory released after a burst". 0: off. docs/pooling.md, "Memory per idle client".',
+  }),
   relay_engine: key(z.enum(['auto', 'native', 'node']).default('auto'), {
     reloadable: true,
     description: 'What relays a session-mode session once it is logged in. `auto`: the native relay (native/relay.c, built by `npm install` when a C compiler is there; Linux) carries plaintext sessions, at a fraction of the CPU per transaction, including recorded ones (`audit.log`: it mirrors their statements to the record writer, docs/audit-log.md); TLS sessions (unless `tls_engine: native`), sessions under a `policy` rule, and every session when the native relay is not built, use the JavaScript relay. `native`: the same, but `gatehouse serve` refuses to start when the native relay is not built. `node`: always the JavaScript relay. The start-up log says whether the native relay is available. After a reload, new sessions use the new value.',

@@ -22,6 +22,7 @@ import { describeChanges, loadRuntimeState, type RuntimeState } from './state.js
 import { AdmissionGate } from './admission.js';
 import { STATS_PERIOD_MS, StatsBook } from './stats.js';
 import { SessionModeView } from './view.js';
+import { MemoryRelease } from './memory.js';
 import { AuditLog } from '../audit/log.js';
 import type { Logger } from 'pino';
 import { Classifier, loadClassifier } from '../audit/classify.js';
@@ -62,6 +63,8 @@ export class Gateway {
    * {@link openAudit} has run. Read it at use (`gateway.audit`), not once: openAudit replaces it.
    */
   audit: AuditLog = AuditLog.disabled();
+  /** Gives memory back once a burst of connections is over (`release_memory_after`). */
+  private readonly memory: MemoryRelease;
   /** The statement classifier (libpg-query), loaded by listen(). */
   private classifier: Classifier | undefined;
 
@@ -94,6 +97,7 @@ export class Gateway {
       if (e.counters) this.stats.fold(e.database, e.counters);
     });
     this.statsTimer = setInterval(() => this.stats.roll(this.stats.current(this.live)), STATS_PERIOD_MS).unref();
+    this.memory = new MemoryRelease(() => this.current.config.release_memory_after, this.events);
   }
 
   /** Connections still in their handshake. */
@@ -125,6 +129,7 @@ export class Gateway {
     this.classifier ??= new Classifier();
     this.sessionDeps.classifier = this.classifier;
     this.guard.start();
+    this.memory.start();
     try {
       for (const addr of listen.addresses) out.push(await this.listenTcp(addr, listen.port));
       if (listen.unix_socket_dir) out.push(await this.listenUnix(listen.unix_socket_dir, listen.port, listen.unix_socket_mode));
@@ -178,6 +183,7 @@ export class Gateway {
     await this.audit.close();
     await this.classifier?.close();
     clearInterval(this.statsTimer);
+    this.memory.stop();
     this.resolveStopped();
   }
 
@@ -225,6 +231,7 @@ export class Gateway {
   private accept(socket: Socket, isUnix: boolean): void {
     socket.on('error', () => undefined);
     if (this.stopping) return void socket.destroy();
+    this.memory.arrived();
     const acceptedAt = Date.now();
     if (isUnix) return this.admit(socket, true, { text: '[local]', addr: null }, { acceptedAt });
     const peer = canonicalSource(socket.remoteAddress ?? '');

@@ -64,6 +64,8 @@ export interface Addon {
   txPool(pool: number, paused: boolean, jsWaiting: number, canGrow: boolean): boolean;
   txInfo(pool: number, out: Float64Array): number;
   txStats(id: number, out: Float64Array): boolean;
+  /** glibc's malloc_trim(0): true when free pages went back to the system (src/gateway/memory.ts). */
+  trimMemory(): boolean;
 }
 
 /** A native TLS door (native-tls.ts) until its session relay starts: the handshake's result, or its end. */
