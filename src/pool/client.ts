@@ -48,6 +48,7 @@ export interface PooledClientInfo {
   cancelPid: number;
   cancelKey: number;
   /** Startup parameters to apply (user, database, replication removed). */
+  /** Read once at start() into `vars`, then let go. */
   startupParams: ReadonlyMap<string, string>;
   /** The session's SHOW STATS / metrics counters, fed the forwarded chunks of both legs. */
   counters?: SessionCounters;
@@ -81,8 +82,8 @@ export class PooledClient implements WalkHandler, ServerClient {
   requestTime = Date.now();
   /** The client's parameter values; null: the server default. */
   readonly vars = new Map<string, string | null>();
-  /** Client statement name → server statement. */
-  readonly statements = new Map<string, PreparedStatement>();
+  /** Client statement name → server statement; made at the first Parse (a client that never prepared holds no Map). */
+  #statements: Map<string, PreparedStatement> | null = null;
   /** Session state (Hazard bits) that pins the client to its server. */
   hazards = 0;
   bytesIn = 0;
@@ -108,7 +109,6 @@ export class PooledClient implements WalkHandler, ServerClient {
   readonly #staged: Buffer[] = [];
   readonly #done: Promise<string>;
   #resolveDone!: (reason: string) => void;
-  readonly #onData = (chunk: Buffer): void => this.#data(chunk);
 
   constructor(
     readonly info: PooledClientInfo,
@@ -120,6 +120,11 @@ export class PooledClient implements WalkHandler, ServerClient {
     this.counters = info.counters;
     this.tap = info.tap ?? null;
     this.#done = new Promise((r) => (this.#resolveDone = r));
+  }
+
+  /** Client statement name → server statement (SHOW CLIENTS counts them; the plane gets their map). */
+  get statements(): ReadonlyMap<string, PreparedStatement> {
+    return this.#statements ?? NO_STATEMENTS;
   }
 
   /** Resolves with the reason once the client is gone. */
@@ -144,7 +149,8 @@ export class PooledClient implements WalkHandler, ServerClient {
   /** The client's own listeners on (a paused) `socket`. */
   #listen(socket: Duplex): void {
     socket.pause();
-    socket.on('data', this.#onData);
+    // Made per socket: a parked client (no socket) holds no listener closures.
+    socket.on('data', (chunk: Buffer) => this.#data(chunk));
     socket.on('drain', () => this.server?.socket.resume());
     socket.on('error', ignoreError);
   }
@@ -274,7 +280,7 @@ export class PooledClient implements WalkHandler, ServerClient {
     // A driver that keeps sending what the plane does not carry (a Parse per query, COPY) would come back every time.
     // A statement the server it landed on lacks (TxReason.Prepare) is prepared there once and costs nothing.
     if (e.reason === TxReason.Message || e.reason === TxReason.TooLong) this.#handedBack += PLANE_MESSAGES.has(e.head[0]!) ? 1 : MAX_HAND_BACKS;
-    if (e.queried) this.statements.delete('');
+    if (e.queried) this.#statements?.delete('');
     const s = e.server;
     if (s) {
       s.status = e.status;
@@ -372,7 +378,7 @@ export class PooledClient implements WalkHandler, ServerClient {
   }
 
   onStatementsDropped(): void {
-    this.statements.clear();
+    this.#statements = null;
   }
 
   dropSyncsUntilCopyEnd(): void {
@@ -498,7 +504,7 @@ export class PooledClient implements WalkHandler, ServerClient {
       return false;
     }
     // A simple Query destroys the unnamed statement (protocol-flow "Extended Query").
-    this.statements.delete('');
+    this.#statements?.delete('');
     s.queue.push(Req.Query);
     return true;
   }
@@ -520,7 +526,7 @@ export class PooledClient implements WalkHandler, ServerClient {
       return true;
     }
     const stmt = this.pool.manager.statements.forParse(m.subarray(5), nameEnd - 5);
-    this.statements.set(m.toString('utf8', 5, nameEnd), stmt);
+    (this.#statements ??= new Map()).set(m.toString('utf8', 5, nameEnd), stmt);
     if (s.statements.has(stmt)) {
       s.statements.touch(stmt);
       this.#staged.push(noopParse);
@@ -580,7 +586,7 @@ export class PooledClient implements WalkHandler, ServerClient {
     s.queue.push(Req.Close);
     if (m[5] !== 0x53 /* S */) return true;
     // Answered by the server closing nothing: the statement stays for other clients.
-    this.statements.delete(m.toString('utf8', 6, m.length - 1));
+    this.#statements?.delete(m.toString('utf8', 6, m.length - 1));
     this.#staged.push(noopClose);
     return false;
   }
@@ -759,13 +765,14 @@ export class PooledClient implements WalkHandler, ServerClient {
     else this.#resolveDone(reason);
   }
 
-  /** Every tracked parameter: the client's startup value, else the pool's default. */
+  /** Every tracked parameter: the client's startup value, else the pool's default. The startup parameters are not kept after. */
   #initVars(): void {
     for (const [raw, value] of this.info.startupParams) {
       const name = CANONICAL[raw.toLowerCase()] ?? raw;
       this.pool.tracked.add(name);
       this.vars.set(name, value);
     }
+    this.info.startupParams = NO_PARAMS;
     const d = this.pool.defaults;
     for (const name of this.pool.tracked) if (!this.vars.has(name)) this.vars.set(name, d?.get(name) ?? null);
   }
@@ -786,6 +793,8 @@ export class PooledClient implements WalkHandler, ServerClient {
 }
 
 const EMPTY = Buffer.alloc(0);
+const NO_STATEMENTS: ReadonlyMap<string, PreparedStatement> = new Map();
+const NO_PARAMS: ReadonlyMap<string, string> = new Map();
 const quoteIdent = (s: string): string => `"${s.replace(/"/g, '""')}"`;
 /** E'' literals mean the same whatever standard_conforming_strings is. */
 const quoteLiteral = (s: string): string => `E'${s.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;

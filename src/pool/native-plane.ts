@@ -386,8 +386,8 @@ export class NativePlane {
     if (v[6]! > 0) k.lastRequest = v[6]!;
     const q = 7;
     const x = q + NB + 3;
-    k.queryDurations.addCounts(v.subarray(q + 2, q + 2 + NB + 1), v[q]!, v[q + 1]!);
-    k.xactDurations.addCounts(v.subarray(x + 2, x + 2 + NB + 1), v[x]!, v[x + 1]!);
+    k.addDurations('query', v.subarray(q + 2, q + 2 + NB + 1), v[q]!, v[q + 1]!);
+    k.addDurations('xact', v.subarray(x + 2, x + 2 + NB + 1), v[x]!, v[x + 1]!);
   }
 }
 

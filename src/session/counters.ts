@@ -25,8 +25,8 @@ const NO_COUNTS: readonly number[] = Object.freeze(zeros());
 
 /**
  * Non-cumulative bucket counts (the last slot is +Inf) plus sum and count. The buckets are
- * allocated at the first observation: every session has three of these, and an idle client that
- * never ran a query should not pay for them (issue 4's idle-client row).
+ * allocated at the first observation, and SessionCounters makes each of its three histograms at
+ * its first observation too: an idle client that never ran a query pays for none (issue 4's idle row).
  */
 export class Histogram {
   #counts: number[] | null = null;
@@ -69,6 +69,11 @@ export class Histogram {
   }
 }
 
+/** What a session with no observation yet reads: empty, and frozen so that nothing writes into it. */
+const NO_DURATIONS = Object.freeze(new Histogram()) as Histogram;
+
+export type DurationKind = 'query' | 'xact' | 'wait';
+
 const Z = BackendCode.ReadyForQuery;
 const E = BackendCode.ErrorResponse;
 const IDLE = 0x49; // 'I'
@@ -87,19 +92,52 @@ export class SessionCounters {
   waitTime = 0;
   /** performance.now() of the last request (the first client chunk while the server was idle). */
   #lastRequest = performance.now();
-  readonly queryDurations = new Histogram();
-  readonly xactDurations = new Histogram();
-  readonly waitDurations = new Histogram();
+  /** Made at their first observation: an idle client that never ran a query holds none (issue 4's idle row). */
+  #query: Histogram | null = null;
+  #xact: Histogram | null = null;
+  #wait: Histogram | null = null;
   /** performance.now() when the server went busy (0: idle) and when the open transaction began. */
   #busySince = 0;
   #xactSince = 0;
   /** Made at the first server chunk (and again after park()); null once the stream could not be followed. */
   #scanner: StreamScanner | null | undefined = undefined;
-  readonly #onMessage = (type: number, body: Buffer): void => this.#message(type, body);
+  /** The scanner's callback, made with the first scanner (the native relays and the plane count in C and never need it). */
+  #onMessage: ((type: number, body: Buffer) => void) | null = null;
   /** Set while a native relay keeps these counters (src/session/native-relay.ts): refreshes the fields. */
   #source: (() => void) | null = null;
 
   constructor(private readonly onServerError?: ServerErrorHook) {}
+
+  /** The histograms, read-only (a shared empty one until the first observation). */
+  get queryDurations(): Histogram {
+    return this.#query ?? NO_DURATIONS;
+  }
+
+  get xactDurations(): Histogram {
+    return this.#xact ?? NO_DURATIONS;
+  }
+
+  get waitDurations(): Histogram {
+    return this.#wait ?? NO_DURATIONS;
+  }
+
+  #durations(kind: DurationKind): Histogram {
+    if (kind === 'query') return (this.#query ??= new Histogram());
+    if (kind === 'xact') return (this.#xact ??= new Histogram());
+    return (this.#wait ??= new Histogram());
+  }
+
+  /** Adds observations counted elsewhere (the native transaction plane's since it was last asked). */
+  addDurations(kind: DurationKind, counts: ArrayLike<number>, sum: number, count: number): void {
+    if (count > 0) this.#durations(kind).addCounts(counts, sum, count);
+  }
+
+  /** Replaces a histogram with a native relay's copy of it. */
+  loadDurations(kind: DurationKind, counts: ArrayLike<number>, sum: number, count: number): void {
+    const mine = kind === 'query' ? this.#query : kind === 'xact' ? this.#xact : this.#wait;
+    // Nothing observed there yet, and nothing here: it stays the shared empty one.
+    if (mine !== null || count > 0) this.#durations(kind).load(counts, sum, count);
+  }
 
   /** Epoch milliseconds of the last request (SHOW CLIENTS request_time). */
   get lastRequest(): number {
@@ -137,7 +175,7 @@ export class SessionCounters {
   /** The wait before the server was linked, in milliseconds. */
   recordWait(ms: number): void {
     this.waitTime += ms * 1000;
-    this.waitDurations.observe(ms / 1000);
+    this.#durations('wait').observe(ms / 1000);
   }
 
   /** A chunk forwarded from the client to the server. */
@@ -153,7 +191,7 @@ export class SessionCounters {
     if (scanner === null) return;
     scanner ??= this.#scanner = new StreamScanner([Z, E], backendMessageCap);
     try {
-      scanner.scan(chunk, this.#onMessage);
+      scanner.scan(chunk, (this.#onMessage ??= (type, body) => this.#message(type, body)));
     } catch {
       // A stream the scanner cannot follow is still relayed; only the counting stops.
       this.#scanner = null;
@@ -168,14 +206,14 @@ export class SessionCounters {
     this.#busySince = 0;
     const ms = now - start;
     this.queryTime += ms * 1000;
-    this.queryDurations.observe(ms / 1000);
+    this.#durations('query').observe(ms / 1000);
     if (this.#xactSince === 0) this.#xactSince = start;
     if (body[0] !== IDLE) return;
     const xms = now - this.#xactSince;
     this.#xactSince = 0;
     this.xacts++;
     this.xactTime += xms * 1000;
-    this.xactDurations.observe(xms / 1000);
+    this.#durations('xact').observe(xms / 1000);
   }
 
   /** ErrorResponse: the 'C' field holds the SQLSTATE. */

@@ -423,6 +423,6 @@ function load_(c: SessionCounters, v: Float64Array): void {
   c.lastRequest = v[6] ?? 0;
   const q = 7;
   const x = q + NB + 3;
-  c.queryDurations.load(v.subarray(q + 2, q + 2 + NB + 1), v[q] ?? 0, v[q + 1] ?? 0);
-  c.xactDurations.load(v.subarray(x + 2, x + 2 + NB + 1), v[x] ?? 0, v[x + 1] ?? 0);
+  c.loadDurations('query', v.subarray(q + 2, q + 2 + NB + 1), v[q] ?? 0, v[q + 1] ?? 0);
+  c.loadDurations('xact', v.subarray(x + 2, x + 2 + NB + 1), v[x] ?? 0, v[x + 1] ?? 0);
 }

@@ -382,15 +382,17 @@ function runPooledSession(client: Duplex, pool: Pool, leftover: Buffer, s: Start
   }, pool, leftover);
   live.terminate = (error) => c.fail(error ?? wire.adminShutdown());
   deps.live.add(live);
+  // What `end` reads is the live record and the pid, not `s` or `key`: an idle client's closure keeps no more.
+  const pid = key.pid;
   const end = (reason: string): void => {
     try {
       deps.events.emit('session.end', {
-        session: live.id, client: live.origin, user: s.user, database: s.database,
+        session: live.id, client: live.origin, user: live.user, database: live.database,
         duration_ms: Date.now() - live.startedAt, bytes_in: c.bytesIn, bytes_out: c.bytesOut, reason, counters: live.counters,
       });
     } finally {
       deps.live.delete(live);
-      deps.cancels.release(key.pid);
+      deps.cancels.release(pid);
       deps.pools.leave();
     }
   };
