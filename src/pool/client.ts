@@ -13,7 +13,7 @@ import type { PoolSettings } from '../config/schema.js';
 import { FrontendCode as F, frontendMessageCap } from '../protocol/codes.js';
 import * as be from '../protocol/backend/encode.js';
 import { ProtocolError } from '../protocol/errors.js';
-import { sendCancel, type CancelRegistry, type CancelTarget } from '../session/cancel.js';
+import { sendCancel, type CancelRegistry, type CancelSource, type CancelTarget } from '../session/cancel.js';
 import type { SessionCounters } from '../session/counters.js';
 import { MessageWalker, Walk, type WalkHandler } from './walker.js';
 import { Req } from './requests.js';
@@ -63,7 +63,7 @@ const MAX_HAND_BACKS = 8;
 const PLANE_MESSAGES = new Set<number>([F.Query, F.Parse, F.Bind, F.Describe, F.Execute, F.Sync, F.Close]);
 const CANONICAL: Record<string, string> = { datestyle: 'DateStyle', timezone: 'TimeZone', intervalstyle: 'IntervalStyle' };
 
-export class PooledClient implements WalkHandler, ServerClient {
+export class PooledClient implements WalkHandler, ServerClient, CancelSource {
   /**
    * The client's socket. While the native plane carries the client this is PARKED: Node's socket
    * was let go (the plane holds the descriptor; an idle client's net.Socket and its handle were
@@ -107,8 +107,10 @@ export class PooledClient implements WalkHandler, ServerClient {
   /** Made at the first message, dropped while the plane carries the client (an idle client holds none). */
   #walker: MessageWalker | null = null;
   readonly #staged: Buffer[] = [];
-  readonly #done: Promise<string>;
-  #resolveDone!: (reason: string) => void;
+  /** Told the reason once the client is gone (a callback, not a Promise: an idle client holds no promise and reaction). */
+  #onEnd: ((reason: string) => void) | null = null;
+  /** The reason, once ended (so a callback given after the end still hears it). */
+  #endedWith: string | null = null;
 
   constructor(
     readonly info: PooledClientInfo,
@@ -119,7 +121,6 @@ export class PooledClient implements WalkHandler, ServerClient {
     info.socket = PARKED;
     this.counters = info.counters;
     this.tap = info.tap ?? null;
-    this.#done = new Promise((r) => (this.#resolveDone = r));
   }
 
   /** Client statement name → server statement (SHOW CLIENTS counts them; the plane gets their map). */
@@ -127,9 +128,17 @@ export class PooledClient implements WalkHandler, ServerClient {
     return this.#statements ?? NO_STATEMENTS;
   }
 
-  /** Resolves with the reason once the client is gone. */
-  get done(): Promise<string> {
-    return this.#done;
+  /** `f` is called once, with the reason, when the client is gone (its session's end: session.end, the cancel key, the count). */
+  onEnd(f: (reason: string) => void): void {
+    if (this.#endedWith !== null) return f(this.#endedWith);
+    this.#onEnd = f;
+  }
+
+  #ended(reason: string): void {
+    this.#endedWith = reason;
+    const f = this.#onEnd;
+    this.#onEnd = null;
+    f?.(reason);
   }
 
   get pinned(): boolean {
@@ -350,11 +359,11 @@ export class PooledClient implements WalkHandler, ServerClient {
     // Neither is needed on the plane; both are made again if the client comes back.
     this.#walker = null;
     this.counters?.park();
-    this.cancels.route(this.info.cancelPid, () => this.#nativeCancelTarget());
+    this.cancels.route(this.info.cancelPid, this);
   }
 
-  /** Where a CancelRequest goes while the plane carries the client: the server it holds there now. */
-  #nativeCancelTarget(): CancelTarget | null {
+  /** Where a CancelRequest goes while the plane carries the client (the registry asks it then): the server it holds there now. */
+  cancelTarget(): CancelTarget | null {
     const plane = this.pool.plane;
     const row = plane?.info(this.pool).clients.get(this.nativeId);
     const s = row?.server == null ? null : plane!.server(row.server);
@@ -761,8 +770,8 @@ export class PooledClient implements WalkHandler, ServerClient {
     this.#mirror = null;
     const reason = this.#endReason || 'client closed';
     // A client that ended on the plane: its last statements are recorded before its disconnection.
-    if (mirror) void mirrorBarrier().then(() => mirror.ended()).then(() => this.#resolveDone(reason));
-    else this.#resolveDone(reason);
+    if (mirror) void mirrorBarrier().then(() => mirror.ended()).then(() => this.#ended(reason));
+    else this.#ended(reason);
   }
 
   /** Every tracked parameter: the client's startup value, else the pool's default. The startup parameters are not kept after. */

@@ -23,7 +23,7 @@ import { STATS_LEN, closeDescriptor, nativeAddon, onTxEvents, plainFd, takeBuffe
 import type { TapMirror } from '../session/tap-mirror.js';
 import { errorResponse } from '../protocol/backend/encode.js';
 import { wire } from '../errors.js';
-import { DURATION_BUCKETS } from '../session/counters.js';
+import { DURATION_BUCKETS, type CounterSource } from '../session/counters.js';
 import type { PooledClient } from './client.js';
 import type { ServerConn } from './server.js';
 import type { Pool } from './pool.js';
@@ -126,10 +126,19 @@ function rowAt(v: Float64Array, i: number, row: NativeClientRow): NativeClientRo
   return row;
 }
 
-interface Lent {
-  client: PooledClient;
-  /** A recorded client's mirror: what the plane carries for it reaches its statement tap through this. */
-  mirror: TapMirror | null;
+/** A client the plane carries. It is its counters' source too (no closure per client: issue 4's idle row). */
+class Lent implements CounterSource {
+  constructor(
+    readonly plane: NativePlane,
+    readonly id: number,
+    readonly client: PooledClient,
+    /** A recorded client's mirror: what the plane carries for it reaches its statement tap through this. */
+    public mirror: TapMirror | null,
+  ) {}
+
+  pullCounters(): void {
+    this.plane.pullCounters(this);
+  }
 }
 
 export class NativePlane {
@@ -175,7 +184,7 @@ export class NativePlane {
       return -1;
     }
     this.#pools.set(c.pool.planeId, c.pool);
-    const lent: Lent = { client: c, mirror };
+    const lent = new Lent(this, id, c, mirror);
     this.#clients.set(id, lent);
     if (mirror) {
       // Better no client than an unrecorded one: PostgreSQL's own words for an internal failure, as on the relay.
@@ -185,10 +194,13 @@ export class NativePlane {
     }
     nativePlaneTotals.clients++;
     c.pool.clientLent();
-    c.counters?.attachSource(() => {
-      if (this.#a.txStats(id, this.#stats)) this.#merge(lent, this.#stats);
-    });
+    c.counters?.attachSource(lent);
     return id;
+  }
+
+  /** What the thread counted for `lent` since it was last asked goes into its client's counters. */
+  pullCounters(lent: Lent): void {
+    if (this.#a.txStats(lent.id, this.#stats)) this.#merge(lent, this.#stats);
   }
 
   /** Lends an idle server; false when it cannot be (it stays in JavaScript's idle list). */

@@ -16,11 +16,18 @@ export interface CancelTarget {
   key: Buffer;
 }
 
+/**
+ * Asked at cancel time: a client on the native transaction plane, whose server changes without
+ * JavaScript. The client itself is the source (an object, not a closure per client: issue 4's idle row).
+ */
+export interface CancelSource {
+  cancelTarget(): CancelTarget | null;
+}
+
 interface Entry {
   /** The client's key, a signed 32-bit integer: a Buffer here would keep a whole 8 KiB slab of Node's shared buffer pool alive per client (issue 4's idle row). */
   key: number;
-  /** A function: asked at cancel time (a client on the native transaction plane, whose server changes without JavaScript). */
-  target: CancelTarget | (() => CancelTarget | null) | null;
+  target: CancelTarget | CancelSource | null;
 }
 
 export class CancelRegistry {
@@ -37,7 +44,7 @@ export class CancelRegistry {
   }
 
   /** Points a client's key at the server it now holds (null: it holds none). */
-  route(pid: number, target: CancelTarget | (() => CancelTarget | null) | null): void {
+  route(pid: number, target: CancelTarget | CancelSource | null): void {
     const e = this.entries.get(pid);
     if (e) e.target = target;
   }
@@ -50,7 +57,8 @@ export class CancelRegistry {
   resolve(pid: number, key: Buffer): CancelTarget | null {
     const e = this.entries.get(pid);
     if (!e || key.length !== 4 || (key.readInt32BE(0) ^ e.key) !== 0) return null;
-    return typeof e.target === 'function' ? e.target() : e.target;
+    const t = e.target;
+    return t !== null && 'cancelTarget' in t ? t.cancelTarget() : t;
   }
 
   get size(): number {

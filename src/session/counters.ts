@@ -78,6 +78,11 @@ const Z = BackendCode.ReadyForQuery;
 const E = BackendCode.ErrorResponse;
 const IDLE = 0x49; // 'I'
 
+/** What counts a session while a native relay or the native plane carries it: asked to bring the fields up to date. */
+export interface CounterSource {
+  pullCounters(): void;
+}
+
 /** Called for each ErrorResponse the server relays, with its SQLSTATE (rare: not the hot path). */
 export type ServerErrorHook = (sqlstate: string) => void;
 
@@ -104,7 +109,7 @@ export class SessionCounters {
   /** The scanner's callback, made with the first scanner (the native relays and the plane count in C and never need it). */
   #onMessage: ((type: number, body: Buffer) => void) | null = null;
   /** Set while a native relay keeps these counters (src/session/native-relay.ts): refreshes the fields. */
-  #source: (() => void) | null = null;
+  #source: CounterSource | null = null;
 
   constructor(private readonly onServerError?: ServerErrorHook) {}
 
@@ -153,13 +158,13 @@ export class SessionCounters {
    * Counting moved elsewhere (the native relay counts in its own thread): `pull` copies its
    * values into these fields, and every reader calls sync() first. Null detaches it again.
    */
-  attachSource(pull: (() => void) | null): void {
-    this.#source = pull;
+  attachSource(source: CounterSource | null): void {
+    this.#source = source;
   }
 
   /** Brings the fields up to date; readers (SHOW STATS, metrics, the end-of-session fold) call it. */
   sync(): void {
-    this.#source?.();
+    this.#source?.pullCounters();
   }
 
   /** Counting moves elsewhere for a while (the native transaction plane): the scanner goes, if it is between messages. */

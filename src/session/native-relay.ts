@@ -363,8 +363,10 @@ function nativeHandle(
   const buf = new Float64Array(STATS_LEN);
   const apply = (v: Float64Array): void => load_(counters, v);
   let ended = false;
-  counters.attachSource(() => {
-    if (!ended && a.stats(id, buf)) apply(buf);
+  counters.attachSource({
+    pullCounters: () => {
+      if (!ended && a.stats(id, buf)) apply(buf);
+    },
   });
   const stats: RelayStats = {
     get bytesIn() { counters.sync(); return counters.bytesIn; },

@@ -396,7 +396,7 @@ function runPooledSession(client: Duplex, pool: Pool, leftover: Buffer, s: Start
       deps.pools.leave();
     }
   };
-  c.done.then(end, () => end('internal error'));
+  c.onEnd(end);
 }
 
 /** Module-level, so a long-lived listener does not keep serveConnection's closure context alive. */

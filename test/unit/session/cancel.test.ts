@@ -22,7 +22,7 @@ test('a cancel with the key from BackendKeyData reaches the server the client ho
     assert.equal(r.resolve(pid, sent), null, 'no server yet');
     r.route(pid, server);
     assert.deepEqual(r.resolve(pid, sent), server);
-    r.route(pid, () => null);
+    r.route(pid, { cancelTarget: () => null });
     assert.equal(r.resolve(pid, sent), null, 'the native plane holds no server for it');
   }
 });
