@@ -101,6 +101,7 @@
 #   DURATION [15]       seconds per pgbench run (-T)
 #   SCALE [10]          pgbench scale factor
 #   IDLE_CLIENTS [900]  idle client connections held in the idle test
+#                       (both proxies' max_client_conn: the larger of 1000 and IDLE_CLIENTS + 100)
 #   IDLE_SETTLE [0]     seconds the idle test waits before reading each RSS (the
 #                       proxy's before the idle clients, and with them once all are
 #                       established): a settled figure, past Node's memory reducer
@@ -165,7 +166,7 @@
 #     GATEWAY_AUTH_FILE  PgBouncer-style userlist.txt: "bench" "<verifier>"
 #     TLS_CERT_FILE TLS_KEY_FILE  self-signed cert/key (the one PG uses)
 #     GATEWAY_POOL_MODE=transaction GATEWAY_POOL_SIZE=20
-#     GATEWAY_MAX_CLIENT_CONN=1000
+#     GATEWAY_MAX_CLIENT_CONN  the larger of 1000 and IDLE_CLIENTS + 100
 #     BENCH_WORKDIR    empty scratch dir for the gateway (removed at exit)
 #     BENCH_OS_USER    unprivileged OS user available for dropping root
 #   What clients do: libpq 15 (pgbench, psql) log in as user bench to
@@ -182,6 +183,8 @@ START_DIR=$(pwd)
 DURATION=${DURATION:-15}
 SCALE=${SCALE:-10}
 IDLE_CLIENTS=${IDLE_CLIENTS:-900}
+# Both proxies take the idle clients plus the active run's 32 (and the harness's own psql): ours, not the reference's fixed 1000.
+MAX_CLIENT_CONN=$((IDLE_CLIENTS + 100 > 1000 ? IDLE_CLIENTS + 100 : 1000))
 IDLE_SETTLE=${IDLE_SETTLE:-0}
 STORM_CLIENTS=${STORM_CLIENTS:-8}
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
@@ -491,7 +494,7 @@ auth_type = scram-sha-256
 auth_file = $WORK/userlist.txt
 pool_mode = $PGB_POOL_MODE
 default_pool_size = ${PGB_POOL_SIZE:-20}
-max_client_conn = 1000
+max_client_conn = $MAX_CLIENT_CONN
 stats_users = bench
 server_tls_sslmode = disable
 ignore_startup_parameters = extra_float_digits
@@ -541,7 +544,7 @@ if [[ -n $GATEWAY_CMD ]]; then
          PG_DB=bench PG_USER=bench PG_PASSWORD=$BENCH_PW PG_SCRAM_SECRET=$SCRAM_SECRET \
          GATEWAY_AUTH_FILE=$WORK/gateway/userlist.txt \
          TLS_CERT_FILE=$WORK/tls/server.crt TLS_KEY_FILE=$WORK/tls/server.key \
-         GATEWAY_POOL_MODE=$PGB_POOL_MODE GATEWAY_POOL_SIZE=${PGB_POOL_SIZE:-20} GATEWAY_MAX_CLIENT_CONN=1000 \
+         GATEWAY_POOL_MODE=$PGB_POOL_MODE GATEWAY_POOL_SIZE=${PGB_POOL_SIZE:-20} GATEWAY_MAX_CLIENT_CONN=$MAX_CLIENT_CONN \
          BENCH_WORKDIR=$WORK/gateway BENCH_OS_USER=$OS_USER
   cp "$WORK/userlist.txt" "$GATEWAY_AUTH_FILE"
   log "starting gateway: $GATEWAY_CMD"

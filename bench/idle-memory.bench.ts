@@ -10,10 +10,10 @@
  * JavaScript pool's pgbench warm-up grows the heap, the native plane's does not).
  * SETTLED_MS (default 45000; 0: skip): "before" is read once the process has been idle that long
  * after its warm-up, and RSS with the clients is read twice, SETTLE_MS after they connected and
- * again once they have been idle SETTLED_MS. V8's memory reducer runs on an idle process about
- * 20-30 s after a burst and gives back what the burst grew (the young generation's 16 MB
- * semi-spaces shrink to their initial size; the burst's garbage is collected): the figure at rest
- * is what holding the clients costs, the first what a burst of logins costs for a while.
+ * again once they have been idle SETTLED_MS. By then gatehouse has given back what the burst grew
+ * (`release_memory_after`, 10 s: one full collection shrinks the young generation's 16 MB
+ * semi-spaces, malloc_trim the freed buffers): the figure at rest is what holding the clients
+ * costs, the first what a burst of logins costs for a few seconds.
  * GATEHOUSE_TX_ENGINE sets transaction_engine (default auto); GATEHOUSE_CLI runs another build's cli.js.
  *
  *   npx tsx bench/idle-memory.bench.ts            # CLIENTS=1000, ROUNDS=3
