@@ -21,7 +21,7 @@ import { performance } from 'node:perf_hooks';
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { GatewayEvents } from '../events.js';
-import { nativeAddon } from '../session/native-relay.js';
+import { loadedAddon } from '../session/native-relay.js';
 
 /** How often the quiet is checked, and the window the main thread's idleness is measured over. */
 export const CHECK_MS = 1000;
@@ -31,7 +31,7 @@ export const IDLE_UTILIZATION = 0.05;
 export interface Reclaimers {
   /** A full garbage collection; null where none can be asked for. */
   collect: (() => void) | null;
-  /** malloc_trim; true when pages went back. Null without the native addon. */
+  /** malloc_trim; true when pages went back (false without the native addon loaded). Null: none. */
   trim: (() => boolean) | null;
 }
 
@@ -66,9 +66,12 @@ function collector(): (() => void) | null {
   }
 }
 
+/**
+ * The trim runs through the native addon when something already loaded it (an engine that uses
+ * it: the defaults do where it is built); loading it only for this would start its relay thread.
+ */
 export function defaultReclaimers(): Reclaimers {
-  const addon = nativeAddon().addon;
-  return { collect: collector(), trim: addon ? () => addon.trimMemory() : null };
+  return { collect: collector(), trim: () => loadedAddon()?.trimMemory() ?? false };
 }
 
 function defaultProbe(): MemoryProbe {

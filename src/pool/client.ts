@@ -47,8 +47,7 @@ export interface PooledClientInfo {
   /** The client's own cancel key (gatehouse's), routed to whatever server it holds. */
   cancelPid: number;
   cancelKey: number;
-  /** Startup parameters to apply (user, database, replication removed). */
-  /** Read once at start() into `vars`, then let go. */
+  /** Startup parameters to apply (user, database, replication removed); read once at start() into `vars`, then let go. */
   startupParams: ReadonlyMap<string, string>;
   /** The session's SHOW STATS / metrics counters, fed the forwarded chunks of both legs. */
   counters?: SessionCounters;

@@ -199,6 +199,11 @@ function load(): Addon | null {
   return addon;
 }
 
+/** The addon if something has loaded it already, else null (without loading it: loading starts the relay thread). */
+export function loadedAddon(): Addon | null {
+  return addon ?? null;
+}
+
 /** The loaded addon, or null with why not (native-tls.ts). */
 export function nativeAddon(): { addon: Addon | null; unavailable: string } {
   const a = load();
