@@ -364,7 +364,7 @@ export class PooledClient implements WalkHandler, ServerClient, CancelSource {
   /** Where a CancelRequest goes while the plane carries the client (the registry asks it then): the server it holds there now. */
   cancelTarget(): CancelTarget | null {
     const plane = this.pool.plane;
-    const row = plane?.info(this.pool).clients.get(this.nativeId);
+    const row = plane?.clientRow(this.pool, this.nativeId);
     const s = row?.server == null ? null : plane!.server(row.server);
     return s?.backendKey ? { host: s.addr.host, port: s.addr.port, ...s.backendKey } : null;
   }

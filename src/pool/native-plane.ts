@@ -278,6 +278,13 @@ export class NativePlane {
     for (i++; i + 3 <= n; i += 3) onServer(v[i]!, v[i + 1]! >= 0 ? v[i + 1]! : null, v[i + 2]!);
   }
 
+  /** One lent client's state on the thread (a CancelRequest's routing), read in place; null when the thread does not have it. */
+  clientRow(pool: Pool, id: number): NativeClientRow | null {
+    const v = this.#read(pool, 'info');
+    for (let i = 7; i + 7 <= v.length && v[i] !== -2; i += 7) if (v[i] === id) return rowAt(v, i, {} as NativeClientRow);
+    return null;
+  }
+
   /** The pool's state on the thread (txplane.h tx_info), a view of this reader's buffer. One buffer per reader: scan's callbacks may call info(). */
   #read(pool: Pool, which: 'info' | 'scan'): Float64Array {
     let v = which === 'info' ? this.#info : this.#scanned;
