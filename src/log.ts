@@ -81,7 +81,7 @@ export function logEvents(events: GatewayEvents, log: Logger): void {
   events.on('pool.session_state', (e) =>
     log.warn({ session: e.session, user: e.user, database: e.database, hazards: e.hazards, action: e.action },
       `session state in transaction pooling mode: ${e.hazards.join(', ')} (${e.action})`));
-  events.on('memory.release', (e) => log.info({ event: 'memory.release', ...e }, 'memory released after a burst'));
+  events.on('memory.release', (e) => log.info({ event: 'memory.release', ...e }, `memory released after ${e.after === 'startup' ? 'startup' : 'a burst'}`));
   events.on('cancel', (e) => log.info({ client_ip: e.client.address, forwarded: e.forwarded }, 'cancel request'));
 }
 

@@ -345,7 +345,7 @@ export const configSchema = z.strictObject({
   shutdown_timeout: key(duration.prefault(30), { reloadable: true, description: 'On SIGTERM, how long to wait for sessions to end before closing them.' }),
   release_memory_after: key(duration.prefault(10), {
     reloadable: true,
-    description: 'After a burst of connections, once none has arrived for this long and the main thread is idle, gatehouse gives memory back: one full garbage collection (V8 then shrinks the young generation that the burst grew, which its own memory reducer may not do on a quiet process) and glibc\'s malloc_trim (the burst\'s freed buffers; through the native relay\'s addon, where an engine has loaded it). Once per burst; the main thread stops for the collection (about 25 ms for a 25 MB heap), the native relay\'s thread does not. Logged as "memory released after a burst". 0: off. docs/pooling.md, "Memory per idle client".',
+    description: 'After a burst of connections (and after startup, which grows V8\'s young generation to its largest before any client arrives), once none has arrived for this long and the main thread is idle, gatehouse gives memory back: one full garbage collection (V8 then shrinks the young generation that the burst grew, which its own memory reducer may not do on a quiet process) and glibc\'s malloc_trim (the burst\'s freed buffers; through the native relay\'s addon, where an engine has loaded it). Once per burst; the main thread stops for the collection (about 25 ms for a 25 MB heap), the native relay\'s thread does not. Logged as "memory released after a burst" (or "after startup"). 0: off. docs/pooling.md, "Memory per idle client".',
   }),
   relay_engine: key(z.enum(['auto', 'native', 'node']).default('auto'), {
     reloadable: true,

@@ -3,6 +3,7 @@
  * none has arrived for the interval, gatehouse collects and trims once, logs it, and the idle
  * clients it holds (on the native plane where it is built) go on working. No release while
  * connections keep arriving, none again without new ones, and the next burst gets its own.
+ * Startup is the first burst: a process that no client has reached yet releases once too.
  * Memory figures are benchmarks' business (bench/idle-memory.bench.ts), not asserted here.
  */
 import { after, before, describe, test } from 'node:test';
@@ -38,6 +39,18 @@ describe(`memory released after a burst (PostgreSQL ${version}, transaction mode
     return c;
   };
 
+  test('startup is released once, with no connection', async () => {
+    const startup = (): Record<string, unknown> | undefined =>
+      t.gh.logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'memory released after startup');
+    await eventually(() => startup() !== undefined, 5000);
+    assert.equal(startup()?.after, 'startup');
+    assert.equal(startup()?.connections, 0);
+    assert.equal(startup()?.level, 'info');
+    await sleep(1500);
+    assert.equal(t.gh.logs.filter((l) => l.includes('memory released')).length, 1, 'nothing more without connections');
+    released.length = 0;
+  });
+
   test('one release per burst, after the quiet, logged; the held clients still work', async () => {
     // Arrivals every 200 ms for 1.6 s: never 600 ms of quiet, so no release meanwhile.
     const burst = Date.now();
@@ -49,6 +62,7 @@ describe(`memory released after a burst (PostgreSQL ${version}, transaction mode
     await eventually(() => released.length === 1, 5000);
     const e = released[0]!;
     assert.equal(e.connections, 16, 'every connection of the burst, counted once');
+    assert.equal(e.after, 'burst');
     assert.ok(e.rss_before_kb > 0 && e.rss_after_kb > 0 && e.young_before_kb > 0 && e.young_after_kb > 0 && e.pause_ms >= 0, JSON.stringify(e));
     const line = t.gh.logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'memory released after a burst');
     assert.equal(line?.event, 'memory.release');

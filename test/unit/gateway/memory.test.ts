@@ -10,8 +10,11 @@ import { GatewayEvents } from '../../../src/events.js';
 import { defaultReclaimers, IDLE_UTILIZATION, MemoryRelease, type MemoryReleaseEvent } from '../../../src/gateway/memory.js';
 import { nativeRelayStatus } from '../../../src/session/native-relay.js';
 
-/** One step: advance the clock, then either connections arrive or a check runs with this busy share. */
-type Step = { at: number; arrive: number } | { at: number; check: number; released: boolean };
+/**
+ * One step: advance the clock, then the checks start (the process's startup), connections arrive,
+ * or a check runs with this busy share (and, when it releases, what it says ended).
+ */
+type Step = { at: number; start: true } | { at: number; arrive: number } | { at: number; check: number; released: boolean; after?: 'startup' | 'burst' };
 
 interface Case { name: string; afterMs: number; steps: Step[] }
 
@@ -41,6 +44,19 @@ const cases: Case[] = [
     ],
   },
   { name: '0 turns it off', afterMs: 0, steps: [{ at: 0, arrive: 100 }, { at: 3_600_000, check: 0, released: false }] },
+  {
+    name: 'startup is the first burst: released once after the quiet, without any connection', afterMs: 1000, steps: [
+      { at: 0, start: true }, { at: 999, check: 0, released: false }, { at: 1000, check: 0, released: true, after: 'startup' },
+      { at: 2000, check: 0, released: false }, { at: 60_000, check: 0, released: false },
+    ],
+  },
+  {
+    name: 'connections soon after startup: one release for both, counted as a burst', afterMs: 1000, steps: [
+      { at: 0, start: true }, { at: 500, arrive: 3 }, { at: 1000, check: 0, released: false },
+      { at: 1500, check: 0, released: true, after: 'burst' }, { at: 3000, check: 0, released: false },
+    ],
+  },
+  { name: 'startup with 0: off', afterMs: 0, steps: [{ at: 0, start: true }, { at: 3_600_000, check: 0, released: false }] },
 ];
 
 for (const c of cases) {
@@ -56,6 +72,11 @@ for (const c of cases) {
     let arrivals = 0;
     for (const s of c.steps) {
       now = s.at;
+      if ('start' in s) {
+        m.start();
+        m.stop(); // the checks run here, by hand
+        continue;
+      }
       if ('arrive' in s) {
         for (let i = 0; i < s.arrive; i++) m.arrived();
         arrivals += s.arrive;
@@ -71,6 +92,7 @@ for (const c of cases) {
       }
       assert.deepEqual(calls, ['collect', 'trim'], 'one collection, then one trim');
       assert.equal(e.connections, arrivals, 'the connections since the last release');
+      assert.equal(e.after, s.after ?? 'burst');
       assert.deepEqual([e.rss_before_kb, e.rss_after_kb, e.young_before_kb, e.young_after_kb], [1000, 800, 16384, 1024]);
       assert.equal(seen.at(-1), e, 'emitted as memory.release');
       arrivals = 0;
