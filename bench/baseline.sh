@@ -66,7 +66,9 @@
 #        idle<N>_select_c32  (proxies only) hold $IDLE_CLIENTS idle client
 #                       connections (pgbench -c N -f '\sleep'), verify they
 #                       are held (ss + PgBouncer SHOW POOLS), measure RSS of
-#                       the proxy, and run select_c32 alongside them.
+#                       the proxy, and run select_c32 alongside them; RSS is
+#                       read before the idle clients, with them before the
+#                       run, and (ours) again at the run's end.
 #      against the targets
 #        direct         PostgreSQL, sslmode=disable
 #        direct-tls     PostgreSQL, sslmode=require (SCRAM-SHA-256-PLUS)
@@ -698,7 +700,7 @@ measure_once() {
 
 # ------------------------------------------------------------ idle test -----
 IDLE_RES=$WORK/idle.tsv
-printf 'target\trequested\theld_ss\theld_show_pools\trss_before_kb\trss_with_idle_kb\tkb_per_idle_client\tidle_pgbench_status\n' >"$IDLE_RES"
+printf 'target\trequested\theld_ss\theld_show_pools\trss_before_kb\trss_with_idle_kb\tkb_per_idle_client\tidle_pgbench_status\trss_after_run_kb\tkb_per_idle_client_after_run\n' >"$IDLE_RES"
 
 pgb_pool_clients() {  # port -> cl_active+cl_waiting for database bench (SHOW POOLS)
   local txt
@@ -709,7 +711,7 @@ pgb_pool_clients() {  # port -> cl_active+cl_waiting for database bench (SHOW PO
 
 idle_test() {  # target
   local target=$1 port=${T_PORT[$1]} ppid=${T_PID[$1]} test="idle${IDLE_CLIENTS}_select_c32"
-  local out="$WORK/out/${target}__idle_holder.txt" held=0 i rss0 rss1 pools="-" st=ok
+  local out="$WORK/out/${target}__idle_holder.txt" held=0 i rss0 rss1 rss2="-" pools="-" st=ok
   printf '\\sleep 1000 ms\n' >"$WORK/idle.sql"
   sleep "$IDLE_SETTLE"
   rss0=$(tree_rss_kb "$ppid")
@@ -733,6 +735,8 @@ idle_test() {  # target
   rss1=$(tree_rss_kb "$ppid")
   if kill -0 "$IDLE_PID" 2>/dev/null; then
     measure "$target" "$test" 32 2 -- -n -S
+    # The third reading: at the end of the -S -c 32 run, the idle clients still held.
+    rss2=$(tree_rss_kb "$ppid")
     kill -0 "$IDLE_PID" 2>/dev/null || st="idle pgbench exited early"
   else
     st="idle pgbench exited: $(tail -1 "$out")"
@@ -741,8 +745,9 @@ idle_test() {  # target
   grep -q 'pgbench: error' "$out" && st="errors in idle pgbench: $(grep -m1 'pgbench: error' "$out")"
   [[ -n $RAW_DIR ]] && cp "$out" "$RAW_DIR/"
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$target" "$IDLE_CLIENTS" "$held" "$pools" "$rss0" "$rss1" \
-    "$(awk -v a="$rss0" -v b="$rss1" -v n="$IDLE_CLIENTS" 'BEGIN{printf "%.1f", (b-a)/n}')" "$st" >>"$IDLE_RES"
-  log "idle: held=$held show_pools=$pools rss ${rss0}kB -> ${rss1}kB ($st)"
+    "$(awk -v a="$rss0" -v b="$rss1" -v n="$IDLE_CLIENTS" 'BEGIN{printf "%.1f", (b-a)/n}')" "$st" "$rss2" \
+    "$(awk -v a="$rss0" -v b="$rss2" -v n="$IDLE_CLIENTS" 'BEGIN{ if (b ~ /^[0-9]+$/) printf "%.1f", (b-a)/n; else printf "-" }')" >>"$IDLE_RES"
+  log "idle: held=$held show_pools=$pools rss ${rss0}kB -> ${rss1}kB, ${rss2}kB at the run's end ($st)"
 }
 
 # ------------------------------------------------------------------ run -----
@@ -873,9 +878,10 @@ if [[ $(wc -l <"$IDLE_RES") -gt 1 ]]; then
   echo
   echo "### Idle clients"
   echo
-  echo "| target | idle clients requested | held (ss, server side) | held (SHOW POOLS cl_active+cl_waiting) | proxy RSS before kB | proxy RSS with idle kB | kB per idle client | status |"
-  echo "|---|---:|---:|---:|---:|---:|---:|---|"
-  awk -F'\t' 'NR>1 { printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", $1,$2,$3,$4,$5,$6,$7,$8 }' "$IDLE_RES"
+  echo "| target | idle clients requested | held (ss, server side) | held (SHOW POOLS cl_active+cl_waiting) | proxy RSS before kB | proxy RSS with idle kB | kB per idle client | proxy RSS at the run's end kB | kB per idle client at the run's end | status |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+  awk -F'\t' 'NR>1 { printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1,$2,$3,$4,$5,$6,$7,$9,$10,$8 }' "$IDLE_RES"
   echo
   echo "held (ss) counts established sockets on the proxy port, sampled just before the active run, so it includes only the idle clients."
+  echo "RSS with idle is read IDLE_SETTLE + 1 s after the last idle client is in, before the -S -c 32 run; at the run's end, right after it, the idle clients still held."
 fi
