@@ -744,7 +744,7 @@ idle_test() {  # target
   stop_pid "$IDLE_PID"; IDLE_PID=""
   grep -q 'pgbench: error' "$out" && st="errors in idle pgbench: $(grep -m1 'pgbench: error' "$out")"
   [[ -n $RAW_DIR ]] && cp "$out" "$RAW_DIR/"
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$target" "$IDLE_CLIENTS" "$held" "$pools" "$rss0" "$rss1" \
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$target" "$IDLE_CLIENTS" "$held" "$pools" "$rss0" "$rss1" \
     "$(awk -v a="$rss0" -v b="$rss1" -v n="$IDLE_CLIENTS" 'BEGIN{printf "%.1f", (b-a)/n}')" "$st" "$rss2" \
     "$(awk -v a="$rss0" -v b="$rss2" -v n="$IDLE_CLIENTS" 'BEGIN{ if (b ~ /^[0-9]+$/) printf "%.1f", (b-a)/n; else printf "-" }')" >>"$IDLE_RES"
   log "idle: held=$held show_pools=$pools rss ${rss0}kB -> ${rss1}kB, ${rss2}kB at the run's end ($st)"
