@@ -12,6 +12,7 @@
 #define GATEHOUSE_COUNTERS_H
 
 #include <stdint.h>
+#include <stdlib.h>
 #include "wire.h"
 #include <string.h>
 #include <time.h>
@@ -20,6 +21,7 @@
 /* How much of an ErrorResponse is kept to find its SQLSTATE ('S', 'V' and 'C' come first). */
 #define EBUF 256
 
+/* Allocated at a session's first observation: an idle client holds none (2 x 280 bytes otherwise). */
 typedef struct {
   double counts[MAX_BUCKETS + 1];
   double sum, count;
@@ -42,7 +44,7 @@ typedef struct {
   double last_request; /* epoch milliseconds (SHOW CLIENTS request_time) */
   double busy_since, xact_since; /* monotonic milliseconds; 0: idle, no open transaction */
   unsigned char status; /* the last ReadyForQuery's status byte; 0: none yet (the login's was 'I') */
-  hist_t qh, xh;
+  hist_t *qh, *xh; /* NULL until the first query's and transaction's end; freed by counters_free */
   scan_t sc;
   /* When set, each ParameterStatus's body (NULL when longer than EBUF) goes here (native/txplane.h). */
   void (*on_ps)(void *ctx, const unsigned char *body, size_t len);
@@ -70,7 +72,10 @@ static double epoch_ms(void) {
 static size_t counters_len(void) { return 7 + 2 * (2 + counter_nbuckets + 1); }
 #define COUNTERS_MAX_LEN (7 + 2 * (2 + MAX_BUCKETS + 1))
 
-static void observe(hist_t *h, double seconds) {
+/* Out of memory, the observation is not counted in the histogram (the counters above still are). */
+static void observe(hist_t **hp, double seconds) {
+  if (!*hp && !(*hp = calloc(1, sizeof **hp))) return;
+  hist_t *h = *hp;
   int i = 0;
   while (i < counter_nbuckets && seconds > counter_buckets[i]) i++;
   h->counts[i] += 1;
@@ -81,21 +86,28 @@ static void observe(hist_t *h, double seconds) {
 static void counters_fill(const counters_t *c, double *o) {
   o[0] = c->bytes_in; o[1] = c->bytes_out; o[2] = c->queries; o[3] = c->xacts;
   o[4] = c->query_us; o[5] = c->xact_us; o[6] = c->last_request;
-  const hist_t *hs[2] = {&c->qh, &c->xh};
+  const hist_t *hs[2] = {c->qh, c->xh};
   size_t k = 7;
   for (int j = 0; j < 2; j++) {
-    o[k++] = hs[j]->sum;
-    o[k++] = hs[j]->count;
-    for (int i = 0; i <= counter_nbuckets; i++) o[k++] = hs[j]->counts[i];
+    o[k++] = hs[j] ? hs[j]->sum : 0;
+    o[k++] = hs[j] ? hs[j]->count : 0;
+    for (int i = 0; i <= counter_nbuckets; i++) o[k++] = hs[j] ? hs[j]->counts[i] : 0;
   }
+}
+
+/* Before the session's memory goes. */
+static void counters_free(counters_t *c) {
+  free(c->qh);
+  free(c->xh);
+  c->qh = c->xh = NULL;
 }
 
 /* counters_fill, then the sums start again from zero (the transaction plane hands JavaScript what accrued since it last asked). */
 static void counters_take(counters_t *c, double *o) {
   counters_fill(c, o);
   c->bytes_in = c->bytes_out = c->queries = c->xacts = c->query_us = c->xact_us = 0;
-  memset(&c->qh, 0, sizeof c->qh);
-  memset(&c->xh, 0, sizeof c->xh);
+  if (c->qh) memset(c->qh, 0, sizeof *c->qh);
+  if (c->xh) memset(c->xh, 0, sizeof *c->xh);
 }
 
 /* n bytes the client sent: the first after an idle server starts a query. */

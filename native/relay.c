@@ -504,6 +504,7 @@ static void free_relay(relay_t *r) {
   mirror_free(r->mir);
   tls_conn_free(r->tls);
   reset_free(&r->rs);
+  counters_free(&r->c);
   free(r);
 }
 
@@ -751,6 +752,7 @@ static void discard(relay_t *r) {
   mirror_free(r->mir);
   tls_conn_free(r->tls);
   reset_free(&r->rs);
+  counters_free(&r->c);
   free(r);
 }
 

@@ -763,6 +763,7 @@ static void tx_free_dead(void) {
     free(c->ps);
     free(c->names);
     mirror_free(c->mir);
+    counters_free(&c->c);
     free(c);
   }
   ntxdead = 0;
