@@ -12,6 +12,7 @@ import type { PooledClient } from './client.js';
 import type { PoolManager } from './manager.js';
 import type { NativePlane } from './native-plane.js';
 import { checkDue, lifetimeOver } from './settings.js';
+import { SignatureTable } from './signatures.js';
 
 /** Parameters tracked for every client (PgBouncer's list plus search_path and client_encoding). */
 export const TRACKED_PARAMETERS = ['application_name', 'DateStyle', 'TimeZone', 'IntervalStyle',
@@ -59,7 +60,7 @@ export class Pool implements ServerOwner {
   /** Clients waiting on the plane asked for servers (TX_EV_NEED) and none is opened yet. */
   #nativeNeed = 0;
   #planeSent = '';
-  readonly #signatures = new Map<string, number>();
+  readonly #signatures = new SignatureTable();
 
   constructor(
     readonly manager: PoolManager,
@@ -143,11 +144,7 @@ export class Pool implements ServerOwner {
    * wants them or a server has them): the plane links only equal numbers.
    */
   signature(vars: ReadonlyMap<string, string | null>, fallback: ReadonlyMap<string, string | null> | null): number {
-    let key = '';
-    for (const name of this.tracked) key += `${name}\0${vars.get(name) ?? fallback?.get(name) ?? '\u0001'}\0`;
-    let n = this.#signatures.get(key);
-    if (n === undefined) this.#signatures.set(key, (n = this.#signatures.size + 1));
-    return n;
+    return this.#signatures.of(this.tracked, vars, fallback);
   }
 
   /** Gives free servers to waiting clients, checking stale ones first, and opens new ones if allowed. */
