@@ -79,10 +79,18 @@ export class PooledClient implements WalkHandler, ServerClient, CancelSource {
   waitSince = 0;
   /** Last client or server activity. */
   requestTime = Date.now();
-  /** The client's parameter values; null: the server default. */
-  readonly vars = new Map<string, string | null>();
+  /**
+   * The client's parameter values; null: the server default. Once the login is over, the map is the
+   * pool's shared one for these values (Pool.sharedVars) until a value changes: #setVar copies it first.
+   */
+  #vars: Map<string, string | null> = new Map();
+  #varsShared = false;
   /** Client statement name → server statement; made at the first Parse (a client that never prepared holds no Map). */
   #statements: Map<string, PreparedStatement> | null = null;
+  /** The client's parameter values (read-only: a change goes through #setVar). */
+  get vars(): ReadonlyMap<string, string | null> {
+    return this.#vars;
+  }
   /** Session state (Hazard bits) that pins the client to its server. */
   hazards = 0;
   bytesIn = 0;
@@ -382,7 +390,7 @@ export class PooledClient implements WalkHandler, ServerClient, CancelSource {
   }
 
   onParameterStatus(name: string, value: string): void {
-    if (this.pool.tracked.has(name)) this.vars.set(name, value);
+    if (this.pool.tracked.has(name)) this.#setVar(name, value);
   }
 
   onStatementsDropped(): void {
@@ -727,10 +735,13 @@ export class PooledClient implements WalkHandler, ServerClient, CancelSource {
       const v = s.vars.get(name);
       if (v === null || v === undefined) continue;
       head.push(be.parameterStatus(name, v));
-      if (this.pool.tracked.has(name)) this.vars.set(name, v);
+      if (this.pool.tracked.has(name)) this.#setVar(name, v);
     }
     head.push(be.backendKeyData(this.info.cancelPid, this.info.cancelKey), be.readyForQueryIdle);
     this.socket.write(Buffer.concat(head));
+    // The login has fixed the values (the server's reports included): from here the map is shared.
+    this.#vars = this.pool.sharedVars.share(this.#vars) as Map<string, string | null>;
+    this.#varsShared = true;
     this.state = 'active';
     this.pool.manager.clientReady(this);
     this.#drainPending();
@@ -778,11 +789,21 @@ export class PooledClient implements WalkHandler, ServerClient, CancelSource {
     for (const [raw, value] of this.info.startupParams) {
       const name = CANONICAL[raw.toLowerCase()] ?? raw;
       this.pool.tracked.add(name);
-      this.vars.set(name, value);
+      this.#vars.set(name, value);
     }
     this.info.startupParams = NO_PARAMS;
     const d = this.pool.defaults;
-    for (const name of this.pool.tracked) if (!this.vars.has(name)) this.vars.set(name, d?.get(name) ?? null);
+    for (const name of this.pool.tracked) if (!this.#vars.has(name)) this.#vars.set(name, d?.get(name) ?? null);
+  }
+
+  /** Sets one parameter value, first copying the map if it is the pool's shared one. */
+  #setVar(name: string, value: string | null): void {
+    if (this.#vars.get(name) === value && this.#vars.has(name)) return;
+    if (this.#varsShared) {
+      this.#vars = new Map(this.#vars);
+      this.#varsShared = false;
+    }
+    this.#vars.set(name, value);
   }
 
   /** SET statements that make `s` match this client's parameters, or ''. */

@@ -12,7 +12,7 @@ import type { PooledClient } from './client.js';
 import type { PoolManager } from './manager.js';
 import type { NativePlane } from './native-plane.js';
 import { checkDue, lifetimeOver } from './settings.js';
-import { SignatureTable } from './signatures.js';
+import { SharedVars, SignatureTable } from './signatures.js';
 
 /** Parameters tracked for every client (PgBouncer's list plus search_path and client_encoding). */
 export const TRACKED_PARAMETERS = ['application_name', 'DateStyle', 'TimeZone', 'IntervalStyle',
@@ -61,6 +61,8 @@ export class Pool implements ServerOwner {
   #nativeNeed = 0;
   #planeSent = '';
   readonly #signatures = new SignatureTable();
+  /** Clients' parameter maps, shared while equal (PooledClient copies before a change). */
+  readonly sharedVars = new SharedVars();
 
   constructor(
     readonly manager: PoolManager,

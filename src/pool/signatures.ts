@@ -38,3 +38,34 @@ export class SignatureTable {
     return n;
   }
 }
+
+/** Entries kept for sharing parameter maps; past it the table starts again (shared maps stay with their clients). */
+export const MAX_SHARED_VARS = 1_000;
+
+/**
+ * One parameter map for all clients whose values are the same (most of a pool's clients: one
+ * application, one driver): a Map of about ten entries is some 400 bytes of heap per client.
+ * A shared map must never change; a client that changes a value takes its own copy first
+ * (PooledClient's copy-on-write).
+ */
+export class SharedVars {
+  readonly #maps = new Map<string, ReadonlyMap<string, string | null>>();
+
+  constructor(private readonly max = MAX_SHARED_VARS) {}
+
+  get size(): number {
+    return this.#maps.size;
+  }
+
+  /** The shared map equal to `vars` (same names, values and order): an existing one, or a copy of `vars` kept from now on. */
+  share(vars: ReadonlyMap<string, string | null>): ReadonlyMap<string, string | null> {
+    let key = '';
+    for (const [name, value] of vars) key += `${name}\0${value ?? UNSET}\0`;
+    let m = this.#maps.get(key);
+    if (m === undefined) {
+      if (this.#maps.size >= this.max) this.#maps.clear();
+      this.#maps.set(key, (m = new Map(vars)));
+    }
+    return m;
+  }
+}

@@ -44,6 +44,25 @@ for (const version of await availableVersions()) for (const engine of engines) {
       await b.end();
     });
 
+    test('clients with equal startup parameters share them until one changes its own (SET application_name)', async () => {
+      // One map serves both (Pool.sharedVars); a's change must not become b's (b would then be SET to it).
+      const a = client(t.gh, { application_name: 'gamma' });
+      const b = client(t.gh, { application_name: 'gamma' });
+      await a.connect();
+      await b.connect();
+      await a.query("SET application_name = 'delta'");
+      for (let i = 0; i < 10; i++) {
+        const [ra, rb] = await Promise.all([
+          a.query("select current_setting('application_name') as n"),
+          b.query("select current_setting('application_name') as n"),
+        ]);
+        assert.equal(ra.rows[0].n, 'delta');
+        assert.equal(rb.rows[0].n, 'gamma', `round ${i}: b keeps its own application_name`);
+      }
+      await a.end();
+      await b.end();
+    });
+
     test('pgbench simple, extended and prepared, 16 clients on 4 server connections: 0 failed transactions', async () => {
       const init = await pgbench(t.gh, ['-i', '-s', '1', '-q']);
       assert.equal(init.code, 0, init.out);

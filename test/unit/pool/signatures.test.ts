@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MAX_SIGNATURES, SignatureTable } from '../../../src/pool/signatures.js';
+import { MAX_SIGNATURES, SharedVars, SignatureTable } from '../../../src/pool/signatures.js';
 
 const TRACKED = ['application_name', 'DateStyle', 'TimeZone'];
 const vars = (o: Record<string, string | null>): Map<string, string | null> => new Map(Object.entries(o));
@@ -47,4 +47,18 @@ test('signatures: a pool of clients that each name themselves stays within MAX_S
   const t = new SignatureTable();
   for (let i = 0; i < MAX_SIGNATURES * 2 + 5; i++) t.of(TRACKED, vars({ application_name: `worker-${i}` }), null);
   assert.ok(t.size <= MAX_SIGNATURES, `${t.size} keys`);
+});
+
+test('shared parameter maps: one map for equal values, a copy of the first, bounded', () => {
+  const s = new SharedVars(2);
+  const mine = vars({ application_name: 'app', TimeZone: null });
+  const shared = s.share(mine);
+  assert.notEqual(shared, mine, 'a copy: the caller may go on changing its own');
+  assert.equal(s.share(vars({ application_name: 'app', TimeZone: null })), shared, 'equal values: the same map');
+  mine.set('application_name', 'changed');
+  assert.equal(shared.get('application_name'), 'app');
+  assert.notEqual(s.share(vars({ application_name: 'app', TimeZone: '' })), shared, 'empty is not null');
+  assert.notEqual(s.share(vars({ application_name: 'other', TimeZone: null })), shared);
+  assert.ok(s.size <= 2);
+  assert.deepEqual([...s.share(vars({ application_name: 'app', TimeZone: null }))], [['application_name', 'app'], ['TimeZone', null]]);
 });
