@@ -10,7 +10,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { availableVersions, type PgVersion } from '../../harness/pg.js';
 import { nativePlaneTotals, TxReason } from '../../../src/pool/native-plane.js';
 import { nativeRelayStatus } from '../../../src/session/native-relay.js';
-import { appBackends, cancel, client, errorField, errorOf, pgbench, rawSession, sleep, startPoolSetup, type PoolSetup } from './support.js';
+import { appBackends, cancel, client, connectedApps, errorField, errorOf, expectOwnAppNames, pgbench, rawSession, sleep, startPoolSetup, type PoolSetup } from './support.js';
 import * as fe from '../../../src/protocol/frontend/encode.js';
 import { eventually } from '../admin/console-support.js';
 
@@ -355,20 +355,10 @@ for (const version of await availableVersions()) {
     }
 
     test('set_config() in a SELECT: the client keeps the value on whichever server it lands on next', async () => {
-      const a = client(t.gh, { application_name: 'before' });
-      const b = client(t.gh, { application_name: 'other' });
-      await a.connect();
-      await b.connect();
+      const [a, b] = await connectedApps(t.gh, 'before', 'other');
       await a.query('select 1');
       await a.query("select set_config('application_name', 'after', false)");
-      for (let i = 0; i < 10; i++) {
-        const [ra, rb] = await Promise.all([
-          a.query("select current_setting('application_name') as n"),
-          b.query("select current_setting('application_name') as n"),
-        ]);
-        assert.equal(ra.rows[0].n, 'after');
-        assert.equal(rb.rows[0].n, 'other');
-      }
+      await expectOwnAppNames(a, 'after', b, 'other');
       await a.end();
       await b.end();
     });

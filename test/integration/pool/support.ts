@@ -2,6 +2,7 @@
  * Shared set-up for the pooling tests: a cluster with role `app`, gatehouse in front of it with
  * SCRAM passthrough (the auth file holds app's verifier, never its password) and a `pool:` section.
  */
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import pg from 'pg';
@@ -82,6 +83,26 @@ export function cancel(gh: Gatehouse, c: pg.Client): Promise<void> {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Clients through gatehouse, one per application_name, connected. */
+export async function connectedApps<N extends string[]>(gh: Gatehouse, ...names: N): Promise<{ [K in keyof N]: pg.Client }> {
+  const cs = names.map((application_name) => client(gh, { application_name }));
+  for (const c of cs) await c.connect();
+  return cs as { [K in keyof N]: pg.Client };
+}
+
+/**
+ * Ten rounds of both clients asking for their application_name at once (so they land on servers
+ * in turn): each must see its own. Transaction pooling's tracked-parameter tests.
+ */
+export async function expectOwnAppNames(a: pg.Client, wantA: string, b: pg.Client, wantB: string): Promise<void> {
+  const q = "select current_setting('application_name') as n";
+  for (let i = 0; i < 10; i++) {
+    const [ra, rb] = await Promise.all([a.query(q), b.query(q)]);
+    assert.equal(ra.rows[0].n, wantA, `round ${i}: the first client's application_name`);
+    assert.equal(rb.rows[0].n, wantB, `round ${i}: the second client's application_name`);
+  }
+}
 
 /** The SQLSTATE and message of a rejected promise. */
 export async function errorOf(p: Promise<unknown>): Promise<{ code?: string; message: string }> {

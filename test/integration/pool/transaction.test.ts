@@ -10,7 +10,7 @@ import postgres from 'postgres';
 import { availableVersions } from '../../harness/pg.js';
 import { nativeRelayStatus } from '../../../src/session/native-relay.js';
 import { psql } from '../gateway/fixture.js';
-import { PW, appBackends, cancel, client, errorOf, pgbench, sleep, startPoolSetup, type PoolSetup } from './support.js';
+import { PW, appBackends, cancel, client, connectedApps, errorOf, expectOwnAppNames, pgbench, sleep, startPoolSetup, type PoolSetup } from './support.js';
 
 // Both engines: the native transaction plane (the default where it is built) and the JavaScript pool.
 const engines = nativeRelayStatus().available ? ['native', 'node'] as const : ['node'] as const;
@@ -27,38 +27,18 @@ for (const version of await availableVersions()) for (const engine of engines) {
     });
 
     test('a client gets its startup parameters, and the server it lands on is switched to them', async () => {
-      const a = client(t.gh, { application_name: 'alpha' });
-      const b = client(t.gh, { application_name: 'beta' });
-      await a.connect();
-      await b.connect();
-      for (let i = 0; i < 10; i++) {
-        const [ra, rb] = await Promise.all([
-          a.query("select current_setting('application_name') as n, current_user as u"),
-          b.query("select current_setting('application_name') as n"),
-        ]);
-        assert.equal(ra.rows[0].n, 'alpha');
-        assert.equal(ra.rows[0].u, 'app');
-        assert.equal(rb.rows[0].n, 'beta');
-      }
+      const [a, b] = await connectedApps(t.gh, 'alpha', 'beta');
+      assert.equal((await a.query('select current_user as u')).rows[0].u, 'app');
+      await expectOwnAppNames(a, 'alpha', b, 'beta');
       await a.end();
       await b.end();
     });
 
     test('clients with equal startup parameters share them until one changes its own (SET application_name)', async () => {
       // One map serves both (Pool.sharedVars); a's change must not become b's (b would then be SET to it).
-      const a = client(t.gh, { application_name: 'gamma' });
-      const b = client(t.gh, { application_name: 'gamma' });
-      await a.connect();
-      await b.connect();
+      const [a, b] = await connectedApps(t.gh, 'gamma', 'gamma');
       await a.query("SET application_name = 'delta'");
-      for (let i = 0; i < 10; i++) {
-        const [ra, rb] = await Promise.all([
-          a.query("select current_setting('application_name') as n"),
-          b.query("select current_setting('application_name') as n"),
-        ]);
-        assert.equal(ra.rows[0].n, 'delta');
-        assert.equal(rb.rows[0].n, 'gamma', `round ${i}: b keeps its own application_name`);
-      }
+      await expectOwnAppNames(a, 'delta', b, 'gamma');
       await a.end();
       await b.end();
     });
