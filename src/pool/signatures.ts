@@ -15,6 +15,16 @@ export const MAX_SIGNATURES = 10_000;
 /** What a missing value is written as in a key (no parameter value can hold it: they are C strings). */
 const UNSET = '\u0001';
 
+/** The value kept for `key`, made by `make` when there is none; a table at `max` keys starts again empty first. */
+function intern<V>(table: Map<string, V>, max: number, key: string, make: () => V): V {
+  let v = table.get(key);
+  if (v === undefined) {
+    if (table.size >= max) table.clear();
+    table.set(key, (v = make()));
+  }
+  return v;
+}
+
 export class SignatureTable {
   readonly #numbers = new Map<string, number>();
   #last = 0;
@@ -30,12 +40,7 @@ export class SignatureTable {
   of(tracked: Iterable<string>, vars: ReadonlyMap<string, string | null>, fallback: ReadonlyMap<string, string | null> | null): number {
     let key = '';
     for (const name of tracked) key += `${name}\0${vars.get(name) ?? fallback?.get(name) ?? UNSET}\0`;
-    let n = this.#numbers.get(key);
-    if (n === undefined) {
-      if (this.#numbers.size >= this.max) this.#numbers.clear();
-      this.#numbers.set(key, (n = ++this.#last));
-    }
-    return n;
+    return intern(this.#numbers, this.max, key, () => ++this.#last);
   }
 }
 
@@ -61,11 +66,6 @@ export class SharedVars {
   share(vars: ReadonlyMap<string, string | null>): ReadonlyMap<string, string | null> {
     let key = '';
     for (const [name, value] of vars) key += `${name}\0${value ?? UNSET}\0`;
-    let m = this.#maps.get(key);
-    if (m === undefined) {
-      if (this.#maps.size >= this.max) this.#maps.clear();
-      this.#maps.set(key, (m = new Map(vars)));
-    }
-    return m;
+    return intern(this.#maps, this.max, key, () => new Map(vars));
   }
 }
