@@ -27,6 +27,8 @@
  *   txStats(id, out: Float64Array) -> boolean
  *   events: 5 escalate (id, '', bytes), 6 client end (id, reason, stats), 7 server end (serverId, reason),
  *   8 server back (serverId), 9 need (pool, waiting count as text)
+ * Test-only (native/shape.h against the TypeScript it follows; test/unit/audit/native-shape.test.ts):
+ *   shapeTest(text: Buffer) -> [key, cut] | null   secretTest(text: Buffer) -> boolean   jsonTest(text: Buffer) -> string
  * The relay thread reports through one threadsafe function, referenced only while a relay runs,
  * so an idle addon never keeps the process alive. onEvent(2, 0, '', blob: Buffer) carries mirrored
  * sessions' entries (relay.c mirror_flush()); when it returns they are consumed, and the blob goes
@@ -45,6 +47,7 @@
 #endif
 
 #include "relay.h"
+#include "shape.h"
 #include "tls.h"
 
 typedef struct {
@@ -553,6 +556,55 @@ static napi_value js_trim_memory(napi_env env, napi_callback_info info) {
 #endif
 }
 
+/* The one Buffer argument of the shape.h test exports; 0 after throwing. */
+static int text_arg(napi_env env, napi_callback_info info, const char *usage, unsigned char **t, size_t *n) {
+  size_t argc = 1;
+  napi_value argv[1] = {NULL};
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 1 || get_buffer(env, argv[0], t, n) < 0) {
+    throw_error(env, usage);
+    return 0;
+  }
+  return 1;
+}
+
+static napi_value js_shape_test(napi_env env, napi_callback_info info) {
+  unsigned char *t;
+  size_t n, cut;
+  if (!text_arg(env, info, "shapeTest(text: Buffer)", &t, &n)) return NULL;
+  bytes_t key = {0};
+  napi_value out = NULL, v;
+  if (shape_of(t, n, &key, &cut)) {
+    napi_create_array_with_length(env, 2, &out);
+    napi_create_string_utf8(env, key.len ? (const char *)key.buf : "", key.len, &v);
+    napi_set_element(env, out, 0, v);
+    napi_set_element(env, out, 1, number(env, (double)cut));
+  } else {
+    napi_get_null(env, &out);
+  }
+  free(key.buf);
+  return out;
+}
+
+static napi_value js_secret_test(napi_env env, napi_callback_info info) {
+  unsigned char *t;
+  size_t n;
+  if (!text_arg(env, info, "secretTest(text: Buffer)", &t, &n)) return NULL;
+  return boolean(env, may_carry_secret(t, n));
+}
+
+static napi_value js_json_test(napi_env env, napi_callback_info info) {
+  unsigned char *t;
+  size_t n;
+  if (!text_arg(env, info, "jsonTest(text: Buffer)", &t, &n)) return NULL;
+  bytes_t out = {0};
+  napi_value v = NULL;
+  if (json_trimmed_string(&out, t, n)) napi_create_string_utf8(env, (const char *)out.buf, out.len, &v);
+  else throw_error(env, "jsonTest: out of memory");
+  free(out.buf);
+  return v;
+}
+
 static napi_value module_init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"init", NULL, js_init, NULL, NULL, NULL, napi_default, NULL},
@@ -575,6 +627,9 @@ static napi_value module_init(napi_env env, napi_value exports) {
     {"txInfo", NULL, js_tx_info, NULL, NULL, NULL, napi_default, NULL},
     {"txStats", NULL, js_tx_stats, NULL, NULL, NULL, napi_default, NULL},
     {"trimMemory", NULL, js_trim_memory, NULL, NULL, NULL, napi_default, NULL},
+    {"shapeTest", NULL, js_shape_test, NULL, NULL, NULL, napi_default, NULL},
+    {"secretTest", NULL, js_secret_test, NULL, NULL, NULL, napi_default, NULL},
+    {"jsonTest", NULL, js_json_test, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;
