@@ -27,6 +27,7 @@
  *   txStats(id, out: Float64Array) -> boolean
  *   events: 5 escalate (id, '', bytes), 6 client end (id, reason, stats), 7 server end (serverId, reason),
  *   8 server back (serverId), 9 need (pool, waiting count as text)
+ *   fastShape(key: Buffer, id) -> boolean (a statement shape's template, native/fastrec.h)   fastCount() -> number
  * Test-only (native/shape.h against the TypeScript it follows; test/unit/audit/native-shape.test.ts):
  *   shapeTest(text: Buffer) -> [key, cut] | null   secretTest(text: Buffer) -> boolean   jsonTest(text: Buffer) -> string
  * The relay thread reports through one threadsafe function, referenced only while a relay runs,
@@ -556,6 +557,24 @@ static napi_value js_trim_memory(napi_env env, napi_callback_info info) {
 #endif
 }
 
+static napi_value js_fast_shape(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2] = {NULL, NULL};
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  unsigned char *key;
+  size_t len;
+  uint32_t id;
+  if (argc < 2 || get_buffer(env, argv[0], &key, &len) < 0 || napi_get_value_uint32(env, argv[1], &id) != napi_ok) {
+    return throw_error(env, "fastShape(key: Buffer, id: number)");
+  }
+  return boolean(env, relay_fast_shape(key, len, id));
+}
+
+static napi_value js_fast_count(napi_env env, napi_callback_info info) {
+  (void)info;
+  return number(env, relay_fast_count());
+}
+
 /* The one Buffer argument of the shape.h test exports; 0 after throwing. */
 static int text_arg(napi_env env, napi_callback_info info, const char *usage, unsigned char **t, size_t *n) {
   size_t argc = 1;
@@ -627,6 +646,8 @@ static napi_value module_init(napi_env env, napi_value exports) {
     {"txInfo", NULL, js_tx_info, NULL, NULL, NULL, napi_default, NULL},
     {"txStats", NULL, js_tx_stats, NULL, NULL, NULL, napi_default, NULL},
     {"trimMemory", NULL, js_trim_memory, NULL, NULL, NULL, napi_default, NULL},
+    {"fastShape", NULL, js_fast_shape, NULL, NULL, NULL, napi_default, NULL},
+    {"fastCount", NULL, js_fast_count, NULL, NULL, NULL, napi_default, NULL},
     {"shapeTest", NULL, js_shape_test, NULL, NULL, NULL, napi_default, NULL},
     {"secretTest", NULL, js_secret_test, NULL, NULL, NULL, napi_default, NULL},
     {"jsonTest", NULL, js_json_test, NULL, NULL, NULL, napi_default, NULL},

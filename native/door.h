@@ -129,6 +129,7 @@ const char *relay_attach(double id, int sfd, int door_fd, const unsigned char *c
   r->phase = PHASE_RELAY;
   r->mir = mir;
   if (mir) mir->id = r->id;
+  if (mir) mir->fast.track = mir->fast.on = ulen == 0 && shl == 0; /* as relay_start */
   r->c.last_request = epoch_ms();
   if (ulen) counters_client(&r->c, ulen); /* as relay_start: the first query is timed from its first byte, not from the attach */
   r->ru.enabled = reuse;

@@ -12,6 +12,9 @@
  *   u8 direction (0 client->server, 1 server->client) | f64 LE monotonic ms when read | the message
  *   (type byte, int32 length, body)
  *
+ * or, for a simple Query answered by one CommandComplete, a prebuilt record of the three (direction
+ * 2, fastrec.h).
+ *
  * Entries are handed over whole (a message split across reads waits for its last byte). While
  * more than MIRROR_LIMIT bytes are copied and not yet consumed by JavaScript, the relay stops
  * reading from the client (backpressure: the record is never dropped, the client waits).
@@ -31,6 +34,7 @@
 
 #include <stdint.h>
 #include "wire.h"
+#include "fastrec.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,6 +60,7 @@ typedef struct {
   mscan_t sc[2];
   int dirty;       /* in this batch's list of mirrors with entries to hand over */
   int broken;
+  fast_t fast;     /* prebuilt statement records (fastrec.h) */
 } mirror_t;
 
 /* A buffer that grew past this for one large message is given back once emptied. */
@@ -111,6 +116,8 @@ static int mirror_scan(mirror_t *m, int dir, const unsigned char *p, size_t n, d
           if (!bytes_append(&m->out, head, sizeof head) || !bytes_append(&m->out, p + i, s->remain)) {
             m->out.len = had;
             m->broken = 1;
+          } else {
+            fast_entry(&m->fast, &m->out, had);
           }
           i += s->remain;
           s->remain = 0;
@@ -125,7 +132,9 @@ static int mirror_scan(mirror_t *m, int dir, const unsigned char *p, size_t n, d
       i += take;
       s->remain -= (uint32_t)take;
       if (s->remain == 0 && s->copying && !m->broken) {
+        size_t had = m->out.len;
         if (!bytes_append(&m->out, s->stage.buf, s->stage.len)) m->broken = 1;
+        else fast_entry(&m->fast, &m->out, had);
         bytes_emptied(&s->stage);
         grew = 1;
       }

@@ -254,28 +254,42 @@ static void mirror_flush(void) {
   mirror_since = 0;
   mirror_bytes = 0;
   size_t total = 0;
-  for (size_t i = 0; i < nmdirty; i++) total += 12 + mdirty[i]->out.len;
-  unsigned char *blob = malloc(total);
-  if (!blob) return; /* out of memory: the entries stay and go with a later flush */
+  /* A Query waiting for its answer, and what follows it, stay (fastrec.h): they may become one entry. */
+  for (size_t i = 0; i < nmdirty; i++) {
+    size_t give = fast_ready(&mdirty[i]->fast, mdirty[i]->out.len);
+    if (give > 0) total += 12 + give;
+  }
+  unsigned char *blob = total > 0 ? malloc(total) : NULL;
+  if (total > 0 && !blob) return; /* out of memory: the entries stay and go with a later flush */
   size_t at = 0;
   for (size_t i = 0; i < nmdirty; i++) {
     mirror_t *m = mdirty[i];
-    uint32_t len = (uint32_t)m->out.len;
+    size_t give = fast_ready(&m->fast, m->out.len);
+    if (give == 0) continue;
+    uint32_t len = (uint32_t)give;
     memcpy(blob + at, &m->id, 8);
     memcpy(blob + at + 8, &len, 4);
-    memcpy(blob + at + 12, m->out.buf, m->out.len);
-    at += 12 + m->out.len;
+    memcpy(blob + at + 12, m->out.buf, give);
+    at += 12 + give;
   }
-  if (!emit(RELAY_EV_MIRROR, 0, "", NULL, blob, total)) {
+  if (total > 0 && !emit(RELAY_EV_MIRROR, 0, "", NULL, blob, total)) {
     free(blob); /* not queued: the entries stay and go with a later flush */
     mirror_since = mono_ms();
     return;
   }
-  mirror_events += 1;
+  if (total > 0) mirror_events += 1;
   for (size_t i = 0; i < nmdirty; i++) {
     mirror_t *m = mdirty[i];
-    m->inflight += m->out.len;
-    bytes_emptied(&m->out);
+    size_t give = fast_ready(&m->fast, m->out.len);
+    m->inflight += give;
+    if (give == m->out.len) {
+      bytes_emptied(&m->out);
+    } else if (give > 0) {
+      memmove(m->out.buf, m->out.buf + give, m->out.len - give);
+      m->out.len -= give;
+      fast_shift(&m->fast, give);
+    }
+    /* Unlisted even when entries stay: the answer (or a release) lists it again. */
     m->dirty = 0;
   }
   nmdirty = 0;
@@ -296,6 +310,14 @@ static int mark_dirty(mirror_t *m) {
   return 1;
 }
 
+/* A pending Query's entries go to JavaScript as they are (a relay's end, relay_sync()). */
+static int fast_release(mirror_t *m) {
+  if (!m || !m->fast.pending) return 1;
+  m->fast.pending = 0;
+  if (mirror_since == 0) mirror_since = mono_ms();
+  return mark_dirty(m);
+}
+
 /* Takes a mirror that is going away off the hand-over list (listed only if its last flush could not be queued). */
 static void mirror_unlist(mirror_t *m) {
   for (size_t i = 0; m && m->dirty && i < nmdirty; i++) {
@@ -307,17 +329,23 @@ static void mirror_unlist(mirror_t *m) {
 static int mirror_take(mirror_t *m, int dir, const unsigned char *p, size_t n) {
   size_t had = m->out.len;
   double now = mono_ms();
+  m->fast.built = 0;
   int grew = mirror_scan(m, dir, p, n, now);
   if (grew && !mark_dirty(m)) m->broken = 1; /* out of memory: better no session than one not recorded */
   if (m->broken) {
-    /* None of this read is forwarded, so none of it is recorded either. */
-    m->out.len = had;
+    /*
+     * None of this read is forwarded, so none of it is recorded either (but an entry prebuilt in
+     * it stays whole: its Query and result were forwarded before).
+     */
+    m->out.len = m->fast.built ? m->fast.built_end : had;
+    m->fast.pending = 0;
+    m->fast.on = 0;
     return 0;
   }
-  if (grew) {
+  if (grew && m->out.len > had) {
     mirror_bytes += m->out.len - had;
-    if (mirror_since == 0) mirror_since = now;
   }
+  if (grew && mirror_since == 0) mirror_since = now;
   return 1;
 }
 
@@ -468,6 +496,7 @@ static void finish(relay_t *r) {
   counters_fill(&r->c, stats);
   stats[counters_len()] = r->keep ? r->fd[SERVER] : -1;
   /* Its last statements reach JavaScript before its end does. */
+  (void)fast_release(r->mir); /* (out of memory listing it: lost with the session, like any entry then) */
   if (r->mir && r->mir->dirty) mirror_flush();
   /* A kept server's reset reply goes with it (the event takes the bytes). */
   unsigned char *answer = r->keep ? r->rs.answer.buf : NULL;
@@ -640,6 +669,10 @@ static void *thread_main(void *arg) {
     }
     hs_return();
     if (nclosing > 0) sweep_deadlines();
+    /* A barrier's event follows every entry read before it, a pending Query's too. */
+    for (uint32_t i = 0; syncs > 0 && i < nslots; i++) {
+      if (slots[i]) (void)fast_release(slots[i]->mir);
+    }
     if (mirror_due(mono_ms())) mirror_flush();
     for (; syncs > 0; syncs--) (void)emit(RELAY_EV_SYNC, 0, "", NULL, NULL, 0);
     /* Freed only after the batch: a later event in it may name the same relay. */
@@ -800,6 +833,8 @@ const char *relay_start(int cfd, int sfd, const unsigned char *ch, size_t chl, c
   r->id = generation * MAX_SLOTS + slot;
   slots[slot] = r;
   if (r->mir) r->mir->id = r->id;
+  /* Prebuilt records (fastrec.h) follow the exchange from its start: not after head bytes. */
+  if (r->mir) r->mir->fast.track = r->mir->fast.on = chl == 0 && shl == 0;
   if (r->mir && r->mir->out.len > 0 && !mark_dirty(r->mir)) {
     slots[slot] = NULL;
     pthread_mutex_unlock(&mu);
@@ -865,6 +900,20 @@ int relay_hold(double id, int on) {
   pthread_mutex_unlock(&mu);
   if (ok) wake();
   return found;
+}
+
+int relay_fast_shape(const unsigned char *key, size_t len, uint32_t id) {
+  pthread_mutex_lock(&mu);
+  int ok = fast_register(key, len, id);
+  pthread_mutex_unlock(&mu);
+  return ok;
+}
+
+double relay_fast_count(void) {
+  pthread_mutex_lock(&mu);
+  double n = fast_built;
+  pthread_mutex_unlock(&mu);
+  return n;
 }
 
 int relay_sync(void) {

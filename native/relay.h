@@ -54,6 +54,16 @@ int relay_hold(double id, int on);
  * has been reported by then. 0 when the thread is not running.
  */
 int relay_sync(void);
+
+/*
+ * Registers a statement shape (src/audit/sql-lexer.ts shapeOf) whose template JavaScript keeps
+ * under `id` (src/audit/prebuilt.ts): a mirrored session's Query of that shape may then reach
+ * JavaScript as one prebuilt entry (fastrec.h). 0 when the table is full.
+ */
+int relay_fast_shape(const unsigned char *key, size_t len, uint32_t id);
+
+/* Entries prebuilt since start. */
+double relay_fast_count(void);
 /*
  * JavaScript has processed a RELAY_EV_MIRROR blob: its bytes are no longer in flight, and the next
  * hand-over may go. Takes the blob (the thread frees it). Never waits for the thread's batch lock.

@@ -16,6 +16,7 @@
 import { Worker } from 'node:worker_threads';
 import { loadModule } from 'libpg-query';
 import { classifyText, statementText } from './classify-core.js';
+import { shapeCached } from './prebuilt.js';
 import { mayCarrySecret, REDACTED } from './redact.js';
 import { shapeOf } from './sql-lexer.js';
 import type { AuditClass, AuditClassName, Classification, ClassifiedStatement } from './types.js';
@@ -158,7 +159,11 @@ export class Classifier {
     deepFreeze(c);
     this.byText.set(text, c);
     const only = c.statements[0];
-    if (shapeKey !== null && !c.unparsed && !c.sensitive && c.statements.length === 1 && only) this.byShape.set(shapeKey, only);
+    if (shapeKey !== null && !c.unparsed && !c.sensitive && c.statements.length === 1 && only) {
+      this.byShape.set(shapeKey, only);
+      // The native relay may now prebuild this shape's records (prebuilt.ts).
+      shapeCached(shapeKey, only);
+    }
     return c;
   }
 }

@@ -6,6 +6,7 @@
  * Statement text is printed exactly as the classifier redacted it; nothing here rewrites it.
  */
 import type { ConnectionEvent, SessionEndEvent } from '../events.js';
+import type { Template } from './prebuilt.js';
 import type { AuditClassName, AuditSessionInfo, PolicyRecord, StatementRecord } from './types.js';
 
 /** A connection attempt's record (every attempt: success, failure, abandoned, cancel). */
@@ -201,7 +202,7 @@ const sessionParts = new WeakMap<object, { session: number; user: string; databa
 /** Per objects array (shared by every record of a cached classification): its JSON. */
 const objectsParts = new WeakMap<object, string>();
 
-function sessionPart(r: StatementRecord): string {
+function sessionPart(r: AuditSessionInfo): string {
   const c = sessionParts.get(r.client);
   if (c && c.session === r.session && c.user === r.user && c.database === r.database && c.app === r.application_name) return c.json;
   const json = JSON.stringify({ session: r.session, user: r.user, database: r.database, client: r.client, application_name: r.application_name }).slice(1, -1);
@@ -223,6 +224,23 @@ function tapStatementJson(r: StatementRecord, time: string, o: FormatOptions): s
     + `,"class":${JSON.stringify(r.class)},"command":${JSON.stringify(r.command)},"objects":${objectsPart(r.objects)}`
     + `,"statement":${JSON.stringify(r.statement)}${opt('duration_ms', r.duration_ms)}${o.logParameter ? opt('parameters', r.parameters) : ''}`
     + `${opt('statement_name', r.statement_name)}${opt('rows', r.rows)}${opt('sqlstate', r.sqlstate)}${opt('unparsed', r.unparsed)}}`;
+}
+
+/** The statement record a prebuilt entry stands for (for a writer or sink that wants the record, not its JSON text). */
+export function prebuiltRecord(info: AuditSessionInfo, statementId: number, t: Template, statementJson: string, durationMs: number, rows: number): StatementRecord {
+  const rec = tapStatementRecord(info, statementId, 1, { ...t.st, text: JSON.parse(statementJson) as string }, durationMs);
+  if (rows >= 0) rec.rows = rows;
+  return rec;
+}
+
+/**
+ * A prebuilt simple-Query record (src/audit/prebuilt.ts) as text: the same as tapStatementJson()
+ * of the record tapStatementRecord() makes with substatement 1 (tested), with the template's
+ * class, command and objects and the statement text already JSON-quoted.
+ */
+export function prebuiltStatementJson(info: AuditSessionInfo, statementId: number, part: string, statementJson: string, durationMs: number, rows: number, time: Date): string {
+  return `{"time":"${isoTime(time)}","kind":"statement",${sessionPart(info)},"statement_id":${statementId},"substatement_id":1,${part}`
+    + `,"statement":${statementJson}${opt('duration_ms', durationMs)}${rows >= 0 ? `,"rows":${rows}` : ''}}`;
 }
 
 /**

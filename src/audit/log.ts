@@ -14,14 +14,15 @@ import { GatehouseError } from '../errors.js';
 import type { ConnectionEvent, GatewayEvents, SessionEndEvent } from '../events.js';
 import { Chain, GENESIS, checkLine, parseHmacKey, sha256Hex, type ChainHead } from './chain.js';
 import { resolveClasses } from './classes.js';
-import { jsonText, pgauditLines, type AuditRecord, type FormatOptions } from './format.js';
+import { jsonText, pgauditLines, prebuiltRecord, prebuiltStatementJson, type AuditRecord, type FormatOptions } from './format.js';
 import { readTail, rotatedFiles } from './files.js';
 import { SinkRunner } from './runner.js';
 import type { Formatted, SinkDriver } from './sinks/driver.js';
 import { FileSink } from './sinks/file.js';
 import { StdoutSink } from './sinks/stdout.js';
 import { SyslogSink } from './sinks/syslog.js';
-import type { AuditClassName, PolicyRecord, StatementRecord } from './types.js';
+import type { Template } from './prebuilt.js';
+import type { AuditClassName, AuditSessionInfo, PolicyRecord, StatementRecord } from './types.js';
 
 export type { AuditSettings };
 
@@ -38,6 +39,8 @@ export class AuditLog {
   /** The formats' options, from the settings (made once, not per record). */
   private formatOptions: FormatOptions;
   private detach: () => void = () => undefined;
+  /** Every sink takes JSON lines (prebuilt records are written as text). */
+  private readonly allJson: boolean;
 
   private constructor(
     private settings: AuditSettings,
@@ -47,6 +50,7 @@ export class AuditLog {
     private readonly events: GatewayEvents | null = null,
   ) {
     this.formatOptions = { logParameter: settings.log_parameter, logRelation: settings.log_relation };
+    this.allJson = runners.every((r) => r.driver.format === 'json');
   }
 
   /** An AuditLog with no sinks: records nothing, always accepting. */
@@ -119,6 +123,22 @@ export class AuditLog {
   /** Queues a record (statement or policy). Never throws, never blocks the caller. */
   write(rec: StatementRecord | PolicyRecord): void {
     this.record(rec);
+  }
+
+  /**
+   * A prebuilt simple-Query record (src/audit/tap.ts `prebuilt`): written as text at once when every
+   * sink takes JSON, else as the record it stands for.
+   */
+  writePrebuilt(info: AuditSessionInfo, statementId: number, t: Template, statementJson: string, durationMs: number, rows: number): void {
+    if (this.runners.length === 0) return;
+    if (!this.allJson) return this.record(prebuiltRecord(info, statementId, t, statementJson, durationMs, rows));
+    try {
+      const time = new Date();
+      const json = { text: this.chain!.appendJson(prebuiltStatementJson(info, statementId, t.part, statementJson, durationMs, rows, time)), kind: 'statement' as const, severity: 6, time };
+      for (const r of this.runners) r.push(json);
+    } catch (e) {
+      this.logger?.error({ event: 'audit', error: e instanceof Error ? e.message : String(e), kind: 'statement' }, 'audit record could not be written');
+    }
   }
 
   /** false while `on_sink_failure: block` and a sink is failing: the session must hold new statements. */

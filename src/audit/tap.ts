@@ -12,12 +12,13 @@
  * the rule.
  */
 import { wire } from '../errors.js';
-import { tapStatementRecord } from './format.js';
+import { prebuiltRecord, tapStatementRecord } from './format.js';
 import * as be from '../protocol/backend/encode.js';
 import { BackendCode as B } from '../protocol/codes.js';
 import { decide, type SessionPolicy } from './policy.js';
 import { bindParameters, errorCode, refusalBind, refusalParse, refusalQuery, tagRows } from './tap-wire.js';
 import { Outstanding, OutstandingQueue, Kind } from './tap-queue.js';
+import { templateOf, type Template } from './prebuilt.js';
 import type { AuditClassName, AuditSessionInfo, Classification, ClassifiedStatement, PolicyRecord, StatementRecord } from './types.js';
 
 /** What the classifier offers the tap (src/audit/classify.ts). */
@@ -28,6 +29,12 @@ export interface StatementClassifier {
 /** What the record writer offers the tap (src/audit/log.ts AuditLog). */
 export interface AuditWriter {
   write(rec: StatementRecord | PolicyRecord): void;
+  /**
+   * A simple Query's record from a prebuilt entry (prebuilt.ts): what {@link write} would get from
+   * tapStatementRecord() with substatement 1 and this template, but with the statement text as
+   * its JSON string. Writers without it get the record.
+   */
+  writePrebuilt?(info: AuditSessionInfo, statementId: number, t: Template, statementJson: string, durationMs: number, rows: number): void;
   readonly accepting: boolean;
   whenAccepting(): Promise<void>;
   /** Calls `fn` each time the writer may have stopped accepting; returns the unsubscribe. */
@@ -133,6 +140,30 @@ export class StatementTap {
     e.refused = refused;
     this.replacement = refusalQuery;
     return Verdict.Replace;
+  }
+
+  /**
+   * A simple Query the native relay saw answered by one CommandComplete and ReadyForQuery, as one
+   * prebuilt entry (native/fastrec.h): `m` is the entry's message, `at` the Query's read time and
+   * `doneAt` the CommandComplete's (both on the scale of `now`). Records what {@link query} and
+   * {@link server} would have for those three. false: held (offer it again once {@link held} settles).
+   */
+  prebuilt(m: Buffer, at: number, doneAt: number): boolean {
+    if (this.#mustWaitForSink()) return false;
+    if (this.#statements.size > 0) this.#statements.delete('');
+    if (this.#portals.size > 0) this.#portals.delete('');
+    const statementId = ++this.#statementId;
+    const t = templateOf(m.readUInt32LE(5));
+    if (!t) throw new Error('a prebuilt entry names an unknown template');
+    if (!this.#recording || !this.#o.classes.has(t.className)) return true;
+    const clen = m.readUInt32LE(17);
+    const rows = tagRows(m.subarray(21, 21 + clen));
+    const statementJson = m.toString('latin1', 21 + clen);
+    const durationMs = Math.round((doneAt - at) * 1000) / 1000;
+    const w = this.#o.writer!;
+    if (w.writePrebuilt) w.writePrebuilt(this.#o.info, statementId, t, statementJson, durationMs, rows);
+    else w.write(prebuiltRecord(this.#o.info, statementId, t, statementJson, durationMs, rows));
+    return true;
   }
 
   /** A Parse: classified and decided now; recorded when its portal is executed. */

@@ -16,6 +16,8 @@ import { wire } from '../errors.js';
 import { errorResponse } from '../protocol/backend/encode.js';
 import { DURATION_BUCKETS, type SessionCounters } from './counters.js';
 import type { RelayHandle, RelayStats } from './relay.js';
+import { onShape } from '../audit/prebuilt.js';
+import { MONO_TO_PERF } from './mono.js';
 import type { MirrorConsumer } from './tap-mirror.js';
 
 /** `relay_engine`: `auto` uses the native relay where it can, `native` is the same (and says so when it cannot), `node` never. */
@@ -66,6 +68,10 @@ export interface Addon {
   txStats(id: number, out: Float64Array): boolean;
   /** glibc's malloc_trim(0): true when free pages went back to the system (src/gateway/memory.ts). */
   trimMemory(): boolean;
+  /** Registers a statement shape under its template id (src/audit/prebuilt.ts, native/fastrec.h); false when full. */
+  fastShape(key: Buffer, id: number): boolean;
+  /** Records prebuilt since start. */
+  fastCount(): number;
 }
 
 /** A native TLS door (native-tls.ts) until its session relay starts: the handshake's result, or its end. */
@@ -116,6 +122,11 @@ let unavailable = '';
  */
 export const nativeRelayTotals = { started: 0, ended: 0, handovers: 0 };
 
+/** Statement records the relay prebuilt since start (native/fastrec.h; tests check the path ran). */
+export function prebuiltRecords(): number {
+  return load()?.fastCount() ?? 0;
+}
+
 /** The transaction plane's events (kinds 5 and up, and a SQLSTATE for one of its clients): src/pool/native-plane.ts. */
 export type TxEventHandler = (kind: number, id: number, text: string, stats: Float64Array | Buffer | undefined, bytes: Buffer | undefined) => boolean;
 let txEvents: TxEventHandler | null = null;
@@ -150,13 +161,6 @@ function onEvent(kind: number, id: number, text: string, stats?: Float64Array | 
  * Mirrored entries (native/relay.c mirror_flush): per relay (or plane client) f64 id and u32 length (little-endian),
  * then entries of u8 direction, f64 read time (ms) and the whole message (native/mirror.h).
  */
-/**
- * The relay's read times are CLOCK_MONOTONIC ms (native/counters.h mono_ms), libuv's clock too;
- * performance.now() counts from the process's start on that clock. Entries are given to the tap on
- * performance.now()'s scale, so a plane client's statements (mirrored, then back in JavaScript)
- * are all timed on one clock.
- */
-const MONO_TO_PERF = performance.now() - Number(process.hrtime.bigint()) / 1e6;
 
 function onMirror(blob: Buffer): void {
   nativeRelayTotals.handovers++;
@@ -193,6 +197,8 @@ function load(): Addon | null {
     const a = createRequire(import.meta.url)('../../build/Release/gatehouse_relay.node') as Addon;
     a.init(Float64Array.from(DURATION_BUCKETS), onEvent);
     addon = a;
+    // Shapes the classifier caches may be prebuilt by the relay (native/fastrec.h).
+    onShape((key, id) => a.fastShape(Buffer.from(key, 'latin1'), id));
   } catch (e) {
     unavailable = (e as Error).message.split('\n')[0] ?? String(e);
   }

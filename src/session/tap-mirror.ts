@@ -16,6 +16,7 @@
  */
 import { Verdict, type StatementTap } from '../audit/tap.js';
 import { FrontendCode as F } from '../protocol/codes.js';
+import { MONO_TO_PERF } from './mono.js';
 import { verdictFor } from './tapped-relay.js';
 
 /** What a mirrored relay offers its consumer (src/session/native-relay.ts). */
@@ -31,7 +32,7 @@ export interface MirrorConsumer {
   /** The relay now carrying the session (before any entry). */
   attach(relay: MirroredRelay): void;
   /**
-   * One message: dir 0 client → server, 1 server → client; `m` is the whole message (a view the
+   * One message: dir 0 client → server, 1 server → client, 2 a prebuilt record (native/fastrec.h); `m` is the whole message (a view the
    * caller may reuse once this returns); `at` the relay's read time (ms). Throws when the message
    * cannot be read (the caller ends the session).
    */
@@ -92,6 +93,8 @@ export class TapMirror implements MirrorConsumer {
       this.#tap.server(type, m, at);
       return true;
     }
+    // A prebuilt record (native/fastrec.h): the CommandComplete's read time is inside.
+    if (dir === 2) return this.#tap.prebuilt(m, at, m.readDoubleLE(9) + MONO_TO_PERF);
     if (type === F.Sync) {
       this.#tap.sync();
       return true;

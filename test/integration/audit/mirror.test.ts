@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { availableVersions } from '../../harness/pg.js';
 import { createLogger } from '../../../src/log.js';
-import { nativeRelayStatus, nativeRelayTotals } from '../../../src/session/native-relay.js';
+import { nativeRelayStatus, nativeRelayTotals, prebuiltRecords } from '../../../src/session/native-relay.js';
 import postgres from 'postgres';
 import * as fe from '../../../src/protocol/frontend/encode.js';
 import { PW, client, newestSession as newestSessionOf, psqlScript as psqlFile, sessionStatementRecords, startDoor, type DoorSetup } from './door-support.js';
@@ -210,6 +210,51 @@ describe(`the native relay mirrors recorded sessions (PostgreSQL ${version})`, {
     } finally {
       log.write = write;
     }
+  });
+
+  test('prebuilt records (native/fastrec.h) are the records the JavaScript tap writes for the same statements', async () => {
+    // Each statement's shape is taught first (the classifier caches it, the relay gets its
+    // template); the same shapes with other literals are then prebuilt on the relay for mir_s
+    // (native) and tapped in JavaScript for pol_s (a policy keeps it there): same records.
+    const shapes = (v: number): string[] => [
+      `SELECT ${v} AS fa`,
+      `SELECT ${v}::int AS fb;`,
+      `  SELECT '${v} it''s \\ "q"' AS fc ;  `,
+      `SELECT E'${v}\\tx' AS fd; -- trailing comment`,
+      `/* leading */ SELECT\t${v}\n  AS fe`,
+      `SELECT generate_series(1, ${v}) AS ff`,
+      `SET statement_timeout = ${v * 1000}`,
+      `SHOW statement_timeout`,
+      `SELECT '${v}\u0001' AS fg`,
+      `SELECT 'é${v}' AS fh`,
+      `SELECT 'password ${v}' AS fi`,
+      `SELECT ${v} / 0 AS fj`,
+      `SELECT ${v} AS fk; SELECT ${v} AS fl`,
+    ];
+    // Statements the relay prebuilds: the first eight (one result each, plain ASCII, no secret hint).
+    const fast = 8;
+    const run = async (user: string, v: number): Promise<Rec[]> => {
+      const c = client(t.gh, user);
+      await c.connect();
+      const id = newestSession(user);
+      for (const q of shapes(v)) await c.query(q).catch(() => undefined);
+      await c.end();
+      return sessionRecords(id, shapes(v).length + 1);
+    };
+    await run('mir_s', 3);
+    const before = prebuiltRecords();
+    const native = await run('mir_s', 5);
+    assert.equal(prebuiltRecords() - before, fast, 'prebuilt on the relay');
+    const tapped = await run('pol_s', 5);
+    const same = (x: Rec): Rec => {
+      const { seq: _s, prev: _p, time: _t, session: _n, user: _u, client: _c, duration_ms: d, ...rest } = x;
+      assert.ok(typeof d === 'number' && d >= 0 && d < 60_000, `duration ${String(d)}`);
+      return rest;
+    };
+    assert.equal(native.length, shapes(5).length + 1);
+    assert.deepEqual(native.map(same), tapped.map(same));
+    assert.deepEqual(native.slice(0, 3).map((x) => [x.statement, x.rows]), [['SELECT 5 AS fa', 1], ['SELECT 5::int AS fb', 1], [`SELECT '5 it''s \\ "q"' AS fc`, 1]]);
+    assert.deepEqual(native.slice(4, 6).map((x) => [x.statement, x.rows]), [['/* leading */ SELECT\t5\n  AS fe', 1], ['SELECT generate_series(1, 5) AS ff', 5]]);
   });
 
   test('a session under a policy rule stays on the JavaScript relay', async () => {

@@ -18,6 +18,7 @@ import { availableVersions, startCluster, type Cluster } from '../../harness/pg.
 import { makeCertSet } from '../../harness/certs.js';
 import { createLogger } from '../../../src/log.js';
 import { mirrorBarrier, nativeRelayStatus, nativeRelayTotals } from '../../../src/session/native-relay.js';
+import { prebuiltRecord } from '../../../src/audit/format.js';
 import type { StatementRecord, PolicyRecord } from '../../../src/audit/types.js';
 import { CORPUS, KNOWN_DIFFERENCES } from '../../spec/audit/corpus.js';
 import { startGatehouse, verifierOf, type Gatehouse } from '../gateway/fixture.js';
@@ -58,6 +59,12 @@ describe('pgAudit oracle through gatehouse (PostgreSQL 15, pgaudit.log = all, au
     log.write = (r: StatementRecord | PolicyRecord): void => {
       if (r.kind === 'statement') pending.push(r);
       write(r);
+    };
+    // A statement the native relay prebuilt (native/fastrec.h) reaches the writer as its template and text.
+    const writePrebuilt = log.writePrebuilt.bind(log);
+    log.writePrebuilt = (info, statementId, t, statementJson, durationMs, rows): void => {
+      pending.push(prebuiltRecord(info, statementId, t, statementJson, durationMs, rows));
+      writePrebuilt(info, statementId, t, statementJson, durationMs, rows);
     };
     const before = nativeRelayTotals.started;
     run = await runCorpus(cluster, CORPUS, () => ({ host: '127.0.0.1', port: gh.port, user: 'oracle', password: PW, database: 'postgres' }), async (e) => {

@@ -171,3 +171,32 @@ test('on_sink_failure: block — a recorded session holds new statements until t
   await tap.held;
   assert.equal(tap.query(fe.query('SELECT 1')), Verdict.Forward);
 });
+
+test('a prebuilt entry (native/fastrec.h) records what the Query, CommandComplete and ReadyForQuery would have, in turn with them', async () => {
+  const { onShape, templateOf } = await import('../../../src/audit/prebuilt.js');
+  let id = 0;
+  onShape((_key, n) => ((id = n), true));
+  const { tap, recs } = tapWith();
+  // The first text of a shape is classified (and its template announced); the next of that shape comes prebuilt.
+  tap.query(fe.query('SELECT abalance FROM tap_fast WHERE aid = 1'), 10);
+  tap.server(C, be.commandComplete('SELECT 1'), 10.5);
+  tap.server(Z, ready);
+  onShape(null);
+  assert.ok(id > 0 && templateOf(id)?.st.command === 'SELECT', 'the shape was announced');
+  const done = be.commandComplete('SELECT 1');
+  const text = JSON.stringify('SELECT abalance FROM tap_fast WHERE aid = 2');
+  const m = Buffer.alloc(21 + done.length + text.length);
+  m[0] = 0x52;
+  m.writeUInt32BE(m.length - 1, 1);
+  m.writeUInt32LE(id, 5);
+  m.writeUInt32LE(done.length, 17);
+  done.copy(m, 21);
+  m.write(text, 21 + done.length, 'latin1');
+  assert.equal(tap.prebuilt(m, 20, 20.25), true);
+  tap.query(fe.query('SHOW tap_fast'), 30);
+  tap.server(C, be.commandComplete('SHOW'), 31);
+  tap.server(Z, ready);
+  assert.deepEqual(recs.map(brief), [[1, 1, 'SELECT', 1, undefined, undefined], [2, 1, 'SELECT', 1, undefined, undefined], [3, 1, 'SHOW', undefined, undefined, undefined]]);
+  const r = recs[1] as StatementRecord;
+  assert.deepEqual([r.statement, r.duration_ms, r.class, r.objects], ['SELECT abalance FROM tap_fast WHERE aid = 2', 0.25, 'READ', (recs[0] as StatementRecord).objects]);
+});
