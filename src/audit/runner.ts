@@ -24,6 +24,13 @@ const MAX_BATCH = 4096;
  */
 const LINGER_MS = 2;
 const LINGER_LINES = 256;
+/**
+ * A queue this long has company enough to be written at the end of this event-loop turn
+ * (setImmediate) rather than after LINGER_MS: a native relay's mirror hand-over brings a few
+ * milliseconds of records at once, and waiting for a timer after it cost the event loop one more
+ * wake-up per hand-over.
+ */
+const BURST_LINES = 16;
 const MIN_RETRY_MS = 100;
 const MAX_RETRY_MS = 5000;
 
@@ -40,6 +47,7 @@ export class SinkRunner {
   private busy = false;
   private retryTimer: NodeJS.Timeout | null = null;
   private lingerTimer: NodeJS.Timeout | null = null;
+  private immediate: NodeJS.Immediate | null = null;
   /** A retry in flight (close() waits for it rather than opening the sink a second time). */
   private retrying: Promise<void> | null = null;
   private retryMs = MIN_RETRY_MS;
@@ -87,14 +95,23 @@ export class SinkRunner {
     else this.linger();
   }
 
-  /** Writes what is queued in LINGER_MS, unless a write is already due. */
+  /** Writes what is queued at the end of this turn (BURST_LINES queued) or in LINGER_MS, unless a write is already due. */
   private linger(): void {
-    this.lingerTimer ??= setTimeout(() => void this.pump(), LINGER_MS);
+    if (this.immediate) return;
+    if (this.queue.length < BURST_LINES) {
+      this.lingerTimer ??= setTimeout(() => void this.pump(), LINGER_MS);
+      return;
+    }
+    if (this.lingerTimer) clearTimeout(this.lingerTimer);
+    this.lingerTimer = null;
+    this.immediate = setImmediate(() => void this.pump());
   }
 
   private async pump(): Promise<void> {
     if (this.lingerTimer) clearTimeout(this.lingerTimer);
+    if (this.immediate) clearImmediate(this.immediate);
     this.lingerTimer = null;
+    this.immediate = null;
     if (this.busy) return;
     this.busy = true;
     try {
@@ -197,7 +214,7 @@ export class SinkRunner {
   async close(timeoutMs: number): Promise<void> {
     this.closing = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
-    if (this.lingerTimer && this.up) void this.pump();
+    if ((this.lingerTimer || this.immediate) && this.up) void this.pump();
     await this.retrying;
     if (!this.up && this.queue.length > 0) await this.lastAttempt();
     if (this.up && (this.busy || this.queue.length > 0)) {
