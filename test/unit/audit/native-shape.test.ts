@@ -12,6 +12,7 @@ import { createRequire } from 'node:module';
 import { shapeOf } from '../../../src/audit/sql-lexer.js';
 import { mayCarrySecret } from '../../../src/audit/redact.js';
 import { statementText } from '../../../src/audit/classify-core.js';
+import { prng } from '../../support/prng.js';
 
 interface ShapeAddon {
   shapeTest(text: Buffer): [key: string, cut: number] | null;
@@ -145,18 +146,6 @@ test('non-ASCII, NUL and other control chars are not handled by shape_of()', () 
   }
 });
 
-/** mulberry32: a small deterministic PRNG. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const FRAGMENTS = [
   'select', 'SELECT', ' from ', 'where', 'EXPLAIN', 'explain ', 'Explain', 'x', 'e', 'E', 'u', 'U', 'n', 'b', 'X', '_',
   'abc', 'aid', 't1', 'a$b', '0', '1', '7', '42', '0x', '0o', '0b', '1_0', '1.5', '.', '..', 'e5', 'e-', '+', '-',
@@ -181,7 +170,7 @@ function randomText(rnd: () => number, controls: boolean, most = 14): string {
 test('fuzz: 441,000 seeded random ASCII texts, C == TypeScript', () => {
   let cases = 0;
   for (const seed of [1, 2, 3, 0x5eed]) {
-    const rnd = mulberry32(seed);
+    const rnd = prng(seed);
     for (let k = 0; k < 100_000; k++, cases++) {
       const text = randomText(rnd, false);
       const m = mismatch(text);
@@ -189,14 +178,14 @@ test('fuzz: 441,000 seeded random ASCII texts, C == TypeScript', () => {
     }
   }
   // NUL, DEL and other control chars: shape_of() must refuse; the hint and the JSON still agree.
-  const rnd = mulberry32(0xc0de);
+  const rnd = prng(0xc0de);
   for (let k = 0; k < 40_000; k++, cases++) {
     const text = randomText(rnd, true);
     const m = mismatch(text);
     if (m !== null) assert.fail(`controls case ${k}: ${m} for ${JSON.stringify(text)}`);
   }
   // Long texts (up to 600 fragments): many quotes, comments and dollar tags in one.
-  const long = mulberry32(0x1096);
+  const long = prng(0x1096);
   for (let k = 0; k < 1_000; k++, cases++) {
     const text = randomText(long, false, 600);
     const m = mismatch(text);
