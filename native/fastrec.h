@@ -129,7 +129,7 @@ static void put_u32le(unsigned char *p, uint32_t v) {
   memcpy(p, &v, 4); /* little-endian hosts only, as mirror.h */
 }
 
-/* The answer is complete (ReadyForQuery at `zoff`): the pending Query's entries become one. */
+/* Its ReadyForQuery came after one CommandComplete: the pending Query's entries become one. */
 static void fast_build(fast_t *f, bytes_t *out) {
   const unsigned char *q = out->buf + f->at;
   const unsigned char *c = out->buf + f->cc;
@@ -148,11 +148,7 @@ static void fast_build(fast_t *f, bytes_t *out) {
       !json_trimmed_string(r, q + FAST_ENTRY_HEAD + 5, f->cut)) {
     return; /* out of memory: the entries stay as they are */
   }
-  uint32_t mlen = (uint32_t)(r->len - FAST_ENTRY_HEAD - 1);
-  r->buf[FAST_ENTRY_HEAD + 1] = (unsigned char)(mlen >> 24);
-  r->buf[FAST_ENTRY_HEAD + 2] = (unsigned char)(mlen >> 16);
-  r->buf[FAST_ENTRY_HEAD + 3] = (unsigned char)(mlen >> 8);
-  r->buf[FAST_ENTRY_HEAD + 4] = (unsigned char)mlen;
+  put_be32(r->buf + FAST_ENTRY_HEAD + 1, (uint32_t)(r->len - FAST_ENTRY_HEAD - 1));
   size_t keep = out->len;
   out->len = f->at;
   if (!bytes_append(out, r->buf, r->len)) {

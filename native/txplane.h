@@ -661,10 +661,7 @@ static void tx_on_ps(void *ctx, const unsigned char *body, size_t len) {
   unsigned char *o = c->ps + c->ps_len;
   uint32_t l = (uint32_t)len + 4;
   o[0] = 'S';
-  o[1] = (unsigned char)(l >> 24);
-  o[2] = (unsigned char)(l >> 16);
-  o[3] = (unsigned char)(l >> 8);
-  o[4] = (unsigned char)l;
+  put_be32(o + 1, l);
   memcpy(o + 5, body, len);
   c->ps_len += 5 + len;
 }

@@ -166,10 +166,7 @@ static size_t tx_batch_rename(unsigned char *buf, size_t *len, size_t p, const u
       memcpy(at, nm, k);
       *len = *len + k - n;
       l = (uint32_t)(l + k - n);
-      buf[p + 1] = (unsigned char)(l >> 24);
-      buf[p + 2] = (unsigned char)(l >> 16);
-      buf[p + 3] = (unsigned char)(l >> 8);
-      buf[p + 4] = (unsigned char)l;
+      put_be32(buf + p + 1, l);
     }
     unsigned char t = buf[p];
     p += 1 + l;

@@ -1,6 +1,7 @@
 /*
- * The protocol's one number format the native relay reads itself: a message's int32 length, big-endian
- * (counters.h, mirror.h and reuse.h follow message headers; txplane.h reads whole messages), and
+ * The protocol's one number format the native relay reads and writes itself: a message's int32 length,
+ * big-endian (counters.h, mirror.h and reuse.h follow message headers; txplane.h reads whole messages;
+ * fastrec.h, txplane.h and txprep.h write lengths), and
  * the growable byte buffer mirror.h and reuse.h collect messages in.
  */
 #ifndef GATEHOUSE_WIRE_H
@@ -11,6 +12,14 @@
 
 static inline uint32_t be32(const unsigned char *p) {
   return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+/* Writes v as the int32 length, big-endian. */
+static inline void put_be32(unsigned char *p, uint32_t v) {
+  p[0] = (unsigned char)(v >> 24);
+  p[1] = (unsigned char)(v >> 16);
+  p[2] = (unsigned char)(v >> 8);
+  p[3] = (unsigned char)v;
 }
 
 typedef struct {
