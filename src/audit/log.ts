@@ -137,7 +137,7 @@ export class AuditLog {
       const json = { text: this.chain!.appendJson(prebuiltStatementJson(info, statementId, t.part, statementJson, durationMs, rows, time)), kind: 'statement' as const, severity: 6, time };
       for (const r of this.runners) r.push(json);
     } catch (e) {
-      this.logger?.error({ event: 'audit', error: e instanceof Error ? e.message : String(e), kind: 'statement' }, 'audit record could not be written');
+      this.unwritable(e, 'statement');
     }
   }
 
@@ -198,9 +198,13 @@ export class AuditLog {
         }
       }
     } catch (e) {
-      // A record that cannot be formatted is a bug; it is logged, never thrown into a session.
-      this.logger?.error({ event: 'audit', error: e instanceof Error ? e.message : String(e), kind: rec.kind }, 'audit record could not be written');
+      this.unwritable(e, rec.kind);
     }
+  }
+
+  /** A record that cannot be formatted is a bug: it is logged, never thrown into a session. */
+  private unwritable(e: unknown, kind: AuditRecord['kind']): void {
+    this.logger?.error({ event: 'audit', error: e instanceof Error ? e.message : String(e), kind }, 'audit record could not be written');
   }
 
   private subscribe(events: GatewayEvents): void {

@@ -128,9 +128,7 @@ export class StatementTap {
     const text = m.toString('utf8', 5, m.length - 1);
     const c = this.#classify(text);
     if (c === null) return Verdict.Hold;
-    // A simple Query destroys the unnamed statement and portal (protocol-flow "Simple Query").
-    this.#statements.delete('');
-    this.#portals.delete('');
+    this.#simpleQuery();
     const e = this.#queue.push(Kind.Query);
     e.statementId = ++this.#statementId;
     e.c = c;
@@ -150,8 +148,7 @@ export class StatementTap {
    */
   prebuilt(m: Buffer, at: number, doneAt: number): boolean {
     if (this.#mustWaitForSink()) return false;
-    if (this.#statements.size > 0) this.#statements.delete('');
-    if (this.#portals.size > 0) this.#portals.delete('');
+    this.#simpleQuery();
     const statementId = ++this.#statementId;
     const t = templateOf(m.readUInt32LE(5));
     if (!t) throw new Error('a prebuilt entry names an unknown template');
@@ -311,6 +308,12 @@ export class StatementTap {
     if (sqlstate) rec.sqlstate = sqlstate;
     if (c.unparsed) rec.unparsed = true;
     this.#o.writer!.write(rec);
+  }
+
+  /** A simple Query destroys the unnamed statement and portal (protocol-flow "Simple Query"). */
+  #simpleQuery(): void {
+    this.#statements.delete('');
+    this.#portals.delete('');
   }
 
   /** The refusing rule for a simple Query ('' when allowed), recorded and logged. */
