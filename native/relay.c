@@ -357,10 +357,12 @@ static int mirror_read(relay_t *r, int dir, const unsigned char *p, size_t n) {
 /*
  * Whether to hand the entries over after this batch. Each hand-over wakes the JavaScript thread,
  * so entries linger up to MIRROR_LINGER_MS (or MIRROR_LINGER_BYTES) and go in one event: at
- * thousands of statements a second that is one wake-up per 20 ms instead of one per batch (1 ms
- * cost the JavaScript thread about 110 us per TPC-B transaction, 5 ms 75-93; with prebuilt
- * records, fastrec.h, 5 ms 64-73 and 10 ms 57-61 at saturation, bench/README.md session 17;
- * 10 ms 57-72 and 20 ms 52-58, session 18).
+ * thousands of statements a second that is one wake-up per 50 ms instead of one per batch. Each
+ * hand-over has a large fixed cost on this 2-core VM (the wake-up and a cold JavaScript thread):
+ * 1 ms cost the JavaScript thread about 110 us per TPC-B transaction, 5 ms 75-93; with prebuilt
+ * records, fastrec.h, 5 ms 64-73 and 10 ms 57-61 at saturation (bench/README.md, session 17); at
+ * a fixed 1,200 TPC-B transactions a second, 10 ms 68-80, 20 ms 53-57 and 50 ms 42-43 (session
+ * 18). Records are not durable before the sink's fsync anyway (`fsync: interval`, 1 s).
  * Records keep the times the messages were read; only their writing waits.
  *
  * And only one hand-over is in flight: the next waits until JavaScript has returned the last
@@ -372,7 +374,7 @@ static int mirror_read(relay_t *r, int dir, const unsigned char *p, size_t n) {
  * 90,000 records). Entries read meanwhile go in the next hand-over, which is larger. A relay's end
  * and relay_sync() still flush at once: their events must follow their entries.
  */
-#define MIRROR_LINGER_MS 20.0
+#define MIRROR_LINGER_MS 50.0
 #define MIRROR_LINGER_BYTES (256u << 10)
 static int mirror_due(double now) {
   if (nmdirty == 0) return 0;
