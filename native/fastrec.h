@@ -41,6 +41,7 @@
 /* Shapes registered at most (never evicted: a template id stays valid while entries name it). */
 #define FAST_MAX_SHAPES 4096
 #define FAST_SLOTS 8192
+_Static_assert(FAST_MAX_SHAPES < FAST_SLOTS, "fast_slot's probe ends at an empty slot");
 
 typedef struct {
   int track;    /* count the exchange (set before a relay's head bytes are scanned) */
@@ -76,26 +77,26 @@ static uint64_t fast_hash(const unsigned char *p, size_t n) {
   return h;
 }
 
-/* The template id of a shape, or 0. */
-static uint32_t fast_find(const unsigned char *key, size_t n) {
-  uint64_t h = fast_hash(key, n);
+/* The slot holding this shape, or the empty slot where it would go (never full: see FAST_SLOTS). */
+static size_t fast_slot(const unsigned char *key, size_t n, uint64_t h) {
   for (size_t i = h % FAST_SLOTS;; i = (i + 1) % FAST_SLOTS) {
     const fast_shape_t *s = &fast_shapes[i];
-    if (!s->key) return 0;
-    if (s->h == h && s->len == n && memcmp(s->key, key, n) == 0) return s->id;
+    if (!s->key || (s->h == h && s->len == n && memcmp(s->key, key, n) == 0)) return i;
   }
+}
+
+/* The template id of a shape, or 0. */
+static uint32_t fast_find(const unsigned char *key, size_t n) {
+  const fast_shape_t *s = &fast_shapes[fast_slot(key, n, fast_hash(key, n))];
+  return s->key ? s->id : 0;
 }
 
 /* Registers a shape's template; 0 when the table is full, out of memory or the key too long. */
 static int fast_register(const unsigned char *key, size_t n, uint32_t id) {
   if (id == 0 || n > FAST_MAX_TEXT) return 0;
   uint64_t h = fast_hash(key, n);
-  size_t i = h % FAST_SLOTS;
-  for (;; i = (i + 1) % FAST_SLOTS) {
-    fast_shape_t *s = &fast_shapes[i];
-    if (!s->key) break;
-    if (s->h == h && s->len == n && memcmp(s->key, key, n) == 0) return 1; /* the first template stays */
-  }
+  size_t i = fast_slot(key, n, h);
+  if (fast_shapes[i].key) return 1; /* the first template stays */
   if (fast_nshapes >= FAST_MAX_SHAPES) return 0;
   unsigned char *copy = malloc(n ? n : 1);
   if (!copy) return 0;
