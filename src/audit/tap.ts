@@ -156,7 +156,7 @@ export class StatementTap {
     const clen = m.readUInt32LE(17);
     const rows = tagRows(m.subarray(21, 21 + clen));
     const statementJson = m.toString('latin1', 21 + clen);
-    const durationMs = Math.round((doneAt - at) * 1000) / 1000;
+    const durationMs = durationBetween(at, doneAt);
     const w = this.#o.writer!;
     if (w.writePrebuilt) w.writePrebuilt(this.#o.info, statementId, t, statementJson, durationMs, rows);
     else w.write(prebuiltRecord(this.#o.info, statementId, t, statementJson, durationMs, rows));
@@ -301,7 +301,7 @@ export class StatementTap {
     if (!this.#recording || !c || e.refused) return;
     const st = c.statements[Math.min(index, c.statements.length - 1)];
     if (!st || !this.#o.classes.has(st.class.toLowerCase() as AuditClassName)) return;
-    const rec = tapStatementRecord(this.#o.info, e.statementId, index + 1, st, Math.round((now - e.start) * 1000) / 1000);
+    const rec = tapStatementRecord(this.#o.info, e.statementId, index + 1, st, durationBetween(e.start, now));
     if (e.params) rec.parameters = e.params;
     if (e.kind === Kind.Execute) rec.statement_name = e.name;
     if (rows >= 0) rec.rows = rows;
@@ -358,6 +358,11 @@ export class StatementTap {
     this.held = w.whenAccepting();
     return true;
   }
+}
+
+/** A record's `duration_ms`: from a statement's read time to its result's, to the microsecond (both record paths). */
+function durationBetween(start: number, end: number): number {
+  return Math.round((end - start) * 1000) / 1000;
 }
 
 /** The part of a refused text that the rules refuse (for the record's class and command). */

@@ -161,7 +161,6 @@ function onEvent(kind: number, id: number, text: string, stats?: Float64Array | 
  * Mirrored entries (native/relay.c mirror_flush): per relay (or plane client) f64 id and u32 length (little-endian),
  * then entries of u8 direction, f64 read time (ms) and the whole message (native/mirror.h).
  */
-
 function onMirror(blob: Buffer): void {
   nativeRelayTotals.handovers++;
   let at = 0;
