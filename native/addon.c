@@ -28,6 +28,10 @@
  *   events: 5 escalate (id, '', bytes), 6 client end (id, reason, stats), 7 server end (serverId, reason),
  *   8 server back (serverId), 9 need (pool, waiting count as text)
  *   fastShape(key: Buffer, id) -> boolean (a statement shape's template, native/fastrec.h)   fastCount() -> number
+ * Prebuilt records' chained lines (native/auditline.h; src/audit/log.ts), on the JavaScript thread:
+ *   linePart(id, part: Buffer) -> boolean   (the template's class, command and objects as JSON fields)
+ *   lines(entries: ArrayBuffer, nums: Float64Array, count, sessions: string[], seq, prev, time, key?: Buffer)
+ *     -> [lines: string[], lastHash]   (throws on anything it cannot build: the caller writes those records itself)
  * Test-only (native/shape.h against the TypeScript it follows; test/unit/audit/native-shape.test.ts):
  *   shapeTest(text: Buffer) -> [key, cut] | null   secretTest(text: Buffer) -> boolean   jsonTest(text: Buffer) -> string
  * The relay thread reports through one threadsafe function, referenced only while a relay runs,
@@ -47,6 +51,7 @@
 #include <malloc.h>
 #endif
 
+#include "auditline.h"
 #include "relay.h"
 #include "shape.h"
 #include "tls.h"
@@ -575,6 +580,105 @@ static napi_value js_fast_count(napi_env env, napi_callback_info info) {
   return number(env, relay_fast_count());
 }
 
+static napi_value js_line_part(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2] = {NULL, NULL};
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  uint32_t id;
+  unsigned char *p;
+  size_t n;
+  if (argc < 2 || napi_get_value_uint32(env, argv[0], &id) != napi_ok || get_buffer(env, argv[1], &p, &n) < 0) {
+    return throw_error(env, "linePart(id: number, part: Buffer)");
+  }
+  return boolean(env, line_part(id, p, n));
+}
+
+/* A JavaScript number that is an integer in [min, 2^53). */
+static int whole(double d, double min) {
+  return d >= min && d < 9007199254740992.0 && d == floor(d);
+}
+
+static napi_value js_lines(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8] = {NULL};
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  void *entries = NULL, *numsp = NULL;
+  size_t elen = 0, nnums = 0, prevlen = 0, timelen = 0;
+  napi_typedarray_type type;
+  uint32_t count, nsessions;
+  double seq;
+  char prev[65], time[32];
+  unsigned char *key = NULL;
+  size_t klen = 0;
+  bool is_array = false;
+  if (argc < 7 || napi_get_arraybuffer_info(env, argv[0], &entries, &elen) != napi_ok
+      || napi_get_typedarray_info(env, argv[1], &type, &nnums, &numsp, NULL, NULL) != napi_ok || type != napi_float64_array
+      || napi_get_value_uint32(env, argv[2], &count) != napi_ok || (size_t)count * LINE_STRIDE > nnums
+      || napi_is_array(env, argv[3], &is_array) != napi_ok || !is_array || napi_get_array_length(env, argv[3], &nsessions) != napi_ok
+      || napi_get_value_double(env, argv[4], &seq) != napi_ok || !whole(seq, 1)
+      || napi_get_value_string_latin1(env, argv[5], prev, sizeof prev, &prevlen) != napi_ok || prevlen != 64
+      || napi_get_value_string_latin1(env, argv[6], time, sizeof time, &timelen) != napi_ok || timelen != 24
+      || (argc > 7 && get_buffer(env, argv[7], &key, &klen) < 0)) {
+    return throw_error(env, "lines(entries: ArrayBuffer, nums: Float64Array, count, sessions: string[], seq, prev, time, key?: Buffer)");
+  }
+  const double *nums = numsp;
+  const unsigned char *base = entries;
+  bytes_t *sessions = calloc(nsessions ? nsessions : 1, sizeof *sessions);
+  /* Kept between calls (the JavaScript thread's only): a fresh buffer each hand-over costs its pages' faults. */
+  static bytes_t out = {0};
+  out.len = 0;
+  const char *failed = !sessions ? "lines: out of memory" : !line_hash_ready() || (key && !hmac_key(key, klen)) ? "lines: OpenSSL gave no SHA-256" : NULL;
+  for (uint32_t i = 0; !failed && i < nsessions; i++) {
+    napi_value v;
+    size_t n = 0;
+    if (napi_get_element(env, argv[3], i, &v) != napi_ok || napi_get_value_string_utf8(env, v, NULL, 0, &n) != napi_ok) failed = "lines: a session is not a string";
+    else if (!(sessions[i].buf = malloc(n + 1))) failed = "lines: out of memory";
+    else napi_get_value_string_utf8(env, v, (char *)sessions[i].buf, n + 1, &sessions[i].len);
+  }
+  for (uint32_t i = 0; !failed && i < count; i++) {
+    const double *r = nums + (size_t)i * LINE_STRIDE;
+    /* The entry as tap.ts prebuilt() reads it: 'R', int32, u32 template id, f64, u32 CommandComplete length, it, the text. */
+    if (!whole(r[0], 0) || !whole(r[1], 21) || r[0] + r[1] > (double)elen || !whole(r[2], 1) || !(r[3] >= 0 && r[3] < 1e9)
+        || !(r[4] == -1 || whole(r[4], 0)) || !whole(r[5], 0) || r[5] >= nsessions) {
+      failed = "lines: a record's numbers are out of range";
+      break;
+    }
+    const unsigned char *m = base + (size_t)r[0];
+    size_t mlen = (size_t)r[1];
+    uint32_t tid = read_le32(m + 5), clen = read_le32(m + 17);
+    if (tid == 0 || tid > FAST_MAX_SHAPES || !line_parts[tid].p || clen > mlen - 21) {
+      failed = "lines: an entry is not a prebuilt record of a registered template";
+      break;
+    }
+    const bytes_t *s = &sessions[(size_t)r[5]];
+    line_rec_t rec = {seq + i, r[2], r[3], r[4], s->buf, s->len, &line_parts[tid], m + 21 + clen, mlen - 21 - clen};
+    if (!line_append(&out, &rec, prev, time, key != NULL)) failed = "lines: out of memory";
+  }
+  /* A string a line: one string of the whole hand-over would be a large object for V8, allocated afresh each time. */
+  napi_value result = NULL, texts = NULL, text, last;
+  if (!failed && (napi_create_array_with_length(env, count, &texts) != napi_ok || napi_create_array_with_length(env, 2, &result) != napi_ok)) failed = "lines: out of memory";
+  for (size_t at = 0, i = 0; !failed && i < count; i++) {
+    const unsigned char *nl = memchr(out.buf + at, '\n', out.len - at);
+    if (napi_create_string_utf8(env, (const char *)out.buf + at, (size_t)(nl - (out.buf + at)), &text) != napi_ok || napi_set_element(env, texts, (uint32_t)i, text) != napi_ok) failed = "lines: out of memory";
+    at = (size_t)(nl - out.buf) + 1;
+  }
+  if (!failed && napi_create_string_latin1(env, prev, 64, &last) != napi_ok) failed = "lines: out of memory";
+  if (failed) {
+    throw_error(env, failed);
+    result = NULL;
+  } else {
+    napi_set_element(env, result, 0, texts);
+    napi_set_element(env, result, 1, last);
+  }
+  for (uint32_t i = 0; sessions && i < nsessions; i++) free(sessions[i].buf);
+  free(sessions);
+  if (out.cap > ((size_t)8 << 20)) {
+    free(out.buf);
+    out = (bytes_t){0};
+  }
+  return result;
+}
+
 /* The one Buffer argument of the shape.h test exports; 0 after throwing. */
 static int text_arg(napi_env env, napi_callback_info info, const char *usage, unsigned char **t, size_t *n) {
   size_t argc = 1;
@@ -648,6 +752,8 @@ static napi_value module_init(napi_env env, napi_value exports) {
     {"trimMemory", NULL, js_trim_memory, NULL, NULL, NULL, napi_default, NULL},
     {"fastShape", NULL, js_fast_shape, NULL, NULL, NULL, napi_default, NULL},
     {"fastCount", NULL, js_fast_count, NULL, NULL, NULL, napi_default, NULL},
+    {"linePart", NULL, js_line_part, NULL, NULL, NULL, napi_default, NULL},
+    {"lines", NULL, js_lines, NULL, NULL, NULL, napi_default, NULL},
     {"shapeTest", NULL, js_shape_test, NULL, NULL, NULL, napi_default, NULL},
     {"secretTest", NULL, js_secret_test, NULL, NULL, NULL, napi_default, NULL},
     {"jsonTest", NULL, js_json_test, NULL, NULL, NULL, napi_default, NULL},

@@ -58,6 +58,17 @@ export class Chain {
     this.head = { seq, hash: sha256Hex(line) };
     return line;
   }
+
+  /**
+   * `count` lines built elsewhere (native/auditline.h) exactly as appendJson() would: `build` gets
+   * the first one's seq, the hash before it and the key, and returns the lines and the last one's
+   * hash. If it throws, the chain is as it was.
+   */
+  appendBuilt<T>(count: number, build: (seq: number, prev: string, key: Buffer | undefined) => [T, string]): T {
+    const [text, last] = build(this.head.seq + 1, this.head.hash, this.key);
+    this.head = { seq: this.head.seq + count, hash: last };
+    return text;
+  }
 }
 
 /** What one line says about the chain, or why it cannot say. */

@@ -160,7 +160,7 @@ export function jsonFields(r: AuditRecord, time: Date, o: FormatOptions): Record
 let lastMs = NaN;
 let lastIso = '';
 /** `toISOString()`, kept for the millisecond: thousands of records a second share a handful of stamps. */
-function isoTime(d: Date): string {
+export function isoTime(d: Date): string {
   const ms = d.getTime();
   if (ms !== lastMs) [lastMs, lastIso] = [ms, d.toISOString()];
   return lastIso;
@@ -202,7 +202,8 @@ const sessionParts = new WeakMap<object, { session: number; user: string; databa
 /** Per objects array (shared by every record of a cached classification): its JSON. */
 const objectsParts = new WeakMap<object, string>();
 
-function sessionPart(r: AuditSessionInfo): string {
+/** A session's fields as a statement record has them, without braces (cached per session while they stay the same). */
+export function sessionPart(r: AuditSessionInfo): string {
   const c = sessionParts.get(r.client);
   if (c && c.session === r.session && c.user === r.user && c.database === r.database && c.app === r.application_name) return c.json;
   const json = JSON.stringify({ session: r.session, user: r.user, database: r.database, client: r.client, application_name: r.application_name }).slice(1, -1);
@@ -236,10 +237,11 @@ export function prebuiltRecord(info: AuditSessionInfo, statementId: number, t: T
 /**
  * A prebuilt simple-Query record (src/audit/prebuilt.ts) as text: the same as tapStatementJson()
  * of the record tapStatementRecord() makes with substatement 1 (tested), with the template's
- * class, command and objects and the statement text already JSON-quoted.
+ * class, command and objects and the statement text already JSON-quoted. `session`: sessionPart()
+ * of the record's session. native/auditline.h writes the same line (with the chain's fields).
  */
-export function prebuiltStatementJson(info: AuditSessionInfo, statementId: number, part: string, statementJson: string, durationMs: number, rows: number, time: Date): string {
-  return `{"time":"${isoTime(time)}","kind":"statement",${sessionPart(info)},"statement_id":${statementId},"substatement_id":1,${part}`
+export function prebuiltStatementJson(session: string, statementId: number, part: string, statementJson: string, durationMs: number, rows: number, time: Date): string {
+  return `{"time":"${isoTime(time)}","kind":"statement",${session},"statement_id":${statementId},"substatement_id":1,${part}`
     + `,"statement":${statementJson}${opt('duration_ms', durationMs)}${rows >= 0 ? `,"rows":${rows}` : ''}}`;
 }
 

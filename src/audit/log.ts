@@ -14,14 +14,14 @@ import { GatehouseError } from '../errors.js';
 import type { ConnectionEvent, GatewayEvents, SessionEndEvent } from '../events.js';
 import { Chain, GENESIS, checkLine, parseHmacKey, sha256Hex, type ChainHead } from './chain.js';
 import { resolveClasses } from './classes.js';
-import { jsonText, pgauditLines, prebuiltRecord, prebuiltStatementJson, type AuditRecord, type FormatOptions } from './format.js';
+import { isoTime, jsonText, pgauditLines, prebuiltRecord, prebuiltStatementJson, sessionPart, type AuditRecord, type FormatOptions } from './format.js';
 import { readTail, rotatedFiles } from './files.js';
 import { SinkRunner } from './runner.js';
 import type { Formatted, SinkDriver } from './sinks/driver.js';
 import { FileSink } from './sinks/file.js';
 import { StdoutSink } from './sinks/stdout.js';
 import { SyslogSink } from './sinks/syslog.js';
-import type { Template } from './prebuilt.js';
+import { LINE_STRIDE, lineBuilder, templateOf, type LineBuilder, type Template } from './prebuilt.js';
 import type { AuditClassName, AuditSessionInfo, PolicyRecord, StatementRecord } from './types.js';
 
 export type { AuditSettings };
@@ -41,6 +41,10 @@ export class AuditLog {
   private detach: () => void = () => undefined;
   /** Every sink takes JSON lines (prebuilt records are written as text). */
   private readonly allJson: boolean;
+  /** Prebuilt records waiting for their lines (written together at the end of this turn: flushLines). */
+  private readonly batch = new LineBatch();
+  private readonly flushLater = (): void => this.flushLines();
+  private linesFailed = false;
 
   private constructor(
     private settings: AuditSettings,
@@ -129,16 +133,61 @@ export class AuditLog {
    * A prebuilt simple-Query record (src/audit/tap.ts `prebuilt`): written as text at once when every
    * sink takes JSON, else as the record it stands for.
    */
-  writePrebuilt(info: AuditSessionInfo, statementId: number, t: Template, statementJson: string, durationMs: number, rows: number): void {
+  writePrebuilt(info: AuditSessionInfo, statementId: number, t: Template, m: Buffer, textAt: number, durationMs: number, rows: number): void {
     if (this.runners.length === 0) return;
-    if (!this.allJson) return this.record(prebuiltRecord(info, statementId, t, statementJson, durationMs, rows));
+    if (!this.allJson) return this.record(prebuiltRecord(info, statementId, t, m.toString('latin1', textAt), durationMs, rows));
+    const b = lineBuilder();
+    if (b && (t.lined === b || (b.part(t.id, Buffer.from(t.part)) && (t.lined = b)))) {
+      // Lines are built natively, the turn's records at once: after what the chain already has.
+      if (!this.batch.fits(m)) this.flushLines();
+      if (this.batch.add(m, statementId, durationMs, rows, sessionPart(info)) === 1) queueMicrotask(this.flushLater);
+      return;
+    }
+    this.flushLines();
+    this.writeLine(sessionPart(info), statementId, t, m.toString('latin1', textAt), durationMs, rows, new Date());
+  }
+
+  /** One prebuilt record's line, chained and queued here. */
+  private writeLine(session: string, statementId: number, t: Template, statementJson: string, durationMs: number, rows: number, time: Date): void {
     try {
-      const time = new Date();
-      const json = { text: this.chain!.appendJson(prebuiltStatementJson(info, statementId, t.part, statementJson, durationMs, rows, time)), kind: 'statement' as const, severity: 6, time };
+      const json = { text: this.chain!.appendJson(prebuiltStatementJson(session, statementId, t.part, statementJson, durationMs, rows, time)), kind: 'statement' as const, severity: 6, time };
       for (const r of this.runners) r.push(json);
     } catch (e) {
       this.unwritable(e, 'statement');
     }
+  }
+
+  /**
+   * Writes the batched prebuilt records, in order, before anything else is chained: their lines
+   * built natively in one call (native/auditline.h), or here one by one if that fails.
+   */
+  private flushLines(): void {
+    const b = this.batch;
+    if (b.count === 0) return;
+    const time = new Date();
+    let lines: string[] | null = null;
+    try {
+      const builder = lineBuilder() as LineBuilder;
+      lines = this.chain!.appendBuilt(b.count, (seq, prev, key) => builder.lines(b.entries!, b.nums, b.count, b.sessions, seq, prev, isoTime(time), key));
+    } catch (e) {
+      // Nothing is lost (the records are written below); said once, not every hand-over.
+      if (!this.linesFailed) this.logger?.warn({ event: 'audit', error: e instanceof Error ? e.message : String(e), records: b.count }, 'native audit lines failed: records are built one by one instead');
+      this.linesFailed = true;
+    }
+    if (lines === null) {
+      for (let i = 0; i < b.count; i++) {
+        const [m, textAt, statementId, durationMs, rows, session] = b.record(i);
+        const t = templateOf(m.readUInt32LE(5));
+        if (t) this.writeLine(session, statementId, t, m.toString('latin1', textAt), durationMs, rows, time);
+        else this.unwritable(new Error('a prebuilt entry names an unknown template'), 'statement');
+      }
+    } else {
+      for (const text of lines) {
+        const json = { text, kind: 'statement' as const, severity: 6, time };
+        for (const r of this.runners) r.push(json);
+      }
+    }
+    b.clear();
   }
 
   /** false while `on_sink_failure: block` and a sink is failing: the session must hold new statements. */
@@ -175,6 +224,7 @@ export class AuditLog {
 
   /** Stops recording connections, writes what is queued (up to 5 s) and closes every sink. */
   async close(): Promise<void> {
+    this.flushLines();
     this.detach();
     await Promise.all(this.runners.map((r) => r.close(CLOSE_TIMEOUT_MS)));
     for (const w of this.waiters.splice(0)) w();
@@ -182,6 +232,7 @@ export class AuditLog {
 
   private record(rec: AuditRecord): void {
     if (this.runners.length === 0) return;
+    this.flushLines();
     try {
       const time = new Date();
       const o = this.formatOptions;
@@ -240,6 +291,62 @@ export class AuditLog {
   private stateChanged(): void {
     if (this.accepting) for (const w of this.waiters.splice(0)) w();
     else for (const b of this.blockers) b();
+  }
+}
+
+/**
+ * Prebuilt records waiting for their lines, all from entries in one buffer (a hand-over's): for
+ * each, LINE_STRIDE numbers (native/auditline.h) and its session's sessionPart() text.
+ */
+class LineBatch {
+  entries: ArrayBufferLike | null = null;
+  nums = new Float64Array(LINE_STRIDE * 1024);
+  count = 0;
+  readonly sessions: string[] = [];
+  private readonly index = new Map<string, number>();
+
+  /** Can `m` join (its bytes are in the batch's buffer, or the batch is empty)? */
+  fits(m: Buffer): boolean {
+    return this.count === 0 || m.buffer === this.entries;
+  }
+
+  /** Adds a record (after fits()); returns the count. */
+  add(m: Buffer, statementId: number, durationMs: number, rows: number, session: string): number {
+    this.entries = m.buffer;
+    let s = this.index.get(session);
+    if (s === undefined) {
+      s = this.sessions.push(session) - 1;
+      this.index.set(session, s);
+    }
+    if ((this.count + 1) * LINE_STRIDE > this.nums.length) {
+      const grown = new Float64Array(this.nums.length * 2);
+      grown.set(this.nums);
+      this.nums = grown;
+    }
+    const o = this.count * LINE_STRIDE;
+    const n = this.nums;
+    n[o] = m.byteOffset;
+    n[o + 1] = m.length;
+    n[o + 2] = statementId;
+    n[o + 3] = durationMs;
+    n[o + 4] = rows;
+    n[o + 5] = s;
+    return ++this.count;
+  }
+
+  /** Record i as writePrebuilt() had it: the entry, where its text starts, statement id, duration, rows, session. */
+  record(i: number): [Buffer, number, number, number, number, string] {
+    const n = this.nums;
+    const o = i * LINE_STRIDE;
+    const m = Buffer.from(this.entries!, n[o]!, n[o + 1]!);
+    return [m, 21 + m.readUInt32LE(17), n[o + 2]!, n[o + 3]!, n[o + 4]!, this.sessions[n[o + 5]!]!];
+  }
+
+  clear(): void {
+    this.count = 0;
+    this.entries = null;
+    this.sessions.length = 0;
+    this.index.clear();
   }
 }
 

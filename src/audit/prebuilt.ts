@@ -15,12 +15,47 @@ import type { AuditClassName, ClassifiedStatement } from './types.js';
 const MAX_TEMPLATES = 4096;
 
 export interface Template {
+  /** Its id (native/fastrec.h entries name it). */
+  id: number;
   /** The cached statement (its `text` is the first text of the shape's: never written). */
   st: ClassifiedStatement;
   /** The class as `audit.log` names it. */
   className: AuditClassName;
   /** `"class":…,"command":…,"objects":[…]` as the JSON record has them. */
   part: string;
+  /** The line builder it is registered with (native/auditline.h), which can then write its records' lines. */
+  lined: LineBuilder | null;
+}
+
+/**
+ * Writes prebuilt records' chained JSON lines, a hand-over's at once (native/auditline.h, through
+ * src/session/native-relay.ts): the lines prebuiltStatementJson() and Chain.appendJson() would
+ * write. src/audit/log.ts uses it when every sink takes JSON.
+ */
+export interface LineBuilder {
+  /** Registers a template's part; false when it cannot (the writer then writes its records itself). */
+  part(id: number, part: Buffer): boolean;
+  /**
+   * The lines of `count` records and the last one's hash. `nums` holds
+   * LINE_STRIDE numbers a record: its entry's offset and length in `entries`, statement id,
+   * duration in ms, rows (-1: none), index into `sessions` (sessionPart() texts). `seq` is the first
+   * record's, `prev` the hash before it, `time` the ISO time of all. Throws when it cannot.
+   */
+  lines(entries: ArrayBufferLike, nums: Float64Array, count: number, sessions: string[], seq: number, prev: string, time: string, key?: Buffer): [string[], string];
+}
+
+/** As native/auditline.h LINE_STRIDE. */
+export const LINE_STRIDE = 6;
+
+let builder: LineBuilder | null = null;
+
+/** Where prebuilt records' lines can be built natively (null: nowhere, the writer builds them). */
+export function onLineBuilder(b: LineBuilder | null): void {
+  builder = b;
+}
+
+export function lineBuilder(): LineBuilder | null {
+  return builder;
 }
 
 const templates: Template[] = [];
@@ -49,6 +84,8 @@ export function shapeCached(key: string, st: ClassifiedStatement): void {
   if (!listener || templates.length >= MAX_TEMPLATES || announced.has(key) || !RELAY_TEXT.test(key)) return;
   announced.add(key);
   templates.push({
+    id: templates.length + 1,
+    lined: null,
     st,
     className: st.class.toLowerCase() as AuditClassName,
     part: `"class":${JSON.stringify(st.class)},"command":${JSON.stringify(st.command)},"objects":${JSON.stringify(st.objects)}`,

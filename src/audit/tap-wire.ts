@@ -43,13 +43,16 @@ export function errorCode(m: Buffer): string {
   return '';
 }
 
-/** Rows from a CommandComplete tag (`SELECT 3`, `INSERT 0 3`, `COPY 3` → 3); -1 when the tag has no count. */
-export function tagRows(m: Buffer): number {
-  const end = m.length - 1;
+/**
+ * Rows from a CommandComplete tag (`SELECT 3`, `INSERT 0 3`, `COPY 3` → 3); -1 when the tag has no
+ * count. The message is `m`, or the `len` bytes of it from `at`.
+ */
+export function tagRows(m: Buffer, at = 0, len = m.length - at): number {
+  const end = at + len - 1;
   let p = end;
   let n = 0;
   let scale = 1;
-  while (p > 5) {
+  while (p > at + 5) {
     const c = m[p - 1] as number;
     if (c < 0x30 || c > 0x39) break;
     n += (c - 0x30) * scale;

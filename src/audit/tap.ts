@@ -32,9 +32,10 @@ export interface AuditWriter {
   /**
    * A simple Query's record from a prebuilt entry (prebuilt.ts): what {@link write} would get from
    * tapStatementRecord() with substatement 1 and this template, but with the statement text as
-   * its JSON string. Writers without it get the record.
+   * its JSON string: the latin1 bytes of the entry `m` from `textAt` on (`m` is a view the writer
+   * may keep, not change). Writers without it get the record.
    */
-  writePrebuilt?(info: AuditSessionInfo, statementId: number, t: Template, statementJson: string, durationMs: number, rows: number): void;
+  writePrebuilt?(info: AuditSessionInfo, statementId: number, t: Template, m: Buffer, textAt: number, durationMs: number, rows: number): void;
   readonly accepting: boolean;
   whenAccepting(): Promise<void>;
   /** Calls `fn` each time the writer may have stopped accepting; returns the unsubscribe. */
@@ -154,12 +155,11 @@ export class StatementTap {
     if (!t) throw new Error('a prebuilt entry names an unknown template');
     if (!this.#recording || !this.#o.classes.has(t.className)) return true;
     const clen = m.readUInt32LE(17);
-    const rows = tagRows(m.subarray(21, 21 + clen));
-    const statementJson = m.toString('latin1', 21 + clen);
+    const rows = tagRows(m, 21, clen);
     const durationMs = durationBetween(at, doneAt);
     const w = this.#o.writer!;
-    if (w.writePrebuilt) w.writePrebuilt(this.#o.info, statementId, t, statementJson, durationMs, rows);
-    else w.write(prebuiltRecord(this.#o.info, statementId, t, statementJson, durationMs, rows));
+    if (w.writePrebuilt) w.writePrebuilt(this.#o.info, statementId, t, m, 21 + clen, durationMs, rows);
+    else w.write(prebuiltRecord(this.#o.info, statementId, t, m.toString('latin1', 21 + clen), durationMs, rows));
     return true;
   }
 

@@ -16,7 +16,7 @@ import { wire } from '../errors.js';
 import { errorResponse } from '../protocol/backend/encode.js';
 import { DURATION_BUCKETS, type SessionCounters } from './counters.js';
 import type { RelayHandle, RelayStats } from './relay.js';
-import { onShape } from '../audit/prebuilt.js';
+import { onLineBuilder, onShape } from '../audit/prebuilt.js';
 import { MONO_TO_PERF } from './mono.js';
 import type { MirrorConsumer } from './tap-mirror.js';
 
@@ -72,6 +72,10 @@ export interface Addon {
   fastShape(key: Buffer, id: number): boolean;
   /** Records prebuilt since start. */
   fastCount(): number;
+  /** A template's part for lines() (native/auditline.h). */
+  linePart(id: number, part: Buffer): boolean;
+  /** Prebuilt records' chained JSON lines (src/audit/prebuilt.ts LineBuilder.lines). */
+  lines(entries: ArrayBufferLike, nums: Float64Array, count: number, sessions: string[], seq: number, prev: string, time: string, key?: Buffer): [string[], string];
 }
 
 /** A native TLS door (native-tls.ts) until its session relay starts: the handshake's result, or its end. */
@@ -120,7 +124,8 @@ let unavailable = '';
  * Sessions carried natively since start (tests and the admin view use it to tell the engines
  * apart), and the mirror hand-overs received (native/relay.c mirror_due: one in flight at a time).
  */
-export const nativeRelayTotals = { started: 0, ended: 0, handovers: 0 };
+/** lines: prebuilt records whose lines the addon wrote (native/auditline.h). */
+export const nativeRelayTotals = { started: 0, ended: 0, handovers: 0, lines: 0 };
 
 /** Statement records the relay prebuilt since start (native/fastrec.h; tests check the path ran). */
 export function prebuiltRecords(): number {
@@ -198,6 +203,15 @@ function load(): Addon | null {
     addon = a;
     // Shapes the classifier caches may be prebuilt by the relay (native/fastrec.h).
     onShape((key, id) => a.fastShape(Buffer.from(key, 'latin1'), id));
+    // ...and their records' lines written here (native/auditline.h).
+    onLineBuilder({
+      part: (id, part) => a.linePart(id, part),
+      lines: (...args) => {
+        const built = a.lines(...args);
+        nativeRelayTotals.lines += args[2];
+        return built;
+      },
+    });
   } catch (e) {
     unavailable = (e as Error).message.split('\n')[0] ?? String(e);
   }

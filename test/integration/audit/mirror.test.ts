@@ -243,8 +243,10 @@ describe(`the native relay mirrors recorded sessions (PostgreSQL ${version})`, {
     };
     await run('mir_s', 3);
     const before = prebuiltRecords();
+    const lines = nativeRelayTotals.lines;
     const native = await run('mir_s', 5);
     assert.equal(prebuiltRecords() - before, fast, 'prebuilt on the relay');
+    assert.equal(nativeRelayTotals.lines - lines, fast, 'their lines written by native/auditline.h');
     const tapped = await run('pol_s', 5);
     const same = (x: Rec): Rec => {
       const { seq: _s, prev: _p, time: _t, session: _n, user: _u, client: _c, duration_ms: d, ...rest } = x;

@@ -62,9 +62,9 @@ describe('pgAudit oracle through gatehouse (PostgreSQL 15, pgaudit.log = all, au
     };
     // A statement the native relay prebuilt (native/fastrec.h) reaches the writer as its template and text.
     const writePrebuilt = log.writePrebuilt.bind(log);
-    log.writePrebuilt = (info, statementId, t, statementJson, durationMs, rows): void => {
-      pending.push(prebuiltRecord(info, statementId, t, statementJson, durationMs, rows));
-      writePrebuilt(info, statementId, t, statementJson, durationMs, rows);
+    log.writePrebuilt = (info, statementId, t, m, textAt, durationMs, rows): void => {
+      pending.push(prebuiltRecord(info, statementId, t, m.toString('latin1', textAt), durationMs, rows));
+      writePrebuilt(info, statementId, t, m, textAt, durationMs, rows);
     };
     const before = nativeRelayTotals.started;
     run = await runCorpus(cluster, CORPUS, () => ({ host: '127.0.0.1', port: gh.port, user: 'oracle', password: PW, database: 'postgres' }), async (e) => {

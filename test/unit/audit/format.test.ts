@@ -139,13 +139,13 @@ test('a tap\'s statement record is written from cached parts, byte for byte what
 });
 
 test('a prebuilt record (native/fastrec.h) is the text the tap\'s record of the same statement gives', async () => {
-  const { jsonText, prebuiltStatementJson, tapStatementRecord } = await import('../../../src/audit/format.js');
+  const { jsonText, prebuiltStatementJson, sessionPart, tapStatementRecord } = await import('../../../src/audit/format.js');
   const info = { session: 9, user: 'app', database: 'db', client: { address: '127.0.0.1', port: 6 }, application_name: 'psql' };
   const st = { class: 'READ' as const, command: 'SELECT', objects: [{ type: 'TABLE', name: 'public.t' }], functions: [], text: 'first text' };
   const part = `"class":"READ","command":"SELECT","objects":${JSON.stringify(st.objects)}`;
   for (const [text, duration, rows] of [['select 1', 0.125, 1], ['select \'a\tb "c"\'', 3, -1], ['show x', 0, 0]] as const) {
     const r = tapStatementRecord(info, 4, 1, { ...st, text }, duration);
     if (rows >= 0) r.rows = rows;
-    for (const o of [OFF, ON]) assert.equal(prebuiltStatementJson(info, 4, part, JSON.stringify(text), duration, rows, T), jsonText(r, T, o), text);
+    for (const o of [OFF, ON]) assert.equal(prebuiltStatementJson(sessionPart(info), 4, part, JSON.stringify(text), duration, rows, T), jsonText(r, T, o), text);
   }
 });
