@@ -165,15 +165,7 @@ typedef struct {
  * characters. sealed: with an HMAC (hmac_key() took the key). 0 when memory or OpenSSL failed.
  */
 static int line_append(bytes_t *out, const line_rec_t *r, char prev[64], const char *time, int sealed) {
-  size_t need = LINE_FIXED + r->session_len + r->part->n + r->text_len;
-  if (out->len + need > out->cap) {
-    size_t cap = out->cap ? out->cap : 65536;
-    while (cap < out->len + need) cap *= 2;
-    unsigned char *nb = realloc(out->buf, cap);
-    if (!nb) return 0;
-    out->buf = nb;
-    out->cap = cap;
-  }
+  if (!bytes_reserve(out, LINE_FIXED + r->session_len + r->part->n + r->text_len, 65536)) return 0;
   unsigned char *start = out->buf + out->len, *o = start;
   o = PUT_LIT(o, "{\"seq\":");
   o = put_uint(o, (uint64_t)r->seq);

@@ -27,16 +27,21 @@ typedef struct {
   size_t len, cap;
 } bytes_t;
 
+/* Makes room for n more bytes (a first allocation of at least `first`); 0 when memory ran out. */
+static inline int bytes_reserve(bytes_t *b, size_t n, size_t first) {
+  if (b->len + n <= b->cap) return 1;
+  size_t cap = b->cap ? b->cap : first;
+  while (cap < b->len + n) cap *= 2;
+  unsigned char *nb = realloc(b->buf, cap);
+  if (!nb) return 0;
+  b->buf = nb;
+  b->cap = cap;
+  return 1;
+}
+
 /* Appends n bytes; 0 when memory ran out. */
 static inline int bytes_append(bytes_t *b, const void *p, size_t n) {
-  if (b->len + n > b->cap) {
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap < b->len + n) cap *= 2;
-    unsigned char *nb = realloc(b->buf, cap);
-    if (!nb) return 0;
-    b->buf = nb;
-    b->cap = cap;
-  }
+  if (!bytes_reserve(b, n, 4096)) return 0;
   memcpy(b->buf + b->len, p, n);
   b->len += n;
   return 1;
