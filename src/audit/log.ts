@@ -182,9 +182,14 @@ export class AuditLog {
         else this.unwritable(new Error('a prebuilt entry names an unknown template'), 'statement');
       }
     } else {
-      for (const text of lines) {
-        const json = { text, kind: 'statement' as const, severity: 6, time };
-        for (const r of this.runners) r.push(json);
+      try {
+        for (const text of lines) {
+          const json = { text, kind: 'statement' as const, severity: 6, time };
+          for (const r of this.runners) r.push(json);
+        }
+      } catch (e) {
+        // As writeLine(): a failure here is a bug, logged, never thrown into the event loop.
+        this.unwritable(e, 'statement');
       }
     }
     b.clear();
