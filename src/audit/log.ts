@@ -150,11 +150,16 @@ export class AuditLog {
   /** One prebuilt record's line, chained and queued here. */
   private writeLine(session: string, statementId: number, t: Template, statementJson: string, durationMs: number, rows: number, time: Date): void {
     try {
-      const json = { text: this.chain!.appendJson(prebuiltStatementJson(session, statementId, t.part, statementJson, durationMs, rows, time)), kind: 'statement' as const, severity: 6, time };
-      for (const r of this.runners) r.push(json);
+      this.queueStatementLine(this.chain!.appendJson(prebuiltStatementJson(session, statementId, t.part, statementJson, durationMs, rows, time)), time);
     } catch (e) {
       this.unwritable(e, 'statement');
     }
+  }
+
+  /** A statement record's chained JSON line, to every sink (all take JSON). */
+  private queueStatementLine(text: string, time: Date): void {
+    const json = { text, kind: 'statement' as const, severity: 6, time };
+    for (const r of this.runners) r.push(json);
   }
 
   /**
@@ -183,10 +188,7 @@ export class AuditLog {
       }
     } else {
       try {
-        for (const text of lines) {
-          const json = { text, kind: 'statement' as const, severity: 6, time };
-          for (const r of this.runners) r.push(json);
-        }
+        for (const text of lines) this.queueStatementLine(text, time);
       } catch (e) {
         // As writeLine(): a failure here is a bug, logged, never thrown into the event loop.
         this.unwritable(e, 'statement');
