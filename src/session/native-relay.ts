@@ -122,9 +122,9 @@ let unavailable = '';
 
 /**
  * Sessions carried natively since start (tests and the admin view use it to tell the engines
- * apart), and the mirror hand-overs received (native/relay.c mirror_due: one in flight at a time).
+ * apart), the mirror hand-overs received (native/relay.c mirror_due: one in flight at a time), and
+ * the prebuilt records whose lines the addon wrote (native/auditline.h).
  */
-/** lines: prebuilt records whose lines the addon wrote (native/auditline.h). */
 export const nativeRelayTotals = { started: 0, ended: 0, handovers: 0, lines: 0 };
 
 /** Statement records the relay prebuilt since start (native/fastrec.h; tests check the path ran). */
