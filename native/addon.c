@@ -562,6 +562,20 @@ static napi_value js_trim_memory(napi_env env, napi_callback_info info) {
 #endif
 }
 
+/* native/memory.cc: V8's critical memory-pressure notification on the calling (main) thread. */
+int gatehouse_memory_pressure(void);
+
+/*
+ * memoryPressure(): one full collection with V8's reduce-memory flag, which also shrinks the young
+ * generation that a burst of logins grew (a plain gc() keeps it while allocation was recently
+ * fast). True when it ran. src/gateway/memory.ts calls it once the main thread is quiet after a
+ * burst, before trimMemory().
+ */
+static napi_value js_memory_pressure(napi_env env, napi_callback_info info) {
+  (void)info;
+  return boolean(env, gatehouse_memory_pressure());
+}
+
 static napi_value js_fast_shape(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2] = {NULL, NULL};
@@ -750,6 +764,7 @@ static napi_value module_init(napi_env env, napi_value exports) {
     {"txInfo", NULL, js_tx_info, NULL, NULL, NULL, napi_default, NULL},
     {"txStats", NULL, js_tx_stats, NULL, NULL, NULL, napi_default, NULL},
     {"trimMemory", NULL, js_trim_memory, NULL, NULL, NULL, napi_default, NULL},
+    {"memoryPressure", NULL, js_memory_pressure, NULL, NULL, NULL, napi_default, NULL},
     {"fastShape", NULL, js_fast_shape, NULL, NULL, NULL, napi_default, NULL},
     {"fastCount", NULL, js_fast_count, NULL, NULL, NULL, napi_default, NULL},
     {"linePart", NULL, js_line_part, NULL, NULL, NULL, napi_default, NULL},

@@ -22,7 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/evp.h>
-#include "fastrec.h"
+#include "fastlimits.h"
+#include "wire.h"
 
 /* Numbers a record takes in lines()'s Float64Array: entry offset, entry length, statement id, duration (ms), rows (-1: none), session index. */
 #define LINE_STRIDE 6

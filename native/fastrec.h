@@ -33,15 +33,7 @@
 #include <string.h>
 #include "wire.h"
 #include "shape.h"
-
-/* The entry header mirror.h writes: u8 direction, f64 read time. */
-#define FAST_ENTRY_HEAD 9
-/* Longer texts are left to JavaScript (its classifier's worker threshold is far above this). */
-#define FAST_MAX_TEXT 4096
-/* Shapes registered at most (never evicted: a template id stays valid while entries name it). */
-#define FAST_MAX_SHAPES 4096
-#define FAST_SLOTS 8192
-_Static_assert(FAST_MAX_SHAPES < FAST_SLOTS, "fast_slot's probe ends at an empty slot");
+#include "fastlimits.h"
 
 typedef struct {
   int track;    /* count the exchange (set before a relay's head bytes are scanned) */

@@ -10,20 +10,29 @@
  *   allocations, until malloc_trim.
  *
  * Once no connection has arrived for `release_memory_after` and the main thread was idle over the
- * last check, one full collection (V8 shrinks the young generation when allocation is slow) and one
- * malloc_trim give both back, once per burst. On the 2-core benchmark machine, the harness's idle
- * test (900 pgbench clients in transaction mode, at rest) went from 17.2 KB of RSS a client to 7.4
- * with this alone (bench/README.md, session 15).
- * The collection stops the main thread (about 25 ms for a 25 MB heap); the native relay's thread,
- * which carries plaintext and native-TLS sessions, does not stop, and the main thread was idle.
+ * last check, one full collection and one malloc_trim give both back, once per burst. On the 2-core
+ * benchmark machine, the harness's idle test (900 pgbench clients in transaction mode, at rest) went
+ * from 17.2 KB of RSS a client to 7.4 with this alone (bench/README.md, session 15).
+ *
+ * A large burst is not left for that long. Once RSS stands {@link LARGE_BURST_KB} above what the
+ * last release left, {@link QUICK_QUIET_MS} of quiet is enough: 1,000 logins grow RSS by 17 to 24 MB,
+ * which an idle process would otherwise hold for `release_memory_after` (the reference harness
+ * reads RSS 1 s after the last one: 18 to 24 KB a client before, 4 to 6 after; bench/README.md,
+ * session 20). Smaller bursts wait for `release_memory_after`, so a trickle of connections does
+ * not pay a collection each.
+ *
+ * The collection is V8's critical memory-pressure notification where the native addon is loaded
+ * (native/memory.cc): a full collection with V8's reduce-memory flag, which shrinks the young
+ * generation at once. A plain `gc()` (the fallback) shrinks it only when allocation has been slow
+ * over the last seconds, which right after a burst it has not been; V8's memory reducer then
+ * shrinks it about 8 s later. The event's young_after_kb says which happened.
+ * The collection stops the main thread (25 to 90 ms for a 25 MB heap: V8 may collect twice); the
+ * native relay's thread, which carries plaintext and native-TLS sessions, does not stop, and the
+ * main thread was idle.
  *
  * Startup counts as the first burst. Loading the modules and the parser grows the young generation
  * to its largest (16 MB semi-spaces) before any client arrives, and a process that then stays quiet
  * would hold it: about 100 MB of RSS idle instead of about 80 (measured on the benchmark machine).
- *
- * V8 shrinks the young generation in that collection only when allocation has been slow of late
- * (under 1 MB/s). Right after a busy run it keeps it, and its memory reducer, which the collection
- * arms, shrinks it about 8 s later; the event's young_after_kb says which happened.
  */
 import { performance } from 'node:perf_hooks';
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
@@ -32,12 +41,16 @@ import type { GatewayEvents } from '../events.js';
 import { loadedAddon } from '../session/native-relay.js';
 
 /** How often the quiet is checked, and the window the main thread's idleness is measured over. */
-export const CHECK_MS = 1000;
+export const CHECK_MS = 250;
+/** RSS this far above what the last release left (or what startup had) makes a burst large. */
+export const LARGE_BURST_KB = 8192;
+/** The quiet after which a large burst is released (or `release_memory_after`, if shorter). */
+export const QUICK_QUIET_MS = 250;
 /** The main thread counts as idle below this share of busy time over the last check. */
 export const IDLE_UTILIZATION = 0.05;
 
 export interface Reclaimers {
-  /** A full garbage collection; null where none can be asked for. */
+  /** A full garbage collection that also shrinks V8's young generation where it can; null where none can be asked for. */
   collect: (() => void) | null;
   /** malloc_trim; true when pages went back (false without the native addon loaded). Null: none. */
   trim: (() => boolean) | null;
@@ -57,6 +70,8 @@ export interface MemoryReleaseEvent {
   after: 'startup' | 'burst';
   /** Connections since the previous release. */
   connections: number;
+  /** Whether RSS stood LARGE_BURST_KB above the last release's, so the quiet needed was QUICK_QUIET_MS. */
+  large: boolean;
   rss_before_kb: number;
   rss_after_kb: number;
   young_before_kb: number;
@@ -77,11 +92,18 @@ function collector(): (() => void) | null {
 }
 
 /**
- * The trim runs through the native addon when something already loaded it (an engine that uses
- * it: the defaults do where it is built); loading it only for this would start its relay thread.
+ * The memory-pressure collection and the trim run through the native addon when something already
+ * loaded it (an engine that uses it: the defaults do where it is built); loading it only for this
+ * would start its relay thread. Without it, a plain full collection.
  */
 export function defaultReclaimers(): Reclaimers {
-  return { collect: collector(), trim: () => loadedAddon()?.trimMemory() ?? false };
+  const gc = collector();
+  return {
+    collect: () => {
+      if (!loadedAddon()?.memoryPressure()) gc?.();
+    },
+    trim: () => loadedAddon()?.trimMemory() ?? false,
+  };
 }
 
 function defaultProbe(): MemoryProbe {
@@ -104,6 +126,8 @@ export class MemoryRelease {
   #lastArrival = 0;
   /** Startup, not yet followed by a release. */
   #startup = false;
+  /** RSS (KB) when the checks started or the last release ended; a burst is large from LARGE_BURST_KB above it. */
+  #baselineKb = Infinity;
   #timer: NodeJS.Timeout | null = null;
 
   /** `afterMs` is read at every check (a reload may change it); 0 turns the release off. */
@@ -124,6 +148,7 @@ export class MemoryRelease {
     if (this.#timer || !this.available) return;
     this.#startup = true;
     this.#lastArrival = this.probe.now();
+    this.#baselineKb = this.probe.rssKb();
     this.#timer = setInterval(() => this.check(), CHECK_MS).unref();
   }
 
@@ -142,18 +167,22 @@ export class MemoryRelease {
   check(): MemoryReleaseEvent | null {
     const busy = this.probe.busy();
     const after = this.afterMs();
-    if (after <= 0 || (this.#connections === 0 && !this.#startup) || this.probe.now() - this.#lastArrival < after || busy >= IDLE_UTILIZATION) return null;
+    if (after <= 0 || (this.#connections === 0 && !this.#startup) || busy >= IDLE_UTILIZATION) return null;
     const rssBefore = this.probe.rssKb();
+    this.#baselineKb = Math.min(this.#baselineKb, rssBefore); // a fallback gc()'s young generation shrinks later
+    const large = rssBefore - this.#baselineKb >= LARGE_BURST_KB;
+    if (this.probe.now() - this.#lastArrival < (large ? Math.min(after, QUICK_QUIET_MS) : after)) return null;
     const youngBefore = this.probe.youngKb();
     const t0 = performance.now();
     this.reclaim.collect?.();
     this.reclaim.trim?.();
     const e: MemoryReleaseEvent = {
-      after: this.#startup && this.#connections === 0 ? 'startup' : 'burst', connections: this.#connections, rss_before_kb: rssBefore, rss_after_kb: this.probe.rssKb(),
+      after: this.#startup && this.#connections === 0 ? 'startup' : 'burst', connections: this.#connections, large, rss_before_kb: rssBefore, rss_after_kb: this.probe.rssKb(),
       young_before_kb: youngBefore, young_after_kb: this.probe.youngKb(), pause_ms: Math.round((performance.now() - t0) * 10) / 10,
     };
     this.#connections = 0;
     this.#startup = false;
+    this.#baselineKb = e.rss_after_kb;
     this.events.emit('memory.release', e);
     return e;
   }

@@ -68,6 +68,8 @@ export interface Addon {
   txStats(id: number, out: Float64Array): boolean;
   /** glibc's malloc_trim(0): true when free pages went back to the system (src/gateway/memory.ts). */
   trimMemory(): boolean;
+  /** V8's critical memory-pressure collection, which also shrinks the young generation (native/memory.cc); true when it ran. */
+  memoryPressure(): boolean;
   /** Registers a statement shape under its template id (src/audit/prebuilt.ts, native/fastrec.h); false when full. */
   fastShape(key: Buffer, id: number): boolean;
   /** Records prebuilt since start. */
