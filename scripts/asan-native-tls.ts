@@ -241,6 +241,10 @@ for (const f of reports) {
   const blocks = text.split(/\n(?=(?:Direct|Indirect) leak|==\d+==ERROR)/).filter((b) => /ERROR: AddressSanitizer|gatehouse_relay\.node|relay\.c|txplane\.h|txprep\.h|tls\.c|addon\.c/.test(b) && !/LeakSanitizer: detected memory leaks\s*$/.test(b));
   for (const b of blocks) {
     if (/^(Direct|Indirect) leak/.test(b) && !/gatehouse_relay\.node|relay\.c|txplane\.h|txprep\.h|tls\.c|addon\.c/.test(b)) continue;
+    // The memory release's collection runs V8's garbage collector under the addon (native/memory.cc):
+    // the pages and tasks V8 allocates there are V8's, kept until the isolate is disposed, which Node
+    // skips at exit. Allocated in V8, reached only through gatehouse_memory_pressure: not the addon's.
+    if (/^(Direct|Indirect) leak/.test(b) && /in gatehouse_memory_pressure /.test(b) && /#\d+ 0x[0-9a-f]+ in v8::/.test(b.split('gatehouse_memory_pressure')[0]!)) continue;
     found++;
     console.log(b.slice(0, 3000));
   }
