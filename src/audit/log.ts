@@ -21,7 +21,7 @@ import type { Formatted, SinkDriver } from './sinks/driver.js';
 import { FileSink } from './sinks/file.js';
 import { StdoutSink } from './sinks/stdout.js';
 import { SyslogSink } from './sinks/syslog.js';
-import { LINE_STRIDE, lineBuilder, templateOf, type LineBuilder, type Template } from './prebuilt.js';
+import { entryTemplate, entryTextAt, LINE_STRIDE, lineBuilder, type LineBuilder, type Template } from './prebuilt.js';
 import type { AuditClassName, AuditSessionInfo, PolicyRecord, StatementRecord } from './types.js';
 
 export type { AuditSettings };
@@ -182,7 +182,7 @@ export class AuditLog {
     if (lines === null) {
       for (let i = 0; i < b.count; i++) {
         const [m, textAt, statementId, durationMs, rows, session] = b.record(i);
-        const t = templateOf(m.readUInt32LE(5));
+        const t = entryTemplate(m);
         if (t) this.writeLine(session, statementId, t, m.toString('latin1', textAt), durationMs, rows, time);
         else this.unwritable(new Error('a prebuilt entry names an unknown template'), 'statement');
       }
@@ -346,7 +346,7 @@ class LineBatch {
     const n = this.nums;
     const o = i * LINE_STRIDE;
     const m = Buffer.from(this.entries!, n[o]!, n[o + 1]!);
-    return [m, 21 + m.readUInt32LE(17), n[o + 2]!, n[o + 3]!, n[o + 4]!, this.sessions[n[o + 5]!]!];
+    return [m, entryTextAt(m), n[o + 2]!, n[o + 3]!, n[o + 4]!, this.sessions[n[o + 5]!]!];
   }
 
   clear(): void {

@@ -69,6 +69,28 @@ export function templateOf(id: number): Template | undefined {
 }
 
 /**
+ * A prebuilt entry's message (native/fastrec.h): 'R', int32 length, u32 template id (LE) at 5,
+ * f64 the CommandComplete's read time, u32 its length (LE) at 17, the CommandComplete at
+ * {@link ENTRY_COMMAND_COMPLETE}, then the statement text as a JSON string.
+ */
+export const ENTRY_COMMAND_COMPLETE = 21;
+
+/** The template an entry names. */
+export function entryTemplate(m: Buffer): Template | undefined {
+  return templateOf(m.readUInt32LE(5));
+}
+
+/** The length of an entry's CommandComplete message. */
+export function entryCommandCompleteLength(m: Buffer): number {
+  return m.readUInt32LE(17);
+}
+
+/** Where an entry's statement text (its JSON string) starts. */
+export function entryTextAt(m: Buffer): number {
+  return ENTRY_COMMAND_COMPLETE + entryCommandCompleteLength(m);
+}
+
+/**
  * Where new shapes are announced (the native relay's table); null stops. `register` returns false
  * when it takes no more.
  */

@@ -18,7 +18,7 @@ import { BackendCode as B } from '../protocol/codes.js';
 import { decide, type SessionPolicy } from './policy.js';
 import { bindParameters, errorCode, refusalBind, refusalParse, refusalQuery, tagRows } from './tap-wire.js';
 import { Outstanding, OutstandingQueue, Kind } from './tap-queue.js';
-import { templateOf, type Template } from './prebuilt.js';
+import { ENTRY_COMMAND_COMPLETE, entryCommandCompleteLength, entryTemplate, type Template } from './prebuilt.js';
 import type { AuditClassName, AuditSessionInfo, Classification, ClassifiedStatement, PolicyRecord, StatementRecord } from './types.js';
 
 /** What the classifier offers the tap (src/audit/classify.ts). */
@@ -151,15 +151,16 @@ export class StatementTap {
     if (this.#mustWaitForSink()) return false;
     this.#simpleQuery();
     const statementId = ++this.#statementId;
-    const t = templateOf(m.readUInt32LE(5));
+    const t = entryTemplate(m);
     if (!t) throw new Error('a prebuilt entry names an unknown template');
     if (!this.#recording || !this.#o.classes.has(t.className)) return true;
-    const clen = m.readUInt32LE(17);
-    const rows = tagRows(m, 21, clen);
+    const clen = entryCommandCompleteLength(m);
+    const rows = tagRows(m, ENTRY_COMMAND_COMPLETE, clen);
+    const textAt = ENTRY_COMMAND_COMPLETE + clen;
     const durationMs = durationBetween(at, doneAt);
     const w = this.#o.writer!;
-    if (w.writePrebuilt) w.writePrebuilt(this.#o.info, statementId, t, m, 21 + clen, durationMs, rows);
-    else w.write(prebuiltRecord(this.#o.info, statementId, t, m.toString('latin1', 21 + clen), durationMs, rows));
+    if (w.writePrebuilt) w.writePrebuilt(this.#o.info, statementId, t, m, textAt, durationMs, rows);
+    else w.write(prebuiltRecord(this.#o.info, statementId, t, m.toString('latin1', textAt), durationMs, rows));
     return true;
   }
 
