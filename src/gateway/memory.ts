@@ -17,7 +17,7 @@
  * A large burst is not left for that long. Once RSS stands {@link LARGE_BURST_KB} above what the
  * last release left, {@link QUICK_QUIET_MS} of quiet is enough: 1,000 logins grow RSS by 17 to 24 MB,
  * which an idle process would otherwise hold for `release_memory_after` (the reference harness
- * reads RSS 1 s after the last one: 18 to 24 KB a client before, 4 to 6 after; bench/README.md,
+ * reads RSS 1 s after the last one: 18 to 24 KB a client before, 2 to 5 after; bench/README.md,
  * session 20). Smaller bursts wait for `release_memory_after`, so a trickle of connections does
  * not pay a collection each.
  *
